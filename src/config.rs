@@ -1,0 +1,108 @@
+//! Every broker setting, its default, and where it can be overridden (flag or `SHARDLOG_*` variable).
+//! Names follow Kafka's broker configs where one exists, so Kafka users recognise them.
+//! The defaults here *are* the embedded default config: `shardlog serve` with no flags is a working broker.
+
+use clap::{Args, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// When produce requests wait for `fdatasync` before they are answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FlushPolicy {
+    /// acks=all requests wait for a group-commit fsync; acks=0/1 rely on the background interval flush.
+    AcksAll,
+    /// Every acknowledged produce waits for fsync (safest, slowest).
+    Always,
+    /// Nothing waits; a background flush runs every `flush-interval-ms` (Kafka's default behaviour).
+    Interval,
+}
+
+#[derive(Args, Clone, Debug)]
+pub struct BrokerConfig {
+    /// Address every shard binds (SO_REUSEPORT spreads connections across shards).
+    #[arg(long, env = "SHARDLOG_LISTEN", default_value = "127.0.0.1:9092")]
+    pub listen: SocketAddr,
+    /// host:port clients are told to connect to (defaults to --listen).
+    #[arg(long, env = "SHARDLOG_ADVERTISED")]
+    pub advertised: Option<String>,
+    /// Directory holding partition logs and metadata.
+    #[arg(long, env = "SHARDLOG_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// This broker's id (node.id).
+    #[arg(long, env = "SHARDLOG_NODE_ID", default_value_t = 1)]
+    pub node_id: i32,
+    /// Number of shards (one pinned executor each); default: every online core.
+    #[arg(long, env = "SHARDLOG_SHARDS")]
+    pub shards: Option<usize>,
+    /// io_uring registered-buffer memory per executor, KiB. Locked memory: about shards × 3 × this.
+    #[arg(long, env = "SHARDLOG_IO_MEMORY_KIB", default_value_t = 1024)]
+    pub io_memory_kib: usize,
+    /// io_uring submission ring depth per ring.
+    #[arg(long, env = "SHARDLOG_RING_DEPTH", default_value_t = 128)]
+    pub ring_depth: usize,
+    /// Busy-poll this long before parking an idle shard (0 = park at once; spin only on dedicated cores).
+    #[arg(long, env = "SHARDLOG_SPIN_BEFORE_PARK_US", default_value_t = 0)]
+    pub spin_before_park_us: u64,
+
+    /// auto.create.topics.enable
+    #[arg(long, env = "SHARDLOG_AUTO_CREATE_TOPICS_ENABLE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub auto_create_topics_enable: bool,
+    /// num.partitions: partitions of an auto-created topic.
+    #[arg(long, env = "SHARDLOG_NUM_PARTITIONS", default_value_t = 1)]
+    pub num_partitions: i32,
+    /// message.max.bytes: the largest record batch accepted (topic override: max.message.bytes).
+    #[arg(long, env = "SHARDLOG_MESSAGE_MAX_BYTES", default_value_t = 1_048_588)]
+    pub message_max_bytes: i32,
+    /// socket.request.max.bytes: larger request frames close the connection.
+    #[arg(long, env = "SHARDLOG_SOCKET_REQUEST_MAX_BYTES", default_value_t = 104_857_600)]
+    pub socket_request_max_bytes: usize,
+
+    /// log.segment.bytes
+    #[arg(long, env = "SHARDLOG_LOG_SEGMENT_BYTES", default_value_t = 1 << 30)]
+    pub log_segment_bytes: i64,
+    /// log.roll.ms
+    #[arg(long, env = "SHARDLOG_LOG_ROLL_MS", default_value_t = 7 * 24 * 3_600_000)]
+    pub log_roll_ms: i64,
+    /// log.retention.ms (-1: keep forever)
+    #[arg(long, env = "SHARDLOG_LOG_RETENTION_MS", default_value_t = 7 * 24 * 3_600_000)]
+    pub log_retention_ms: i64,
+    /// log.retention.bytes per partition (-1: no limit)
+    #[arg(long, env = "SHARDLOG_LOG_RETENTION_BYTES", default_value_t = -1)]
+    pub log_retention_bytes: i64,
+    /// log.retention.check.interval.ms
+    #[arg(long, env = "SHARDLOG_LOG_RETENTION_CHECK_INTERVAL_MS", default_value_t = 300_000)]
+    pub log_retention_check_interval_ms: u64,
+    /// log.index.interval.bytes: bytes of log between two sparse index entries.
+    #[arg(long, env = "SHARDLOG_LOG_INDEX_INTERVAL_BYTES", default_value_t = 4096)]
+    pub log_index_interval_bytes: u32,
+    /// When produce requests wait for fsync; see README "Durability".
+    #[arg(long, env = "SHARDLOG_FLUSH_POLICY", value_enum, default_value_t = FlushPolicy::AcksAll)]
+    pub flush_policy: FlushPolicy,
+    /// Background flush period for data nobody waited on.
+    #[arg(long, env = "SHARDLOG_FLUSH_INTERVAL_MS", default_value_t = 1000)]
+    pub flush_interval_ms: u64,
+}
+
+impl BrokerConfig {
+    /// The address put in Metadata responses.
+    pub fn advertised_host_port(&self) -> (String, i32) {
+        if let Some(adv) = &self.advertised {
+            if let Some((host, port)) = adv.rsplit_once(':') {
+                if let Ok(port) = port.parse() {
+                    return (host.to_string(), port);
+                }
+            }
+        }
+        (self.listen.ip().to_string(), i32::from(self.listen.port()))
+    }
+
+    /// A config with every default, for tests and tools.
+    pub fn defaults() -> Self {
+        #[derive(clap::Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            config: BrokerConfig,
+        }
+        <Wrapper as clap::Parser>::parse_from(["shardlog"]).config
+    }
+}

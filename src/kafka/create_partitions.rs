@@ -1,0 +1,28 @@
+//! CreatePartitions: partitions can be added, never removed.
+
+use super::{controller, on_controller};
+use crate::runtime::shard::Shard;
+use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
+use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse};
+use kafka_protocol::protocol::StrBytes;
+use std::rc::Rc;
+
+pub async fn handle(shard: &Rc<Shard>, req: CreatePartitionsRequest) -> CreatePartitionsResponse {
+    let mut resp = CreatePartitionsResponse::default();
+    for t in req.topics {
+        let name = t.name.0.to_string();
+        let (count, validate_only) = (t.count, req.validate_only);
+        let result = on_controller(shard, move |s| async move {
+            controller(&s).create_partitions(&s, name, count, validate_only).await
+        })
+        .await;
+        let mut r = CreatePartitionsTopicResult::default();
+        r.name = t.name;
+        if let Err((code, message)) = result {
+            r.error_code = code.code();
+            r.error_message = Some(StrBytes::from_string(message));
+        }
+        resp.results.push(r);
+    }
+    resp
+}

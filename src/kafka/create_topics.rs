@@ -1,0 +1,54 @@
+//! CreateTopics: validated and applied by the controller; `-1` partitions / replication mean the defaults.
+
+use super::{controller, on_controller, RequestContext};
+use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
+use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
+use kafka_protocol::protocol::StrBytes;
+use std::rc::Rc;
+
+use crate::runtime::shard::Shard;
+
+pub async fn handle(shard: &Rc<Shard>, _ctx: &RequestContext, req: CreateTopicsRequest) -> CreateTopicsResponse {
+    let mut resp = CreateTopicsResponse::default();
+    for t in req.topics {
+        let name = t.name.0.to_string();
+        let partitions = if !t.assignments.is_empty() {
+            t.assignments.len() as i32
+        } else if t.num_partitions == -1 {
+            shard.config.num_partitions
+        } else {
+            t.num_partitions
+        };
+        let replication = if t.replication_factor == -1 { 1 } else { t.replication_factor };
+        let configs: Vec<(String, String)> = t
+            .configs
+            .iter()
+            .filter_map(|c| c.value.as_ref().map(|v| (c.name.to_string(), v.to_string())))
+            .collect();
+        let validate_only = req.validate_only;
+        let n = name.clone();
+        let result = on_controller(shard, move |s| async move {
+            controller(&s).create_topic(&s, n, partitions, replication, configs, validate_only).await
+        })
+        .await;
+        let mut r = CreatableTopicResult::default();
+        r.name = t.name;
+        match result {
+            Ok(()) => {
+                r.num_partitions = partitions;
+                r.replication_factor = replication;
+                if let Some(info) = shard.metadata().topics.get(&name) {
+                    r.topic_id = info.id;
+                }
+            }
+            Err((code, message)) => {
+                r.error_code = code.code();
+                r.error_message = Some(StrBytes::from_string(message));
+                r.num_partitions = -1;
+                r.replication_factor = -1;
+            }
+        }
+        resp.topics.push(r);
+    }
+    resp
+}

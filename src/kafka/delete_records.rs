@@ -1,0 +1,46 @@
+//! DeleteRecords: moves a partition's log start offset forward; whole segments below it are deleted.
+
+use super::errors::read_code;
+use super::router::on_owners_by_topic;
+use crate::runtime::shard::Shard;
+use crate::storage::PartitionLog;
+use kafka_protocol::messages::delete_records_response::{DeleteRecordsPartitionResult, DeleteRecordsTopicResult};
+use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse};
+use kafka_protocol::ResponseError;
+use std::rc::Rc;
+
+async fn delete(log: Option<Rc<PartitionLog>>, (index, offset): (i32, i64)) -> DeleteRecordsPartitionResult {
+    let mut r = DeleteRecordsPartitionResult::default();
+    r.partition_index = index;
+    r.low_watermark = -1;
+    match log.map(|l| l.delete_records_before(offset)) {
+        None => r.error_code = ResponseError::UnknownTopicOrPartition.code(),
+        Some(Ok(low)) => r.low_watermark = low,
+        Some(Err(e)) => r.error_code = read_code(&e).code(),
+    }
+    r
+}
+
+pub async fn handle(shard: &Rc<Shard>, req: DeleteRecordsRequest) -> DeleteRecordsResponse {
+    let topics = req
+        .topics
+        .into_iter()
+        .map(|t| {
+            let name = t.name.0.to_string();
+            let parts = t.partitions.iter().map(|p| (p.partition_index, (p.partition_index, p.offset))).collect();
+            (t.name, name, parts)
+        })
+        .collect();
+    let mut resp = DeleteRecordsResponse::default();
+    resp.topics = on_owners_by_topic(shard, topics, delete)
+        .await
+        .into_iter()
+        .map(|(name, partitions)| {
+            let mut t = DeleteRecordsTopicResult::default();
+            t.name = name;
+            t.partitions = partitions;
+            t
+        })
+        .collect();
+    resp
+}

@@ -1,0 +1,21 @@
+//! DescribeCluster: this broker, the cluster id and the controller (us).
+
+use super::broker_endpoint;
+use crate::runtime::shard::Shard;
+use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
+use kafka_protocol::messages::{BrokerId, DescribeClusterResponse};
+use kafka_protocol::protocol::StrBytes;
+
+pub fn handle(shard: &Shard) -> DescribeClusterResponse {
+    let (node_id, host, port) = broker_endpoint(shard);
+    let mut resp = DescribeClusterResponse::default();
+    resp.cluster_id = StrBytes::from_string(shard.metadata().cluster_id.clone());
+    resp.controller_id = BrokerId(node_id);
+    resp.cluster_authorized_operations = i32::MIN;
+    let mut b = DescribeClusterBroker::default();
+    b.broker_id = BrokerId(node_id);
+    b.host = StrBytes::from_string(host);
+    b.port = port;
+    resp.brokers = vec![b];
+    resp
+}

@@ -1,0 +1,40 @@
+//! Internal errors mapped to Kafka error codes at the protocol edge.
+
+use crate::cluster::controller::ControllerError;
+use crate::cluster::topic_config::ConfigError;
+use crate::storage::batch::BatchError;
+use crate::storage::producer_state::SequenceError;
+use crate::storage::{AppendError, ReadError};
+use kafka_protocol::ResponseError;
+
+pub fn controller_code(e: &ControllerError) -> ResponseError {
+    match e {
+        ControllerError::TopicExists(_) => ResponseError::TopicAlreadyExists,
+        ControllerError::UnknownTopic(_) => ResponseError::UnknownTopicOrPartition,
+        ControllerError::InvalidTopic(_) => ResponseError::InvalidTopicException,
+        ControllerError::InvalidPartitions(_) => ResponseError::InvalidPartitions,
+        ControllerError::InvalidReplicationFactor(_) => ResponseError::InvalidReplicationFactor,
+        ControllerError::InvalidConfig(ConfigError::Unknown(_) | ConfigError::Invalid { .. }) => {
+            ResponseError::InvalidConfig
+        }
+        ControllerError::Persist(_) => ResponseError::KafkaStorageError,
+    }
+}
+
+pub fn append_code(e: &AppendError) -> ResponseError {
+    match e {
+        AppendError::Batch(BatchError::TooLarge { .. }) => ResponseError::MessageTooLarge,
+        AppendError::Batch(BatchError::UnsupportedMagic(_)) => ResponseError::UnsupportedForMessageFormat,
+        AppendError::Batch(_) => ResponseError::CorruptMessage,
+        AppendError::Sequence(SequenceError::OutOfOrder { .. }) => ResponseError::OutOfOrderSequenceNumber,
+        AppendError::Sequence(SequenceError::FencedEpoch { .. }) => ResponseError::InvalidProducerEpoch,
+        AppendError::Storage(_) => ResponseError::KafkaStorageError,
+    }
+}
+
+pub fn read_code(e: &ReadError) -> ResponseError {
+    match e {
+        ReadError::OutOfRange { .. } => ResponseError::OffsetOutOfRange,
+        ReadError::Storage(_) => ResponseError::KafkaStorageError,
+    }
+}

@@ -1,0 +1,33 @@
+//! InitProducerId for idempotent producers: a fresh id from the controller, or (KIP-360) the same id with
+//! a bumped epoch when the producer asks to recover. Transactions are not implemented yet.
+
+use super::{controller, on_controller};
+use crate::runtime::shard::Shard;
+use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
+use kafka_protocol::ResponseError;
+use std::rc::Rc;
+use tracing::warn;
+
+pub async fn handle(shard: &Rc<Shard>, req: InitProducerIdRequest) -> InitProducerIdResponse {
+    let mut resp = InitProducerIdResponse::default();
+    resp.producer_id = ProducerId(-1);
+    resp.producer_epoch = -1;
+    if let Some(txn) = &req.transactional_id {
+        warn!(transactional_id = %txn.0, "transactional producer refused: transactions are not implemented");
+        resp.error_code = ResponseError::TransactionalIdAuthorizationFailed.code();
+        return resp;
+    }
+    if req.producer_id.0 >= 0 && req.producer_epoch >= 0 && req.producer_epoch < i16::MAX - 1 {
+        resp.producer_id = req.producer_id;
+        resp.producer_epoch = req.producer_epoch + 1;
+        return resp;
+    }
+    match on_controller(shard, |s| async move { controller(&s).allocate_producer_id(&s).await }).await {
+        Ok(id) => {
+            resp.producer_id = ProducerId(id);
+            resp.producer_epoch = 0;
+        }
+        Err((code, _)) => resp.error_code = code.code(),
+    }
+    resp
+}

@@ -1,0 +1,63 @@
+//! ListOffsets: earliest (-2), latest (-1, the high watermark) or the first batch at or after a timestamp.
+
+use super::errors::read_code;
+use super::router::on_owners_by_topic;
+use crate::runtime::shard::Shard;
+use crate::storage::PartitionLog;
+use kafka_protocol::messages::list_offsets_response::{ListOffsetsPartitionResponse, ListOffsetsTopicResponse};
+use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
+use kafka_protocol::ResponseError;
+use std::rc::Rc;
+
+const LATEST: i64 = -1;
+const EARLIEST: i64 = -2;
+
+async fn lookup(log: Option<Rc<PartitionLog>>, (index, timestamp): (i32, i64)) -> ListOffsetsPartitionResponse {
+    let mut r = ListOffsetsPartitionResponse::default();
+    r.partition_index = index;
+    r.timestamp = -1;
+    r.offset = -1;
+    let Some(log) = log else {
+        r.error_code = ResponseError::UnknownTopicOrPartition.code();
+        return r;
+    };
+    r.leader_epoch = log.leader_epoch();
+    match timestamp {
+        LATEST => r.offset = log.high_watermark.get(),
+        EARLIEST => r.offset = log.log_start_offset(),
+        ts if ts >= 0 => match log.offset_for_timestamp(ts) {
+            Ok(Some((offset, found_ts))) => {
+                r.offset = offset;
+                r.timestamp = found_ts;
+            }
+            Ok(None) => {}
+            Err(e) => r.error_code = read_code(&e).code(),
+        },
+        _ => r.error_code = ResponseError::UnsupportedVersion.code(),
+    }
+    r
+}
+
+pub async fn handle(shard: &Rc<Shard>, req: ListOffsetsRequest) -> ListOffsetsResponse {
+    let topics = req
+        .topics
+        .into_iter()
+        .map(|t| {
+            let name = t.name.0.to_string();
+            let parts = t.partitions.iter().map(|p| (p.partition_index, (p.partition_index, p.timestamp))).collect();
+            (t.name, name, parts)
+        })
+        .collect();
+    let mut resp = ListOffsetsResponse::default();
+    resp.topics = on_owners_by_topic(shard, topics, lookup)
+        .await
+        .into_iter()
+        .map(|(name, partitions)| {
+            let mut t = ListOffsetsTopicResponse::default();
+            t.name = name;
+            t.partitions = partitions;
+            t
+        })
+        .collect();
+    resp
+}

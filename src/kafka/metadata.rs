@@ -1,0 +1,110 @@
+//! Metadata: brokers (just us), and topics with their partitions, leaders and ids. Unknown topics are
+//! auto-created when both the request and `auto.create.topics.enable` allow it.
+
+use super::{broker_endpoint, RequestContext};
+use crate::cluster::metadata::{validate_topic_name, TopicInfo};
+use crate::runtime::shard::{Shard, CONTROLLER_SHARD};
+use kafka_protocol::messages::metadata_response::{MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic};
+use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::ResponseError;
+use std::rc::Rc;
+use std::sync::Arc;
+use tracing::warn;
+
+/// Kafka's "authorized operations not requested" marker.
+const OPS_NOT_REQUESTED: i32 = i32::MIN;
+
+pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: MetadataRequest) -> MetadataResponse {
+    let (node_id, host, port) = broker_endpoint(shard);
+    let mut resp = MetadataResponse::default();
+    let mut broker = MetadataResponseBroker::default();
+    broker.node_id = BrokerId(node_id);
+    broker.host = StrBytes::from_string(host);
+    broker.port = port;
+    resp.brokers = vec![broker];
+    resp.controller_id = BrokerId(node_id);
+    resp.cluster_authorized_operations = OPS_NOT_REQUESTED;
+    let snapshot = shard.metadata();
+    resp.cluster_id = Some(StrBytes::from_string(snapshot.cluster_id.clone()));
+    // v0 treats an empty list as "all topics"; later versions use null for that.
+    let all = match &req.topics {
+        None => true,
+        Some(t) => t.is_empty() && ctx.version == 0,
+    };
+    if all {
+        let mut topics: Vec<_> = snapshot.topics.values().cloned().collect();
+        topics.sort_by(|a, b| a.name.cmp(&b.name));
+        resp.topics = topics.iter().map(|t| topic_response(t, node_id)).collect();
+        return resp;
+    }
+    let auto_create = req.allow_auto_topic_creation && shard.config.auto_create_topics_enable;
+    for requested in req.topics.unwrap_or_default() {
+        let by_name = requested.name.as_ref().map(|n| n.0.to_string());
+        let known = match &by_name {
+            Some(name) => shard.metadata().topics.get(name).cloned(),
+            None => shard.metadata().topics_by_id.get(&requested.topic_id).cloned(),
+        };
+        let topic = match (known, by_name) {
+            (Some(t), _) => Ok(t),
+            (None, Some(name)) if auto_create => auto_create_topic(shard, name.clone()).await.ok_or(name),
+            (None, name) => Err(name.unwrap_or_default()),
+        };
+        resp.topics.push(match topic {
+            Ok(t) => topic_response(&t, node_id),
+            Err(name) => {
+                let mut t = MetadataResponseTopic::default();
+                t.error_code = if validate_topic_name(&name).is_err() && !name.is_empty() {
+                    ResponseError::InvalidTopicException.code()
+                } else {
+                    ResponseError::UnknownTopicOrPartition.code()
+                };
+                t.name = Some(TopicName(StrBytes::from_string(name)));
+                t.topic_id = requested.topic_id;
+                t.topic_authorized_operations = OPS_NOT_REQUESTED;
+                t
+            }
+        });
+    }
+    resp
+}
+
+/// Creates a topic with the broker defaults; `None` when the name is invalid or creation failed.
+async fn auto_create_topic(shard: &Rc<Shard>, name: String) -> Option<Arc<TopicInfo>> {
+    validate_topic_name(&name).ok()?;
+    let partitions = shard.config.num_partitions;
+    let n = name.clone();
+    let created = shard
+        .submit_to(CONTROLLER_SHARD, move |s| async move {
+            let c = s.controller.as_ref().expect("controller shard");
+            match c.create_topic(&s, n, partitions, 1, Vec::new(), false).await {
+                Ok(()) | Err(crate::cluster::controller::ControllerError::TopicExists(_)) => Ok(()),
+                Err(e) => Err(e.to_string()),
+            }
+        })
+        .await;
+    if let Some(Err(e)) = created {
+        warn!(topic = %name, error = %e, "auto-creating topic failed");
+        return None;
+    }
+    shard.metadata().topics.get(&name).cloned()
+}
+
+fn topic_response(t: &TopicInfo, node_id: i32) -> MetadataResponseTopic {
+    let mut topic = MetadataResponseTopic::default();
+    topic.name = Some(TopicName(StrBytes::from_string(t.name.clone())));
+    topic.topic_id = t.id;
+    topic.topic_authorized_operations = OPS_NOT_REQUESTED;
+    topic.partitions = (0..t.partition_shards.len() as i32)
+        .map(|p| {
+            let mut part = MetadataResponsePartition::default();
+            part.partition_index = p;
+            part.leader_id = BrokerId(node_id);
+            part.leader_epoch = 0;
+            part.replica_nodes = vec![BrokerId(node_id)];
+            part.isr_nodes = vec![BrokerId(node_id)];
+            part
+        })
+        .collect();
+    topic
+}

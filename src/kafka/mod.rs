@@ -1,0 +1,190 @@
+//! The Kafka API surface. `SUPPORTED` lists every API and version range we implement (and advertise in
+//! ApiVersions); each API has its own file with one `handle` function. Codecs come from `kafka-protocol`.
+//!
+//! Bad input never panics: an unknown API key, an unsupported version (except ApiVersions, which answers
+//! in v0 with UNSUPPORTED_VERSION as clients expect) or an undecodable body closes the connection with a
+//! log line, as Kafka does; semantic errors are answered with Kafka's error codes.
+
+mod api_versions;
+mod configs;
+mod create_partitions;
+mod create_topics;
+mod delete_records;
+mod delete_topics;
+mod describe_cluster;
+mod errors;
+mod fetch;
+mod init_producer_id;
+mod list_offsets;
+mod metadata;
+mod offset_for_leader_epoch;
+mod produce;
+mod router;
+
+use crate::net::response::{FrameWriter, ResponseFrame};
+use crate::runtime::shard::Shard;
+use crate::storage::FileSlice;
+use bytes::{BufMut, Bytes};
+use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseHeader};
+use kafka_protocol::protocol::{Decodable, Encodable};
+use std::collections::VecDeque;
+use std::rc::Rc;
+use tracing::warn;
+
+/// (API, lowest version, highest version) we implement.
+pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
+    (ApiKey::Produce, 3, 12),
+    (ApiKey::Fetch, 4, 12),
+    (ApiKey::ListOffsets, 1, 6),
+    (ApiKey::Metadata, 0, 12),
+    (ApiKey::ApiVersions, 0, 4),
+    (ApiKey::CreateTopics, 2, 7),
+    (ApiKey::DeleteTopics, 1, 6),
+    (ApiKey::CreatePartitions, 0, 3),
+    (ApiKey::InitProducerId, 0, 5),
+    (ApiKey::DescribeConfigs, 1, 4),
+    (ApiKey::AlterConfigs, 0, 2),
+    (ApiKey::IncrementalAlterConfigs, 0, 1),
+    (ApiKey::DescribeCluster, 0, 1),
+    (ApiKey::DeleteRecords, 0, 2),
+    (ApiKey::OffsetForLeaderEpoch, 2, 4),
+];
+
+pub fn supports(api_key: ApiKey, version: i16) -> bool {
+    SUPPORTED
+        .iter()
+        .any(|&(k, lo, hi)| k == api_key && (lo..=hi).contains(&version))
+}
+
+/// What the connection does with a request once handled.
+pub enum Outcome {
+    Respond(ResponseFrame),
+    /// acks=0 produce: Kafka sends nothing back.
+    NoResponse,
+    /// Protocol violation: log and close the connection.
+    Close(String),
+}
+
+/// The parts of a request header handlers need.
+pub struct RequestContext {
+    pub api_key: ApiKey,
+    pub version: i16,
+    pub correlation_id: i32,
+}
+
+impl RequestContext {
+    /// Encodes `body` as this request's response. `files` fills the Fetch record holes, in order.
+    pub fn respond_with_files<R: Encodable>(&self, body: &R, files: VecDeque<FileSlice>) -> Outcome {
+        let header_version = self.api_key.response_header_version(self.version);
+        self.encode(body, self.version, header_version, files)
+    }
+
+    pub fn respond<R: Encodable>(&self, body: &R) -> Outcome {
+        self.respond_with_files(body, VecDeque::new())
+    }
+
+    fn encode<R: Encodable>(&self, body: &R, version: i16, header_version: i16, files: VecDeque<FileSlice>) -> Outcome {
+        let mut header = ResponseHeader::default();
+        header.correlation_id = self.correlation_id;
+        let size = header
+            .compute_size(header_version)
+            .and_then(|h| body.compute_size(version).map(|b| h + b));
+        let size = match size {
+            Ok(s) => s,
+            Err(e) => return Outcome::Close(format!("cannot size {:?} response: {e}", self.api_key)),
+        };
+        let in_memory = if files.is_empty() { size + 4 } else { 4096 };
+        let mut w = FrameWriter::new(in_memory, files);
+        w.put_i32(size as i32);
+        if let Err(e) = header
+            .encode(&mut w, header_version)
+            .and_then(|_| body.encode(&mut w, version))
+        {
+            return Outcome::Close(format!("cannot encode {:?} response: {e}", self.api_key));
+        }
+        Outcome::Respond(w.finish())
+    }
+}
+
+/// Handles one request frame (without its length prefix).
+pub async fn handle(shard: Rc<Shard>, mut frame: Bytes) -> Outcome {
+    if frame.len() < 8 {
+        return Outcome::Close(format!("request header truncated ({} bytes)", frame.len()));
+    }
+    let raw_key = i16::from_be_bytes([frame[0], frame[1]]);
+    let version = i16::from_be_bytes([frame[2], frame[3]]);
+    let correlation_id = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
+    let Ok(api_key) = ApiKey::try_from(raw_key) else {
+        return Outcome::Close(format!("unknown API key {raw_key}"));
+    };
+    let ctx = RequestContext {
+        api_key,
+        version,
+        correlation_id,
+    };
+    if !supports(api_key, version) {
+        if api_key == ApiKey::ApiVersions {
+            return api_versions::unsupported_version(&ctx);
+        }
+        return Outcome::Close(format!("unsupported version {version} of {api_key:?}"));
+    }
+    if let Err(e) = RequestHeader::decode(&mut frame, api_key.request_header_version(version)) {
+        return Outcome::Close(format!("malformed request header for {api_key:?} v{version}: {e}"));
+    }
+    let request = match RequestKind::decode(api_key, &mut frame, version) {
+        Ok(r) => r,
+        Err(e) => return Outcome::Close(format!("malformed {api_key:?} v{version} request: {e}")),
+    };
+    dispatch(&shard, &ctx, request).await
+}
+
+async fn dispatch(shard: &Rc<Shard>, ctx: &RequestContext, request: RequestKind) -> Outcome {
+    match request {
+        RequestKind::ApiVersions(_) => api_versions::handle(ctx),
+        RequestKind::Metadata(r) => ctx.respond(&metadata::handle(shard, ctx, r).await),
+        RequestKind::Produce(r) => produce::handle(shard, ctx, r).await,
+        RequestKind::Fetch(r) => fetch::handle(shard, ctx, r).await,
+        RequestKind::ListOffsets(r) => ctx.respond(&list_offsets::handle(shard, r).await),
+        RequestKind::CreateTopics(r) => ctx.respond(&create_topics::handle(shard, ctx, r).await),
+        RequestKind::DeleteTopics(r) => ctx.respond(&delete_topics::handle(shard, ctx, r).await),
+        RequestKind::CreatePartitions(r) => ctx.respond(&create_partitions::handle(shard, r).await),
+        RequestKind::InitProducerId(r) => ctx.respond(&init_producer_id::handle(shard, r).await),
+        RequestKind::DescribeConfigs(r) => ctx.respond(&configs::describe(shard, ctx, r)),
+        RequestKind::AlterConfigs(r) => ctx.respond(&configs::alter(shard, r).await),
+        RequestKind::IncrementalAlterConfigs(r) => ctx.respond(&configs::incremental_alter(shard, r).await),
+        RequestKind::DescribeCluster(_) => ctx.respond(&describe_cluster::handle(shard)),
+        RequestKind::DeleteRecords(r) => ctx.respond(&delete_records::handle(shard, r).await),
+        RequestKind::OffsetForLeaderEpoch(r) => ctx.respond(&offset_for_leader_epoch::handle(shard, r).await),
+        other => {
+            // Unreachable while SUPPORTED and this match agree; a clean close, never a panic.
+            warn!(api = ?ctx.api_key, "advertised API has no handler");
+            drop(other);
+            Outcome::Close(format!("no handler for {:?}", ctx.api_key))
+        }
+    }
+}
+
+/// The node id and advertised endpoint of this broker, as Metadata-like responses show it.
+pub fn broker_endpoint(shard: &Shard) -> (i32, String, i32) {
+    let (host, port) = shard.config.advertised_host_port();
+    (shard.config.node_id, host, port)
+}
+
+/// Runs a controller operation on the controller shard; a vanished controller reads as a storage error.
+pub async fn on_controller<T, F, Fut>(shard: &Rc<Shard>, op: F) -> Result<T, (kafka_protocol::ResponseError, String)>
+where
+    T: Send + 'static,
+    F: FnOnce(Rc<Shard>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<T, crate::cluster::controller::ControllerError>> + 'static,
+{
+    match shard.submit_to(crate::runtime::shard::CONTROLLER_SHARD, op).await {
+        Some(Ok(v)) => Ok(v),
+        Some(Err(e)) => Err((errors::controller_code(&e), e.to_string())),
+        None => Err((kafka_protocol::ResponseError::CoordinatorNotAvailable, "controller unavailable".into())),
+    }
+}
+
+/// The controller, on the controller shard (callers reach it through `on_controller`).
+pub fn controller(shard: &Shard) -> &crate::cluster::controller::Controller {
+    shard.controller.as_ref().expect("on_controller runs on the controller shard")
+}

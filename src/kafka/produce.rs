@@ -1,0 +1,128 @@
+//! Produce: each partition's record set is validated (CRC-32C, sizes, magic) and appended on the shard
+//! that owns the partition, without copying the batches; the answer waits as `acks` and the flush policy
+//! require: acks=0 nothing, acks=1 the write, acks=all the write plus (policy `acks-all`/`always`) fsync.
+
+use super::errors::append_code;
+use super::router::{on_owners, PartitionItem};
+use super::{Outcome, RequestContext};
+use crate::config::FlushPolicy;
+use crate::runtime::shard::Shard;
+use crate::storage::batch::validate_record_set;
+use crate::storage::PartitionLog;
+use bytes::Bytes;
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::ResponseError;
+use std::rc::Rc;
+use tracing::warn;
+
+struct PartitionInput {
+    index: i32,
+    records: Option<Bytes>,
+    acks: i16,
+    policy: FlushPolicy,
+}
+
+pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: ProduceRequest) -> Outcome {
+    let acks = req.acks;
+    if req.transactional_id.is_some() {
+        warn!("transactional produce refused: transactions are not implemented");
+    }
+    let mut items = Vec::new();
+    let mut shape = Vec::with_capacity(req.topic_data.len());
+    for topic in req.topic_data {
+        shape.push((topic.name.clone(), topic.partition_data.len()));
+        for p in topic.partition_data {
+            items.push(PartitionItem {
+                topic: topic.name.0.to_string(),
+                partition: p.index,
+                input: PartitionInput {
+                    index: p.index,
+                    records: p.records,
+                    acks,
+                    policy: shard.config.flush_policy,
+                },
+            });
+        }
+    }
+    let results = if ![0, 1, -1].contains(&acks) {
+        items
+            .into_iter()
+            .map(|i| error_response(i.input.index, ResponseError::InvalidRequiredAcks, "acks must be 0, 1 or -1".into()))
+            .collect()
+    } else if req.transactional_id.is_some() {
+        items
+            .into_iter()
+            .map(|i| error_response(i.input.index, ResponseError::InvalidTxnState, "transactions are not supported yet".into()))
+            .collect()
+    } else {
+        on_owners(shard, items, append_partition).await
+    };
+    if acks == 0 {
+        return Outcome::NoResponse;
+    }
+    let mut results = results.into_iter();
+    let mut resp = ProduceResponse::default();
+    resp.responses = shape
+        .into_iter()
+        .map(|(name, count)| {
+            let mut t = TopicProduceResponse::default();
+            t.name = name;
+            t.partition_responses = results.by_ref().take(count).collect();
+            t
+        })
+        .collect();
+    ctx.respond(&resp)
+}
+
+fn error_response(index: i32, error: ResponseError, message: String) -> PartitionProduceResponse {
+    let mut r = PartitionProduceResponse::default();
+    r.index = index;
+    r.error_code = error.code();
+    r.base_offset = -1;
+    r.log_append_time_ms = -1;
+    r.log_start_offset = -1;
+    r.error_message = Some(StrBytes::from_string(message));
+    r
+}
+
+async fn append_partition(log: Option<Rc<PartitionLog>>, input: PartitionInput) -> PartitionProduceResponse {
+    let Some(log) = log else {
+        return error_response(input.index, ResponseError::UnknownTopicOrPartition, "unknown topic or partition".into());
+    };
+    let records = input.records.unwrap_or_default();
+    let max = log.config().max_message_bytes.max(0) as usize;
+    let appended = validate_record_set(&records, max)
+        .map_err(Into::into)
+        .and_then(|batches| log.append(batches));
+    let outcome = match appended {
+        Ok(o) => o,
+        Err(e) => {
+            warn!(topic = %log.topic, partition = log.partition, error = %e, "produce rejected");
+            return error_response(input.index, append_code(&e), e.to_string());
+        }
+    };
+    let wait_fsync = match input.policy {
+        FlushPolicy::Always => input.acks != 0,
+        FlushPolicy::AcksAll => input.acks == -1,
+        FlushPolicy::Interval => false,
+    };
+    if input.acks != 0 && !outcome.duplicate {
+        let durable = if wait_fsync {
+            log.ensure_durable(outcome.end_offset).await
+        } else {
+            log.high_watermark.wait_for(outcome.end_offset).await;
+            log.failure().map_or(Ok(()), |f| Err(crate::storage::StorageError::Failed(f)))
+        };
+        if let Err(e) = durable {
+            return error_response(input.index, ResponseError::KafkaStorageError, e.to_string());
+        }
+    }
+    let mut r = PartitionProduceResponse::default();
+    r.index = input.index;
+    r.base_offset = outcome.base_offset;
+    r.log_append_time_ms = -1;
+    r.log_start_offset = log.log_start_offset();
+    r
+}

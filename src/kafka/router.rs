@@ -1,0 +1,105 @@
+//! Splitting a request by partition owner: every (topic, partition) item runs on the shard that owns the
+//! partition, all shards work at once, and results come back in the request's order.
+
+use crate::runtime::shard::Shard;
+use crate::storage::PartitionLog;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::rc::Rc;
+
+/// One item addressed to a partition.
+pub struct PartitionItem<I> {
+    pub topic: String,
+    pub partition: i32,
+    pub input: I,
+}
+
+/// Runs `f` for each item on its owning shard (with `None` when the partition does not exist) and returns
+/// the outputs in item order. Items of one shard start in item order, so appends keep the request's order.
+pub async fn on_owners<I, O, F, Fut>(shard: &Rc<Shard>, items: Vec<PartitionItem<I>>, f: F) -> Vec<O>
+where
+    I: Send + 'static,
+    O: Send + 'static,
+    F: Fn(Option<Rc<PartitionLog>>, I) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = O> + 'static,
+{
+    let metadata = shard.metadata();
+    let count = items.len();
+    let mut by_shard: BTreeMap<usize, Vec<(usize, PartitionItem<I>)>> = BTreeMap::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let owner = metadata.shard_of(&item.topic, item.partition).unwrap_or(shard.id);
+        by_shard.entry(owner).or_default().push((i, item));
+    }
+    let tasks: Vec<_> = by_shard
+        .into_iter()
+        .map(|(owner, group)| {
+            let f = f.clone();
+            let shard = shard.clone();
+            glommio::spawn_local(async move {
+                shard
+                    .submit_to(owner, move |s| run_local(s, group, f))
+                    .await
+                    .unwrap_or_default()
+            })
+        })
+        .collect();
+    let mut out: Vec<Option<O>> = (0..count).map(|_| None).collect();
+    for task in tasks {
+        for (i, o) in task.await {
+            out[i] = Some(o);
+        }
+    }
+    out.into_iter()
+        .map(|o| o.expect("every item is answered by its shard"))
+        .collect()
+}
+
+async fn run_local<I, O, F, Fut>(shard: Rc<Shard>, group: Vec<(usize, PartitionItem<I>)>, f: F) -> Vec<(usize, O)>
+where
+    F: Fn(Option<Rc<PartitionLog>>, I) -> Fut,
+    Fut: Future<Output = O> + 'static,
+    O: 'static,
+{
+    let tasks: Vec<_> = group
+        .into_iter()
+        .map(|(i, item)| {
+            let fut = f(shard.partition(&item.topic, item.partition), item.input);
+            (i, glommio::spawn_local(fut))
+        })
+        .collect();
+    let mut out = Vec::with_capacity(tasks.len());
+    for (i, t) in tasks {
+        out.push((i, t.await));
+    }
+    out
+}
+
+/// `on_owners` for the common request shape "topics, each with partitions": returns, per topic, its
+/// key and the outputs of its partitions, in request order.
+pub async fn on_owners_by_topic<K, I, O, F, Fut>(
+    shard: &Rc<Shard>,
+    topics: Vec<(K, String, Vec<(i32, I)>)>,
+    f: F,
+) -> Vec<(K, Vec<O>)>
+where
+    I: Send + 'static,
+    O: Send + 'static,
+    F: Fn(Option<Rc<PartitionLog>>, I) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = O> + 'static,
+{
+    let mut shape = Vec::with_capacity(topics.len());
+    let mut items = Vec::new();
+    for (key, name, partitions) in topics {
+        shape.push((key, partitions.len()));
+        items.extend(partitions.into_iter().map(|(partition, input)| PartitionItem {
+            topic: name.clone(),
+            partition,
+            input,
+        }));
+    }
+    let mut outputs = on_owners(shard, items, f).await.into_iter();
+    shape
+        .into_iter()
+        .map(|(key, n)| (key, outputs.by_ref().take(n).collect()))
+        .collect()
+}

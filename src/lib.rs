@@ -1,0 +1,20 @@
+//! shardlog: a Kafka-compatible streaming broker, thread-per-core on io_uring.
+//!
+//! # Layout
+//! | module      | role |
+//! |-------------|------|
+//! | `config`    | every broker setting with its default, in one place |
+//! | `runtime`   | shards: one glommio executor per core, the cross-shard mesh, waiters |
+//! | `net`       | listeners, connections, framing, in-order responses, zero-copy send |
+//! | `kafka`     | the Kafka API surface: one file per API, one registry of versions |
+//! | `storage`   | partition logs: batches, segments, indexes, recovery, retention, producer state |
+//! | `cluster`   | topic metadata, partition placement on shards, the (single-node) controller |
+//!
+//! See ARCHITECTURE.md for how a request travels through these.
+
+pub mod cluster;
+pub mod config;
+pub mod kafka;
+pub mod net;
+pub mod runtime;
+pub mod storage;

@@ -1,0 +1,123 @@
+//! One client connection: read frames, start handling each at once (pipelining), write responses strictly
+//! in request order (Kafka clients rely on it). At most `MAX_IN_FLIGHT` requests are in progress per
+//! connection; beyond that the reader stops reading, which pushes back on the client through TCP.
+//!
+//! Reading and writing use two glommio streams over `dup`ed fds of the same socket, so the writer can
+//! `sendfile` while the reader waits for the next request.
+
+use super::response::ResponseFrame;
+use super::zero_copy;
+use crate::kafka::{self, Outcome};
+use crate::runtime::shard::Shard;
+use bytes::{Bytes, BytesMut};
+use futures_lite::AsyncReadExt;
+use glommio::channels::local_channel;
+use glommio::net::TcpStream;
+use glommio::Task;
+use std::io;
+use std::os::unix::io::{AsRawFd, FromRawFd};
+use std::rc::Rc;
+use thiserror::Error;
+use tracing::{debug, warn};
+
+const MAX_IN_FLIGHT: usize = 64;
+
+#[derive(Debug, Error)]
+enum FrameError {
+    #[error("connection closed")]
+    Closed,
+    #[error("request of {size} bytes exceeds socket.request.max.bytes {max}")]
+    TooLarge { size: usize, max: usize },
+    #[error("negative frame size {0}")]
+    Negative(i32),
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+async fn read_frame(stream: &mut TcpStream, max: usize) -> Result<Bytes, FrameError> {
+    let mut len = [0u8; 4];
+    match stream.read_exact(&mut len).await {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Err(FrameError::Closed),
+        Err(e) => return Err(e.into()),
+    }
+    let size = i32::from_be_bytes(len);
+    let size = usize::try_from(size).map_err(|_| FrameError::Negative(size))?;
+    if size > max {
+        return Err(FrameError::TooLarge { size, max });
+    }
+    let mut buf = BytesMut::zeroed(size);
+    stream.read_exact(&mut buf).await?;
+    Ok(buf.freeze())
+}
+
+fn writer_half(stream: &TcpStream) -> io::Result<TcpStream> {
+    // SAFETY: dup of an open socket fd; the new fd is owned by the returned stream alone.
+    let fd = unsafe { libc::dup(stream.as_raw_fd()) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a fresh, owned, connected TCP socket.
+    let writer = unsafe { TcpStream::from_raw_fd(fd) };
+    zero_copy::set_nonblocking(&writer)?;
+    Ok(writer)
+}
+
+pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream) {
+    let peer = stream
+        .peer_addr()
+        .map_or_else(|_| "unknown".to_string(), |a| a.to_string());
+    let _ = stream.set_nodelay(true);
+    let mut writer = match writer_half(&stream) {
+        Ok(w) => w,
+        Err(e) => {
+            warn!(%peer, error = %e, "cannot set up connection");
+            return;
+        }
+    };
+    debug!(%peer, shard = shard.id, "connection opened");
+    let (tx, rx) = local_channel::new_bounded::<Task<Outcome>>(MAX_IN_FLIGHT);
+    let socket_fd = stream.as_raw_fd();
+    let peer_w = peer.clone();
+    let writer_task = glommio::spawn_local(async move {
+        while let Some(task) = rx.recv().await {
+            let frame: ResponseFrame = match task.await {
+                Outcome::Respond(frame) => frame,
+                Outcome::NoResponse => continue,
+                Outcome::Close(reason) => {
+                    warn!(peer = %peer_w, %reason, "closing connection");
+                    break;
+                }
+            };
+            if let Err(e) = zero_copy::write_frame(&mut writer, &frame).await {
+                debug!(peer = %peer_w, error = %e, "write failed");
+                break;
+            }
+        }
+        // Wake the reader if we stopped first (it reads from the other fd of the same socket).
+        // SAFETY: shutdown on a socket fd that is still open (the reader owns it until it returns).
+        unsafe { libc::shutdown(socket_fd, libc::SHUT_RDWR) };
+    });
+    loop {
+        match read_frame(&mut stream, shard.config.socket_request_max_bytes).await {
+            Ok(frame) => {
+                let task = glommio::spawn_local(kafka::handle(shard.clone(), frame));
+                if tx.send(task).await.is_err() {
+                    break;
+                }
+            }
+            Err(FrameError::Closed) => break,
+            Err(e @ (FrameError::TooLarge { .. } | FrameError::Negative(_))) => {
+                warn!(%peer, error = %e, "bad frame; closing connection");
+                break;
+            }
+            Err(FrameError::Io(e)) => {
+                debug!(%peer, error = %e, "read failed");
+                break;
+            }
+        }
+    }
+    drop(tx);
+    writer_task.await;
+    debug!(%peer, "connection closed");
+}

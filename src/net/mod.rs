@@ -1,0 +1,5 @@
+//! Client-facing networking: listeners, connections, framing, in-order responses and zero-copy sends.
+pub mod connection;
+pub mod response;
+pub mod server;
+pub mod zero_copy;

@@ -1,0 +1,43 @@
+//! Every shard binds the Kafka port with SO_REUSEPORT, so the kernel spreads new connections over shards
+//! and a connection stays on the shard that accepted it.
+
+use super::connection;
+use crate::runtime::shard::Shard;
+use glommio::net::TcpListener;
+use socket2::{Domain, Protocol, Socket, Type};
+use std::io;
+use std::os::unix::io::{FromRawFd, IntoRawFd};
+use std::rc::Rc;
+use tracing::{info, warn};
+
+const LISTEN_BACKLOG: i32 = 1024;
+
+fn bind_reuseport(addr: std::net::SocketAddr) -> io::Result<TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    // glommio links an older socket2, so the listener crosses over as a raw fd.
+    // SAFETY: the fd comes from `into_raw_fd`, so this listener becomes its only owner.
+    Ok(unsafe { TcpListener::from_raw_fd(socket.into_raw_fd()) })
+}
+
+pub async fn run(shard: Rc<Shard>) -> io::Result<()> {
+    let listener = bind_reuseport(shard.config.listen).map_err(|e| {
+        io::Error::new(e.kind(), format!("cannot listen on {}: {e}", shard.config.listen))
+    })?;
+    info!(shard = shard.id, addr = %shard.config.listen, "listening");
+    loop {
+        match listener.accept().await {
+            Ok(stream) => {
+                let shard = shard.clone();
+                glommio::spawn_local(connection::serve(shard, stream)).detach();
+            }
+            Err(e) => {
+                warn!(shard = shard.id, error = %e, "accept failed");
+                glommio::timer::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
+    }
+}

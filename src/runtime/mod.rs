@@ -1,0 +1,134 @@
+//! Shards and how they start: one glommio executor per core, pinned (`PoolPlacement::MaxSpread`), joined
+//! by a full channel mesh. Settings chosen (see ARCHITECTURE.md): `io_memory` from `--io-memory-kib`
+//! (1 MiB default, so 2 shards × 3 rings fit an 8 MiB memlock limit), `ring_depth` 128, and idle shards
+//! park at once unless `--spin-before-park-us` asks otherwise.
+
+pub mod shard;
+pub mod signal;
+
+use crate::cluster::controller::Controller;
+use crate::cluster::metadata::{MetadataImage, MetadataSnapshot};
+use crate::config::BrokerConfig;
+use crate::net;
+use anyhow::{bail, Context};
+use glommio::channels::channel_mesh::MeshBuilder;
+use glommio::{CpuSet, LocalExecutorPoolBuilder, PoolPlacement};
+use shard::{Job, Shard, CONTROLLER_SHARD};
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::info;
+
+/// Mesh channel capacity per shard pair: bounded, so a slow shard pushes back on its senders.
+const MESH_CHANNEL_CAPACITY: usize = 1024;
+/// io_uring rings glommio opens per executor (main, latency, poll): what `io_memory` is locked for.
+const RINGS_PER_EXECUTOR: usize = 3;
+
+fn check_memlock(shards: usize, io_memory: usize) -> anyhow::Result<()> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        return Ok(()); // root has CAP_IPC_LOCK: no limit applies
+    }
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid, writable rlimit struct.
+    if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut lim) } != 0 {
+        return Ok(());
+    }
+    let need = (shards * RINGS_PER_EXECUTOR * io_memory) as u64;
+    if lim.rlim_cur != libc::RLIM_INFINITY && need > lim.rlim_cur {
+        bail!(
+            "locked-memory limit is {} KiB but {shards} shards × {RINGS_PER_EXECUTOR} rings × {} KiB io_memory need {} KiB. \
+             Raise it (`ulimit -l {}` or LimitMEMLOCK= in systemd), or lower --io-memory-kib / --shards.",
+            lim.rlim_cur / 1024,
+            io_memory / 1024,
+            need / 1024,
+            need / 1024
+        );
+    }
+    Ok(())
+}
+
+/// Starts the broker and blocks until every shard exits.
+pub fn serve(config: BrokerConfig) -> anyhow::Result<()> {
+    let cpus = CpuSet::online().map_err(|e| anyhow::anyhow!("reading online CPUs: {e}"))?;
+    let shards = config.shards.unwrap_or(cpus.len()).max(1);
+    let io_memory = config.io_memory_kib * 1024;
+    check_memlock(shards, io_memory)?;
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+    let image = MetadataImage::load_or_new(&config.data_dir).context("loading cluster metadata")?;
+    let snapshot = Arc::new(MetadataSnapshot::from_image(&image));
+    info!(
+        listen = %config.listen,
+        data_dir = %config.data_dir.display(),
+        shards,
+        cluster_id = %image.cluster_id,
+        topics = image.topics.len(),
+        "starting shardlog"
+    );
+    let config = Arc::new(config);
+    let mesh = MeshBuilder::<Job, _>::full(shards, MESH_CHANNEL_CAPACITY);
+    let image = std::sync::Mutex::new(Some(image)); // handed to the controller shard once, at startup
+    let image = Arc::new(image);
+    let placement = if shards <= cpus.len() {
+        PoolPlacement::MaxSpread(shards, Some(cpus))
+    } else {
+        PoolPlacement::Unbound(shards)
+    };
+    let handles = LocalExecutorPoolBuilder::new(placement)
+        .io_memory(io_memory)
+        .ring_depth(config.ring_depth)
+        .spin_before_park(Duration::from_micros(config.spin_before_park_us))
+        .name("shard")
+        .on_all_shards(move || {
+            let config = config.clone();
+            let snapshot = snapshot.clone();
+            let image = image.clone();
+            async move {
+                let (senders, receivers) = mesh.join().await.expect("joining the shard mesh");
+                let controller = (senders.peer_id() == CONTROLLER_SHARD).then(|| {
+                    let image = image.lock().expect("startup lock").take().expect("one controller");
+                    Controller::new(config.data_dir.clone(), image)
+                });
+                let shard = Shard::new(config, senders, snapshot.clone(), controller);
+                shard.start_mesh_receivers(receivers);
+                shard.apply_metadata(snapshot);
+                spawn_housekeeping(&shard);
+                if let Err(e) = net::server::run(shard).await {
+                    tracing::error!(error = %e, "shard stopped");
+                }
+            }
+        })
+        .map_err(|e| anyhow::anyhow!("starting shard executors (see README: io_uring and locked memory): {e}"))?;
+    handles.join_all();
+    Ok(())
+}
+
+/// Per-shard timers: background flush of unsynced data, and retention.
+fn spawn_housekeeping(shard: &std::rc::Rc<Shard>) {
+    let flush_every = Duration::from_millis(shard.config.flush_interval_ms.max(1));
+    let s = shard.clone();
+    glommio::spawn_local(async move {
+        loop {
+            glommio::timer::sleep(flush_every).await;
+            for log in s.local_partitions() {
+                log.flush_if_dirty();
+            }
+        }
+    })
+    .detach();
+    let retention_every = Duration::from_millis(shard.config.log_retention_check_interval_ms.max(1));
+    let s = shard.clone();
+    glommio::spawn_local(async move {
+        loop {
+            glommio::timer::sleep(retention_every).await;
+            let now = crate::storage::log::now_ms();
+            for log in s.local_partitions() {
+                log.enforce_retention(now);
+            }
+        }
+    })
+    .detach();
+}

@@ -1,0 +1,156 @@
+//! A shard: one pinned glommio executor, the partitions it owns, its copy of the metadata snapshot, and
+//! its end of the mesh to every other shard. Everything here lives on one core (`Rc`, `RefCell`, no locks);
+//! work for another shard travels as a boxed job over the mesh (`submit_to`), Seastar-style.
+
+use crate::cluster::controller::Controller;
+use crate::cluster::metadata::MetadataSnapshot;
+use crate::cluster::topic_config;
+use crate::config::BrokerConfig;
+use crate::storage::PartitionLog;
+use glommio::channels::channel_mesh::{Receivers, Senders};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use tracing::{error, warn};
+
+pub type ShardId = usize;
+
+/// Work sent to another shard: runs there with that shard's state.
+pub type Job = Box<dyn FnOnce(Rc<Shard>) -> Pin<Box<dyn Future<Output = ()>>> + Send>;
+
+/// The shard hosting the controller (topic metadata changes, producer id blocks).
+pub const CONTROLLER_SHARD: ShardId = 0;
+
+pub struct Shard {
+    pub id: ShardId,
+    pub count: usize,
+    pub config: Arc<BrokerConfig>,
+    senders: Senders<Job>,
+    metadata: RefCell<Arc<MetadataSnapshot>>,
+    partitions: RefCell<HashMap<(String, i32), Rc<PartitionLog>>>,
+    /// Present on `CONTROLLER_SHARD` only.
+    pub controller: Option<Controller>,
+}
+
+impl Shard {
+    pub fn new(
+        config: Arc<BrokerConfig>,
+        senders: Senders<Job>,
+        metadata: Arc<MetadataSnapshot>,
+        controller: Option<Controller>,
+    ) -> Rc<Shard> {
+        Rc::new(Shard {
+            id: senders.peer_id(),
+            count: senders.nr_consumers(),
+            config,
+            senders,
+            metadata: RefCell::new(metadata),
+            partitions: RefCell::default(),
+            controller,
+        })
+    }
+
+    /// Runs every job other shards send here, each as its own task (a parked fetch must not block others).
+    pub fn start_mesh_receivers(self: &Rc<Self>, mut receivers: Receivers<Job>) {
+        for (_, rx) in receivers.streams() {
+            let shard = self.clone();
+            glommio::spawn_local(async move {
+                while let Some(job) = rx.recv().await {
+                    glommio::spawn_local(job(shard.clone())).detach();
+                }
+            })
+            .detach();
+        }
+    }
+
+    /// Runs `f` on shard `target` and returns its result here. On the own shard it simply runs inline.
+    pub async fn submit_to<R, F, Fut>(self: &Rc<Self>, target: ShardId, f: F) -> Option<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(Rc<Shard>) -> Fut + Send + 'static,
+        Fut: Future<Output = R> + 'static,
+    {
+        if target == self.id {
+            return Some(f(self.clone()).await);
+        }
+        let (tx, rx) = futures_channel::oneshot::channel();
+        let job: Job = Box::new(move |shard| {
+            Box::pin(async move {
+                let _ = tx.send(f(shard).await);
+            })
+        });
+        if self.senders.send_to(target, job).await.is_err() {
+            error!(from = self.id, to = target, "mesh channel closed");
+            return None;
+        }
+        rx.await.ok()
+    }
+
+    pub fn metadata(&self) -> Arc<MetadataSnapshot> {
+        self.metadata.borrow().clone()
+    }
+
+    pub fn partition(&self, topic: &str, partition: i32) -> Option<Rc<PartitionLog>> {
+        self.partitions
+            .borrow()
+            .get(&(topic.to_string(), partition))
+            .cloned()
+    }
+
+    pub fn local_partitions(&self) -> Vec<Rc<PartitionLog>> {
+        self.partitions.borrow().values().cloned().collect()
+    }
+
+    /// Installs a new metadata snapshot: opens partitions newly placed here, closes (and deletes) those
+    /// whose topic is gone, and applies changed topic configs.
+    pub fn apply_metadata(&self, snapshot: Arc<MetadataSnapshot>) {
+        let mut parts = self.partitions.borrow_mut();
+        parts.retain(|(topic, _), log| {
+            let keep = snapshot.topics.contains_key(topic);
+            if !keep {
+                log.close(true);
+            }
+            keep
+        });
+        for topic in snapshot.topics.values() {
+            let log_config = topic_config::log_config(&self.config, &topic.configs);
+            for (p, &shard) in topic.partition_shards.iter().enumerate() {
+                if shard != self.id {
+                    continue;
+                }
+                let key = (topic.name.clone(), p as i32);
+                if let Some(log) = parts.get(&key) {
+                    if log.config() != log_config {
+                        log.set_config(log_config.clone());
+                    }
+                    continue;
+                }
+                let dir = self.config.data_dir.join(format!("{}-{}", topic.name, p));
+                match PartitionLog::open(dir, &topic.name, p as i32, log_config.clone()) {
+                    Ok(log) => {
+                        parts.insert(key, log);
+                    }
+                    Err(e) => error!(topic = %topic.name, partition = p, error = %e, "cannot open partition log"),
+                }
+            }
+        }
+        *self.metadata.borrow_mut() = snapshot;
+    }
+
+    /// Publishes a snapshot to every shard and waits until all have applied it.
+    pub async fn publish_metadata(self: &Rc<Self>, snapshot: Arc<MetadataSnapshot>) {
+        for target in 0..self.count {
+            let snap = snapshot.clone();
+            if self
+                .submit_to(target, move |shard| async move { shard.apply_metadata(snap) })
+                .await
+                .is_none()
+            {
+                warn!(target, "shard did not apply the metadata update");
+            }
+        }
+    }
+}

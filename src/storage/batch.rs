@@ -1,0 +1,297 @@
+//! Kafka magic-v2 record batches, seen through their 61-byte header without decoding the records.
+//!
+//! Layout (big-endian): baseOffset i64 | batchLength i32 | partitionLeaderEpoch i32 | magic i8 | crc u32 |
+//! attributes i16 | lastOffsetDelta i32 | baseTimestamp i64 | maxTimestamp i64 | producerId i64 |
+//! producerEpoch i16 | baseSequence i32 | recordsCount i32 | records...
+//! The CRC-32C covers everything from `attributes` to the end, so the broker may rewrite `baseOffset` and
+//! `partitionLeaderEpoch` (the first 16 bytes) without touching the checksum.
+
+use bytes::Bytes;
+use thiserror::Error;
+
+pub const HEADER_LEN: usize = 61;
+/// Bytes before `batchLength`'s counted region starts (baseOffset + batchLength).
+pub const LOG_OVERHEAD: usize = 12;
+/// The prefix the broker rewrites on append: baseOffset, batchLength, partitionLeaderEpoch.
+pub const PATCHED_PREFIX_LEN: usize = 16;
+const CRC_START: usize = 21;
+const MAGIC_V2: i8 = 2;
+const ATTR_COMPRESSION_MASK: i16 = 0x07;
+const ATTR_TRANSACTIONAL: i16 = 0x10;
+const ATTR_CONTROL: i16 = 0x20;
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum BatchError {
+    #[error("batch truncated: need {need} bytes, have {have}")]
+    Truncated { need: usize, have: usize },
+    #[error("unsupported magic {0} (only v2 record batches are accepted)")]
+    UnsupportedMagic(i8),
+    #[error("batch length {0} is invalid")]
+    InvalidLength(i32),
+    #[error("CRC-32C mismatch: header says {expected:#010x}, computed {actual:#010x}")]
+    CrcMismatch { expected: u32, actual: u32 },
+    #[error("batch of {size} bytes exceeds max.message.bytes {max}")]
+    TooLarge { size: usize, max: usize },
+    #[error("recordsCount {count} does not match lastOffsetDelta {delta}")]
+    CountMismatch { count: i32, delta: i32 },
+    #[error("empty record set")]
+    Empty,
+}
+
+/// The fixed header of one record batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchHeader {
+    pub base_offset: i64,
+    pub batch_length: i32,
+    pub leader_epoch: i32,
+    pub magic: i8,
+    pub crc: u32,
+    pub attributes: i16,
+    pub last_offset_delta: i32,
+    pub base_timestamp: i64,
+    pub max_timestamp: i64,
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    pub base_sequence: i32,
+    pub records_count: i32,
+}
+
+fn be_i64(b: &[u8], at: usize) -> i64 {
+    i64::from_be_bytes(b[at..at + 8].try_into().expect("8 bytes"))
+}
+fn be_i32(b: &[u8], at: usize) -> i32 {
+    i32::from_be_bytes(b[at..at + 4].try_into().expect("4 bytes"))
+}
+fn be_i16(b: &[u8], at: usize) -> i16 {
+    i16::from_be_bytes(b[at..at + 2].try_into().expect("2 bytes"))
+}
+
+impl BatchHeader {
+    /// Parses the header at the start of `buf`; checks only that it is present and well-formed.
+    pub fn parse(buf: &[u8]) -> Result<Self, BatchError> {
+        if buf.len() < HEADER_LEN {
+            return Err(BatchError::Truncated {
+                need: HEADER_LEN,
+                have: buf.len(),
+            });
+        }
+        let header = BatchHeader {
+            base_offset: be_i64(buf, 0),
+            batch_length: be_i32(buf, 8),
+            leader_epoch: be_i32(buf, 12),
+            magic: buf[16] as i8,
+            crc: u32::from_be_bytes(buf[17..21].try_into().expect("4 bytes")),
+            attributes: be_i16(buf, 21),
+            last_offset_delta: be_i32(buf, 23),
+            base_timestamp: be_i64(buf, 27),
+            max_timestamp: be_i64(buf, 35),
+            producer_id: be_i64(buf, 43),
+            producer_epoch: be_i16(buf, 51),
+            base_sequence: be_i32(buf, 53),
+            records_count: be_i32(buf, 57),
+        };
+        if header.magic != MAGIC_V2 {
+            return Err(BatchError::UnsupportedMagic(header.magic));
+        }
+        if (header.batch_length as i64) < (HEADER_LEN - LOG_OVERHEAD) as i64 {
+            return Err(BatchError::InvalidLength(header.batch_length));
+        }
+        Ok(header)
+    }
+
+    /// Whole batch size on disk and on the wire.
+    pub fn total_len(&self) -> usize {
+        LOG_OVERHEAD + self.batch_length as usize
+    }
+    pub fn last_offset(&self) -> i64 {
+        self.base_offset + i64::from(self.last_offset_delta)
+    }
+    pub fn compression_codec(&self) -> i16 {
+        self.attributes & ATTR_COMPRESSION_MASK
+    }
+    pub fn is_transactional(&self) -> bool {
+        self.attributes & ATTR_TRANSACTIONAL != 0
+    }
+    pub fn is_control(&self) -> bool {
+        self.attributes & ATTR_CONTROL != 0
+    }
+    /// Last sequence number covered by this batch (sequences wrap at i32::MAX like Kafka's).
+    pub fn last_sequence(&self) -> i32 {
+        if self.base_sequence < 0 {
+            return -1;
+        }
+        let last = i64::from(self.base_sequence) + i64::from(self.last_offset_delta);
+        (last % (i64::from(i32::MAX) + 1)) as i32
+    }
+}
+
+/// Checks the CRC-32C of a complete batch.
+pub fn verify_crc(batch: &[u8], header: &BatchHeader) -> Result<(), BatchError> {
+    let actual = crc32c::crc32c(&batch[CRC_START..header.total_len()]);
+    if actual != header.crc {
+        return Err(BatchError::CrcMismatch {
+            expected: header.crc,
+            actual,
+        });
+    }
+    Ok(())
+}
+
+/// A batch from a produce request that passed validation, still pointing into the request frame.
+#[derive(Clone, Debug)]
+pub struct ValidBatch {
+    pub header: BatchHeader,
+    pub bytes: Bytes,
+}
+
+/// Splits a produce request's record set into batches and validates each: header, length, CRC, size.
+/// Nothing is copied; each `ValidBatch` is a slice of `records`.
+pub fn validate_record_set(
+    records: &Bytes,
+    max_batch_bytes: usize,
+) -> Result<Vec<ValidBatch>, BatchError> {
+    let mut batches = Vec::with_capacity(1);
+    let mut pos = 0;
+    while pos < records.len() {
+        let rest = &records[pos..];
+        let header = BatchHeader::parse(rest)?;
+        let len = header.total_len();
+        if len > rest.len() {
+            return Err(BatchError::Truncated {
+                need: len,
+                have: rest.len(),
+            });
+        }
+        if len > max_batch_bytes {
+            return Err(BatchError::TooLarge {
+                size: len,
+                max: max_batch_bytes,
+            });
+        }
+        verify_crc(rest, &header)?;
+        if header.records_count != header.last_offset_delta + 1 || header.records_count <= 0 {
+            return Err(BatchError::CountMismatch {
+                count: header.records_count,
+                delta: header.last_offset_delta,
+            });
+        }
+        batches.push(ValidBatch {
+            header,
+            bytes: records.slice(pos..pos + len),
+        });
+        pos += len;
+    }
+    if batches.is_empty() {
+        return Err(BatchError::Empty);
+    }
+    Ok(batches)
+}
+
+/// The 16-byte prefix a stored batch gets: its assigned base offset, its length, the leader epoch.
+pub fn patched_prefix(original: &[u8], base_offset: i64, leader_epoch: i32) -> [u8; PATCHED_PREFIX_LEN] {
+    let mut prefix = [0u8; PATCHED_PREFIX_LEN];
+    prefix[0..8].copy_from_slice(&base_offset.to_be_bytes());
+    prefix[8..12].copy_from_slice(&original[8..12]);
+    prefix[12..16].copy_from_slice(&leader_epoch.to_be_bytes());
+    prefix
+}
+
+#[cfg(test)]
+pub mod test_support {
+    //! Builds valid v2 batches for tests and benches without a Kafka client.
+    use super::*;
+
+    /// A batch of `count` tiny uncompressed records with a correct CRC.
+    pub fn build_batch(count: i32, timestamp: i64, producer: (i64, i16, i32)) -> Vec<u8> {
+        let mut records = Vec::new();
+        for i in 0..count {
+            // record: length varint | attributes i8 | tsDelta varint | offsetDelta varint | key | value | headers
+            let body = [0u8, 0, (i as u8) << 1, 1, 2, b'v', 0];
+            records.push((body.len() as u8) << 1);
+            records.extend_from_slice(&body);
+        }
+        let mut b = Vec::with_capacity(HEADER_LEN + records.len());
+        b.extend_from_slice(&0i64.to_be_bytes());
+        let batch_length = (HEADER_LEN - LOG_OVERHEAD + records.len()) as i32;
+        b.extend_from_slice(&batch_length.to_be_bytes());
+        b.extend_from_slice(&0i32.to_be_bytes());
+        b.push(2);
+        b.extend_from_slice(&0u32.to_be_bytes());
+        b.extend_from_slice(&0i16.to_be_bytes());
+        b.extend_from_slice(&(count - 1).to_be_bytes());
+        b.extend_from_slice(&timestamp.to_be_bytes());
+        b.extend_from_slice(&timestamp.to_be_bytes());
+        b.extend_from_slice(&producer.0.to_be_bytes());
+        b.extend_from_slice(&producer.1.to_be_bytes());
+        b.extend_from_slice(&producer.2.to_be_bytes());
+        b.extend_from_slice(&count.to_be_bytes());
+        b.extend_from_slice(&records);
+        let crc = crc32c::crc32c(&b[CRC_START..]);
+        b[17..21].copy_from_slice(&crc.to_be_bytes());
+        b
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::build_batch;
+    use super::*;
+
+    #[test]
+    fn valid_batch_passes_and_is_sliced_not_copied() {
+        let mut set = build_batch(3, 1000, (-1, -1, -1));
+        set.extend(build_batch(2, 2000, (-1, -1, -1)));
+        let records = Bytes::from(set);
+        let batches = validate_record_set(&records, 1 << 20).unwrap();
+        assert_eq!(batches.len(), 2);
+        assert_eq!(batches[0].header.records_count, 3);
+        assert_eq!(batches[1].header.max_timestamp, 2000);
+        assert_eq!(batches[0].bytes.as_ptr(), records.as_ptr());
+    }
+
+    #[test]
+    fn flipped_bit_is_a_crc_mismatch() {
+        let mut b = build_batch(3, 1000, (-1, -1, -1));
+        let last = b.len() - 1;
+        b[last] ^= 1;
+        let err = validate_record_set(&Bytes::from(b), 1 << 20).unwrap_err();
+        assert!(matches!(err, BatchError::CrcMismatch { .. }));
+    }
+
+    #[test]
+    fn patching_prefix_keeps_crc_valid() {
+        let b = build_batch(3, 1000, (-1, -1, -1));
+        let mut patched = b.clone();
+        patched[..PATCHED_PREFIX_LEN].copy_from_slice(&patched_prefix(&b, 42, 7));
+        let h = BatchHeader::parse(&patched).unwrap();
+        assert_eq!((h.base_offset, h.leader_epoch), (42, 7));
+        verify_crc(&patched, &h).unwrap();
+    }
+
+    #[test]
+    fn truncated_and_oversize_and_wrong_magic_are_rejected() {
+        let b = build_batch(3, 1000, (-1, -1, -1));
+        let short = Bytes::copy_from_slice(&b[..b.len() - 1]);
+        assert!(matches!(
+            validate_record_set(&short, 1 << 20),
+            Err(BatchError::Truncated { .. })
+        ));
+        assert!(matches!(
+            validate_record_set(&Bytes::from(b.clone()), 10),
+            Err(BatchError::TooLarge { .. })
+        ));
+        let mut v1 = b;
+        v1[16] = 1;
+        assert_eq!(
+            validate_record_set(&Bytes::from(v1), 1 << 20).unwrap_err(),
+            BatchError::UnsupportedMagic(1)
+        );
+    }
+
+    #[test]
+    fn sequences_wrap() {
+        let b = build_batch(3, 0, (1, 0, i32::MAX));
+        let h = BatchHeader::parse(&b).unwrap();
+        assert_eq!(h.last_sequence(), 1);
+    }
+}

@@ -1,0 +1,526 @@
+//! A partition's log on one shard: its segments, offsets, pending writes, group-committed fsyncs,
+//! idempotent-producer state, and retention. Lives on exactly one shard (`!Send`); other shards reach it by
+//! sending work to that shard, never by touching it.
+//!
+//! Write path: `append` validates sequences, assigns offsets and queues the batches (synchronously, so
+//! requests keep their arrival order); a writer task scheduled once per burst writes everything queued with
+//! one `pwritev` and advances the high watermark; `ensure_durable` batches fsyncs the same way.
+
+use super::batch::{self, ValidBatch};
+use super::producer_state::{ProducerStateTable, SequenceCheck, SequenceError};
+use super::segment::{parse_segment_file_name, PendingBatch, ScanEnd, Segment};
+use crate::runtime::signal::OffsetWatch;
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
+use thiserror::Error;
+use tracing::{error, info, warn};
+
+/// The topic configs that shape a log (Kafka's names in comments).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogConfig {
+    /// segment.bytes
+    pub segment_bytes: i64,
+    /// segment.ms
+    pub segment_ms: i64,
+    /// retention.ms (-1 = forever)
+    pub retention_ms: i64,
+    /// retention.bytes (-1 = unlimited)
+    pub retention_bytes: i64,
+    /// max.message.bytes
+    pub max_message_bytes: i32,
+    /// index.interval.bytes
+    pub index_interval_bytes: u32,
+}
+
+#[derive(Debug, Error)]
+pub enum StorageError {
+    #[error("I/O error on {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("partition log failed earlier and refuses writes: {0}")]
+    Failed(String),
+}
+
+#[derive(Debug, Error)]
+pub enum AppendError {
+    #[error(transparent)]
+    Batch(#[from] batch::BatchError),
+    #[error(transparent)]
+    Sequence(#[from] SequenceError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ReadError {
+    #[error("offset {offset} is outside [{log_start}, {high_watermark}]")]
+    OutOfRange { offset: i64, log_start: i64, high_watermark: i64 },
+    #[error("storage error: {0}")]
+    Storage(String),
+}
+
+/// Bytes of one segment to send to a client: a zero-copy reference, valid on any shard.
+#[derive(Clone, Debug)]
+pub struct FileSlice {
+    pub file: Arc<File>,
+    pub position: u64,
+    pub len: u64,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct AppendOutcome {
+    pub base_offset: i64,
+    /// One past the last offset of the appended batches: wait for the high watermark to reach this.
+    pub end_offset: i64,
+    pub duplicate: bool,
+}
+
+struct LogState {
+    dir: PathBuf,
+    config: LogConfig,
+    segments: BTreeMap<i64, Segment>,
+    log_start_offset: i64,
+    /// Next offset to assign (the log end offset, including queued writes).
+    next_offset: i64,
+    pending: Vec<PendingBatch>,
+    /// Files of rolled segments whose last writes may not be fsynced yet.
+    unsynced_rolled: Vec<Arc<File>>,
+    producers: ProducerStateTable,
+    leader_epoch: i32,
+    failed: Option<String>,
+}
+
+pub struct PartitionLog {
+    pub topic: String,
+    pub partition: i32,
+    state: RefCell<LogState>,
+    /// Everything below is written to the segment files and visible to fetches.
+    pub high_watermark: OffsetWatch,
+    /// Everything below has been fsynced.
+    pub durable: OffsetWatch,
+    write_scheduled: Cell<bool>,
+    sync_running: Cell<bool>,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StorageError + '_ {
+    move |source| StorageError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl PartitionLog {
+    /// Opens (or creates) the partition directory, recovering every segment: headers are scanned, the last
+    /// segment's CRCs are verified, and a torn or corrupt tail is truncated.
+    pub fn open(
+        dir: PathBuf,
+        topic: &str,
+        partition: i32,
+        config: LogConfig,
+    ) -> Result<Rc<PartitionLog>, StorageError> {
+        std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        let mut bases: Vec<i64> = std::fs::read_dir(&dir)
+            .map_err(io_err(&dir))?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| parse_segment_file_name(&e.file_name().to_string_lossy()))
+            .collect();
+        bases.sort_unstable();
+        let mut producers = ProducerStateTable::default();
+        let mut segments = BTreeMap::new();
+        let mut expected_next: Option<i64> = None;
+        for (i, &base) in bases.iter().enumerate() {
+            let path = dir.join(super::segment::segment_file_name(base));
+            let is_last = i + 1 == bases.len();
+            if expected_next.is_some_and(|next| next != base) {
+                warn!(path = %path.display(), "segment does not continue the previous one; removing it and all later ones");
+                remove_segments_from(&dir, &bases[i..]);
+                break;
+            }
+            let (seg, end) = Segment::open_and_scan(
+                &path,
+                base,
+                config.index_interval_bytes,
+                is_last,
+                |h| producers.record(h, h.base_offset),
+            )
+            .map_err(io_err(&path))?;
+            expected_next = Some(seg.next_offset);
+            segments.insert(base, seg);
+            if let ScanEnd::Torn { at, reason } = end {
+                warn!(path = %path.display(), at, %reason, "truncated torn or corrupt log tail");
+                remove_segments_from(&dir, &bases[i + 1..]);
+                break;
+            }
+        }
+        let log_start_offset = bases.first().copied().unwrap_or(0);
+        let next_offset = segments.values().next_back().map_or(0, |s| s.next_offset);
+        if segments.is_empty() {
+            let seg = Segment::create(&dir, 0).map_err(io_err(&dir))?;
+            segments.insert(0, seg);
+        }
+        if next_offset > 0 {
+            info!(topic, partition, log_start_offset, next_offset, "recovered partition log");
+        }
+        Ok(Rc::new(PartitionLog {
+            topic: topic.to_string(),
+            partition,
+            state: RefCell::new(LogState {
+                dir,
+                config,
+                segments,
+                log_start_offset,
+                next_offset,
+                pending: Vec::new(),
+                unsynced_rolled: Vec::new(),
+                producers,
+                leader_epoch: 0,
+                failed: None,
+            }),
+            high_watermark: OffsetWatch::new(next_offset),
+            durable: OffsetWatch::new(next_offset),
+            write_scheduled: Cell::new(false),
+            sync_running: Cell::new(false),
+        }))
+    }
+
+    pub fn log_start_offset(&self) -> i64 {
+        self.state.borrow().log_start_offset
+    }
+    pub fn leader_epoch(&self) -> i32 {
+        self.state.borrow().leader_epoch
+    }
+    pub fn config(&self) -> LogConfig {
+        self.state.borrow().config.clone()
+    }
+    pub fn set_config(&self, config: LogConfig) {
+        self.state.borrow_mut().config = config;
+    }
+    /// Bytes stored (written segments).
+    pub fn size_bytes(&self) -> u64 {
+        self.state.borrow().segments.values().map(|s| s.size).sum()
+    }
+
+    /// Accepts validated batches: dedupes idempotent retries, assigns offsets, queues the write.
+    /// Synchronous on purpose: requests for one partition get offsets in the order they arrive.
+    pub fn append(self: &Rc<Self>, batches: Vec<ValidBatch>) -> Result<AppendOutcome, AppendError> {
+        let mut st = self.state.borrow_mut();
+        if let Some(reason) = &st.failed {
+            return Err(StorageError::Failed(reason.clone()).into());
+        }
+        // A request's batches are all checked before any is appended, so a bad one appends nothing.
+        let mut duplicate_of = None;
+        for b in &batches {
+            if let SequenceCheck::Duplicate { base_offset } = st.producers.check(&b.header)? {
+                duplicate_of = Some(base_offset);
+            }
+        }
+        if let Some(base_offset) = duplicate_of {
+            return Ok(AppendOutcome {
+                base_offset,
+                end_offset: base_offset + 1,
+                duplicate: true,
+            });
+        }
+        let base_offset = st.next_offset;
+        let epoch = st.leader_epoch;
+        for b in batches {
+            let offset = st.next_offset;
+            let mut header = b.header;
+            header.base_offset = offset;
+            header.leader_epoch = epoch;
+            st.producers.record(&header, offset);
+            st.next_offset = header.last_offset() + 1;
+            st.pending.push(PendingBatch {
+                prefix: batch::patched_prefix(&b.bytes, offset, epoch),
+                rest: b.bytes.slice(batch::PATCHED_PREFIX_LEN..),
+                header,
+            });
+        }
+        let end_offset = st.next_offset;
+        drop(st);
+        self.schedule_write();
+        Ok(AppendOutcome {
+            base_offset,
+            end_offset,
+            duplicate: false,
+        })
+    }
+
+    fn schedule_write(self: &Rc<Self>) {
+        if self.write_scheduled.replace(true) {
+            return;
+        }
+        let me = self.clone();
+        glommio::spawn_local(async move {
+            me.write_scheduled.set(false);
+            me.write_pending();
+        })
+        .detach();
+    }
+
+    /// Writes every queued batch (rolling segments as needed) and publishes the new high watermark.
+    fn write_pending(&self) {
+        let mut st = self.state.borrow_mut();
+        let pending = std::mem::take(&mut st.pending);
+        if pending.is_empty() || st.failed.is_some() {
+            return;
+        }
+        let end = pending.last().map(|b| b.header.last_offset() + 1);
+        if let Err(e) = st.write_batches(&pending) {
+            error!(topic = %self.topic, partition = self.partition, error = %e, "log write failed; partition refuses further writes");
+            st.failed = Some(e.to_string());
+            drop(st);
+            // Wake waiters so they see the failure instead of hanging.
+            self.high_watermark.reset(self.high_watermark.get());
+            return;
+        }
+        drop(st);
+        if let Some(end) = end {
+            self.high_watermark.advance(end);
+        }
+    }
+
+    /// Error from an earlier failed write, if any (waiters check this after waking).
+    pub fn failure(&self) -> Option<String> {
+        self.state.borrow().failed.clone()
+    }
+
+    /// Waits until everything below `end_offset` is fsynced. Concurrent callers share one fsync.
+    pub async fn ensure_durable(self: &Rc<Self>, end_offset: i64) -> Result<(), StorageError> {
+        self.high_watermark.wait_for(end_offset).await;
+        if let Some(f) = self.failure() {
+            return Err(StorageError::Failed(f));
+        }
+        if self.durable.get() < end_offset && !self.sync_running.get() {
+            self.clone().spawn_sync_loop();
+        }
+        self.durable.wait_for(end_offset).await;
+        match self.failure() {
+            Some(f) => Err(StorageError::Failed(f)),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs fsyncs back to back while anything written is not yet durable.
+    fn spawn_sync_loop(self: Rc<Self>) {
+        self.sync_running.set(true);
+        glommio::spawn_local(async move {
+            while self.durable.get() < self.high_watermark.get() {
+                let target = self.high_watermark.get();
+                let files = self.state.borrow_mut().files_to_sync();
+                let synced = glommio::executor()
+                    .spawn_blocking(move || files.iter().try_for_each(|f| f.sync_data()))
+                    .await;
+                if let Err(e) = synced {
+                    error!(topic = %self.topic, partition = self.partition, error = %e, "fsync failed; partition refuses further writes");
+                    self.state.borrow_mut().failed = Some(format!("fsync failed: {e}"));
+                    self.durable.reset(self.durable.get());
+                    break;
+                }
+                self.durable.advance(target);
+            }
+            self.sync_running.set(false);
+        })
+        .detach();
+    }
+
+    /// Background flush for data no producer waited on (flush.ms).
+    pub fn flush_if_dirty(self: &Rc<Self>) {
+        if self.durable.get() < self.high_watermark.get() && !self.sync_running.get() {
+            self.clone().spawn_sync_loop();
+        }
+    }
+
+    /// Locates up to `max_bytes` (but at least one whole batch) starting at `offset`, below the high
+    /// watermark. `Ok(None)`: nothing to read yet (offset == high watermark).
+    pub fn read(&self, offset: i64, max_bytes: u64) -> Result<Option<FileSlice>, ReadError> {
+        let st = self.state.borrow();
+        let hw = self.high_watermark.get();
+        if offset < st.log_start_offset || offset > hw {
+            return Err(ReadError::OutOfRange {
+                offset,
+                log_start: st.log_start_offset,
+                high_watermark: hw,
+            });
+        }
+        for seg in st.segments.range(..=offset).next_back().into_iter().map(|(_, s)| s).chain(
+            st.segments.range(offset + 1..).map(|(_, s)| s),
+        ) {
+            let found = seg
+                .position_of(offset)
+                .map_err(|e| ReadError::Storage(e.to_string()))?;
+            if let Some((position, header)) = found {
+                let first = header.total_len() as u64;
+                let len = max_bytes.max(first).min(seg.size - position);
+                return Ok(Some(FileSlice {
+                    file: seg.file.clone(),
+                    position,
+                    len,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// ListOffsets by timestamp: the first batch whose max timestamp is >= `timestamp`, as
+    /// (base offset, max timestamp). `None` when every batch is older.
+    pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<(i64, i64)>, ReadError> {
+        let st = self.state.borrow();
+        for seg in st.segments.values().filter(|s| s.max_timestamp >= timestamp) {
+            let found = seg
+                .position_of_timestamp(timestamp)
+                .map_err(|e| ReadError::Storage(e.to_string()))?;
+            if let Some((_, h)) = found {
+                let offset = h.base_offset.max(st.log_start_offset);
+                return Ok(Some((offset, h.max_timestamp)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Drops whole segments past `retention.ms` or beyond `retention.bytes` (never the active one).
+    /// Returns the number of segments deleted.
+    pub fn enforce_retention(&self, now_ms: i64) -> usize {
+        let mut st = self.state.borrow_mut();
+        let retention_ms = st.config.retention_ms;
+        let retention_bytes = st.config.retention_bytes;
+        let mut total: i64 = st.segments.values().map(|s| s.size as i64).sum();
+        let mut doomed = Vec::new();
+        for seg in st.segments.values().take(st.segments.len().saturating_sub(1)) {
+            let too_old = retention_ms >= 0 && seg.max_timestamp >= 0 && now_ms - seg.max_timestamp > retention_ms;
+            let too_big = retention_bytes >= 0 && total - seg.size as i64 >= retention_bytes;
+            if !(too_old || too_big) {
+                break;
+            }
+            total -= seg.size as i64;
+            doomed.push(seg.base_offset);
+        }
+        st.delete_segments(&doomed, &self.topic, self.partition, "retention");
+        doomed.len()
+    }
+
+    /// DeleteRecords: moves the log start offset up to `offset` (<= high watermark) and drops segments
+    /// entirely below it. Returns the new log start offset.
+    pub fn delete_records_before(&self, offset: i64) -> Result<i64, ReadError> {
+        let hw = self.high_watermark.get();
+        let mut st = self.state.borrow_mut();
+        let target = if offset == -1 { hw } else { offset };
+        if target < 0 || target > hw {
+            return Err(ReadError::OutOfRange {
+                offset,
+                log_start: st.log_start_offset,
+                high_watermark: hw,
+            });
+        }
+        if target > st.log_start_offset {
+            st.log_start_offset = target;
+            let doomed: Vec<i64> = st
+                .segments
+                .values()
+                .take(st.segments.len().saturating_sub(1))
+                .filter(|s| s.next_offset <= target)
+                .map(|s| s.base_offset)
+                .collect();
+            st.delete_segments(&doomed, &self.topic, self.partition, "delete-records");
+        }
+        Ok(st.log_start_offset)
+    }
+
+    /// OffsetForLeaderEpoch: this single-node log has one epoch, so its end is the log end.
+    pub fn end_offset_for_epoch(&self, epoch: i32) -> Option<(i32, i64)> {
+        let st = self.state.borrow();
+        (epoch >= 0 && epoch <= st.leader_epoch).then_some((st.leader_epoch, self.high_watermark.get()))
+    }
+
+    /// Flushes and forgets the log; `remove` also deletes its files (DeleteTopics).
+    pub fn close(&self, remove: bool) {
+        let st = self.state.borrow();
+        if remove {
+            if let Err(e) = std::fs::remove_dir_all(&st.dir) {
+                warn!(dir = %st.dir.display(), error = %e, "could not remove deleted partition's directory");
+            }
+        } else if let Some(seg) = st.segments.values().next_back() {
+            if let Err(e) = seg.file.sync_all() {
+                warn!(path = %seg.path.display(), error = %e, "fsync on close failed");
+            }
+        }
+    }
+}
+
+impl LogState {
+    fn write_batches(&mut self, pending: &[PendingBatch]) -> Result<(), StorageError> {
+        let mut start = 0;
+        while start < pending.len() {
+            self.roll_if_needed(&pending[start])?;
+            // Write as many batches as fit in the active segment with one pwritev.
+            let active = self.segments.values_mut().next_back().expect("a log always has an active segment");
+            let room = (self.config.segment_bytes as u64).saturating_sub(active.size);
+            let mut end = start + 1;
+            let mut bytes = pending[start].len() as u64;
+            while end < pending.len() && bytes + pending[end].len() as u64 <= room {
+                bytes += pending[end].len() as u64;
+                end += 1;
+            }
+            active
+                .append(&pending[start..end], self.config.index_interval_bytes)
+                .map_err(io_err(&active.path))?;
+            start = end;
+        }
+        Ok(())
+    }
+
+    fn roll_if_needed(&mut self, next: &PendingBatch) -> Result<(), StorageError> {
+        let active = self.segments.values().next_back().expect("active segment");
+        let full = active.size > 0 && active.size + next.len() as u64 > self.config.segment_bytes as u64;
+        let old = active.size > 0 && now_ms() - active.created_ms > self.config.segment_ms;
+        if !(full || old) {
+            return Ok(());
+        }
+        self.unsynced_rolled.push(active.file.clone());
+        let seg = Segment::create(&self.dir, next.header.base_offset).map_err(io_err(&self.dir))?;
+        self.segments.insert(seg.base_offset, seg);
+        Ok(())
+    }
+
+    fn files_to_sync(&mut self) -> Vec<Arc<File>> {
+        let mut files = std::mem::take(&mut self.unsynced_rolled);
+        if let Some(active) = self.segments.values().next_back() {
+            files.push(active.file.clone());
+        }
+        files
+    }
+
+    fn delete_segments(&mut self, bases: &[i64], topic: &str, partition: i32, why: &str) {
+        for base in bases {
+            if let Some(seg) = self.segments.remove(base) {
+                // Open fds (e.g. a fetch still sending from it on another shard) keep the data until closed.
+                if let Err(e) = std::fs::remove_file(&seg.path) {
+                    warn!(path = %seg.path.display(), error = %e, "could not delete segment");
+                }
+                info!(topic, partition, base_offset = base, why, "deleted segment");
+            }
+        }
+        if let Some(first) = self.segments.values().next() {
+            self.log_start_offset = self.log_start_offset.max(first.base_offset);
+        }
+    }
+}
+
+fn remove_segments_from(dir: &Path, bases: &[i64]) {
+    for base in bases {
+        let path = dir.join(super::segment::segment_file_name(*base));
+        if let Err(e) = std::fs::remove_file(&path) {
+            warn!(path = %path.display(), error = %e, "could not remove segment after a torn one");
+        }
+    }
+}

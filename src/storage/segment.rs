@@ -1,0 +1,278 @@
+//! One segment file: `<base-offset, 20 digits>.log`, record batches back to back exactly as clients sent them
+//! (with the broker's base offset patched in). Appends go to the end with `pwritev` into the page cache;
+//! reads use `pread`, and fetches hand the file to the socket with `sendfile`, so the data fd is an
+//! `Arc<File>` that other shards may hold while they send from it.
+
+use super::batch::{self, BatchHeader, PATCHED_PREFIX_LEN};
+use super::index::SegmentIndex;
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A batch accepted by the partition, waiting to be written: its rewritten prefix plus the untouched rest.
+#[derive(Debug)]
+pub struct PendingBatch {
+    pub prefix: [u8; PATCHED_PREFIX_LEN],
+    pub rest: bytes::Bytes,
+    pub header: BatchHeader,
+}
+
+impl PendingBatch {
+    pub fn len(&self) -> usize {
+        PATCHED_PREFIX_LEN + self.rest.len()
+    }
+}
+
+#[derive(Debug)]
+pub struct Segment {
+    pub base_offset: i64,
+    pub path: PathBuf,
+    pub file: Arc<File>,
+    /// Bytes written (everything below is readable).
+    pub size: u64,
+    /// One past the last offset stored here.
+    pub next_offset: i64,
+    pub max_timestamp: i64,
+    /// Wall-clock creation time, for `segment.ms` rolls.
+    pub created_ms: i64,
+    pub index: SegmentIndex,
+}
+
+/// Where a scan of a segment stopped.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ScanEnd {
+    Clean,
+    /// Bytes from `at` on are not a whole valid batch: a torn write or corruption.
+    Torn { at: u64, reason: String },
+}
+
+pub fn segment_file_name(base_offset: i64) -> String {
+    format!("{base_offset:020}.log")
+}
+
+pub fn parse_segment_file_name(name: &str) -> Option<i64> {
+    name.strip_suffix(".log")?.parse().ok()
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl Segment {
+    pub fn create(dir: &Path, base_offset: i64) -> io::Result<Segment> {
+        let path = dir.join(segment_file_name(base_offset));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        Ok(Segment {
+            base_offset,
+            path,
+            file: Arc::new(file),
+            size: 0,
+            next_offset: base_offset,
+            max_timestamp: -1,
+            created_ms: now_ms(),
+            index: SegmentIndex::default(),
+        })
+    }
+
+    /// Opens an existing segment and scans every batch header, rebuilding the index and handing each
+    /// header to `on_batch`. With `verify_crc`, every batch's CRC is checked too. A torn or corrupt tail is
+    /// truncated away (and reported), so what remains is exactly the valid prefix.
+    pub fn open_and_scan(
+        path: &Path,
+        base_offset: i64,
+        index_interval: u32,
+        verify_crc: bool,
+        mut on_batch: impl FnMut(&BatchHeader),
+    ) -> io::Result<(Segment, ScanEnd)> {
+        let file = OpenOptions::new().read(true).write(true).open(path)?;
+        let file_len = file.metadata()?.len();
+        let created_ms = file
+            .metadata()?
+            .modified()
+            .ok()
+            .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or_else(now_ms, |d| d.as_millis() as i64);
+        let mut seg = Segment {
+            base_offset,
+            path: path.to_path_buf(),
+            file: Arc::new(file),
+            size: 0,
+            next_offset: base_offset,
+            max_timestamp: -1,
+            created_ms,
+            index: SegmentIndex::default(),
+        };
+        let mut header_buf = [0u8; batch::HEADER_LEN];
+        let mut body = Vec::new();
+        let end = loop {
+            let pos = seg.size;
+            if pos == file_len {
+                break ScanEnd::Clean;
+            }
+            let header = match read_header(&seg.file, pos, &mut header_buf) {
+                Ok(h) => h,
+                Err(reason) => break ScanEnd::Torn { at: pos, reason },
+            };
+            let len = header.total_len() as u64;
+            if pos + len > file_len {
+                break ScanEnd::Torn {
+                    at: pos,
+                    reason: format!("batch of {len} bytes runs past the end of the file"),
+                };
+            }
+            if header.base_offset != seg.next_offset {
+                break ScanEnd::Torn {
+                    at: pos,
+                    reason: format!("offset {} where {} was expected", header.base_offset, seg.next_offset),
+                };
+            }
+            if verify_crc {
+                body.resize(len as usize, 0);
+                seg.file.read_exact_at(&mut body, pos)?;
+                if let Err(e) = batch::verify_crc(&body, &header) {
+                    break ScanEnd::Torn { at: pos, reason: e.to_string() };
+                }
+            }
+            seg.note_appended(&header, pos, len as u32, index_interval);
+            on_batch(&header);
+        };
+        if let ScanEnd::Torn { at, .. } = &end {
+            seg.file.set_len(*at)?;
+            seg.file.sync_all()?;
+        }
+        Ok((seg, end))
+    }
+
+    fn note_appended(&mut self, header: &BatchHeader, position: u64, len: u32, index_interval: u32) {
+        self.max_timestamp = self.max_timestamp.max(header.max_timestamp);
+        let relative = (header.base_offset - self.base_offset) as u32;
+        self.index
+            .on_append(index_interval, relative, position as u32, len, self.max_timestamp);
+        self.size = position + u64::from(len);
+        self.next_offset = header.last_offset() + 1;
+    }
+
+    /// Writes `batches` at the end of the file with one `pwritev` per 512 batches (two iovecs each).
+    pub fn append(&mut self, batches: &[PendingBatch], index_interval: u32) -> io::Result<()> {
+        for chunk in batches.chunks(512) {
+            let iovecs: Vec<libc::iovec> = chunk
+                .iter()
+                .flat_map(|b| {
+                    [
+                        libc::iovec {
+                            iov_base: b.prefix.as_ptr() as *mut libc::c_void,
+                            iov_len: b.prefix.len(),
+                        },
+                        libc::iovec {
+                            iov_base: b.rest.as_ptr() as *mut libc::c_void,
+                            iov_len: b.rest.len(),
+                        },
+                    ]
+                })
+                .collect();
+            let total: usize = chunk.iter().map(PendingBatch::len).sum();
+            write_all_vectored(&self.file, &iovecs, total, self.size)?;
+            let mut pos = self.size;
+            for b in chunk {
+                self.note_appended(&b.header, pos, b.len() as u32, index_interval);
+                pos += b.len() as u64;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the header of the batch at `position` (which must be a batch boundary below `size`).
+    pub fn header_at(&self, position: u64) -> io::Result<BatchHeader> {
+        let mut buf = [0u8; batch::HEADER_LEN];
+        read_header(&self.file, position, &mut buf).map_err(io::Error::other)
+    }
+
+    /// Position of the first batch whose last offset is >= `offset` (None: past the end of this segment).
+    pub fn position_of(&self, offset: i64) -> io::Result<Option<(u64, BatchHeader)>> {
+        let relative = (offset - self.base_offset).max(0) as u32;
+        let pos = u64::from(self.index.floor_position(relative));
+        self.scan_from(pos, |h| h.last_offset() >= offset)
+    }
+
+    /// Position of the first batch whose max timestamp is >= `timestamp`.
+    pub fn position_of_timestamp(&self, timestamp: i64) -> io::Result<Option<(u64, BatchHeader)>> {
+        let pos = u64::from(self.index.floor_for_timestamp(timestamp));
+        self.scan_from(pos, |h| h.max_timestamp >= timestamp)
+    }
+
+    fn scan_from(
+        &self,
+        mut pos: u64,
+        stop: impl Fn(&BatchHeader) -> bool,
+    ) -> io::Result<Option<(u64, BatchHeader)>> {
+        while pos < self.size {
+            let h = self.header_at(pos)?;
+            if stop(&h) {
+                return Ok(Some((pos, h)));
+            }
+            pos += h.total_len() as u64;
+        }
+        Ok(None)
+    }
+}
+
+fn read_header(file: &File, pos: u64, buf: &mut [u8; batch::HEADER_LEN]) -> Result<BatchHeader, String> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read_at(&mut buf[filled..], pos + filled as u64) {
+            Ok(0) => return Err(format!("only {filled} header bytes before end of file")),
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    BatchHeader::parse(buf).map_err(|e| e.to_string())
+}
+
+fn write_all_vectored(file: &File, iovecs: &[libc::iovec], total: usize, offset: u64) -> io::Result<()> {
+    let mut written = 0usize;
+    let mut iovecs = iovecs.to_vec();
+    let mut first = 0;
+    while written < total {
+        // SAFETY: every iovec points into a live buffer (`PendingBatch` prefix/rest) borrowed for this call,
+        // with its exact length; pwritev only reads them.
+        let n = unsafe {
+            libc::pwritev(
+                file.as_raw_fd(),
+                iovecs[first..].as_ptr(),
+                (iovecs.len() - first) as libc::c_int,
+                (offset + written as u64) as libc::off_t,
+            )
+        };
+        if n < 0 {
+            let err = io::Error::last_os_error();
+            if err.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(err);
+        }
+        let mut n = n as usize;
+        written += n;
+        // Skip fully written iovecs and trim a partly written one.
+        while first < iovecs.len() && n >= iovecs[first].iov_len {
+            n -= iovecs[first].iov_len;
+            first += 1;
+        }
+        if n > 0 {
+            let iov = &mut iovecs[first];
+            // SAFETY: n < iov_len, so the advanced pointer stays inside the same buffer.
+            iov.iov_base = unsafe { (iov.iov_base as *mut u8).add(n) } as *mut libc::c_void;
+            iov.iov_len -= n;
+        }
+    }
+    Ok(())
+}
