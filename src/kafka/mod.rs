@@ -107,35 +107,54 @@ impl RequestContext {
 }
 
 /// Handles one request frame (without its length prefix).
-pub async fn handle(shard: Rc<Shard>, mut frame: Bytes) -> Outcome {
-    if frame.len() < 8 {
-        return Outcome::Close(format!("request header truncated ({} bytes)", frame.len()));
-    }
-    let raw_key = i16::from_be_bytes([frame[0], frame[1]]);
-    let version = i16::from_be_bytes([frame[2], frame[3]]);
-    let correlation_id = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
-    let Ok(api_key) = ApiKey::try_from(raw_key) else {
-        return Outcome::Close(format!("unknown API key {raw_key}"));
-    };
-    let ctx = RequestContext {
-        api_key,
-        version,
-        correlation_id,
-    };
-    if !supports(api_key, version) {
-        if api_key == ApiKey::ApiVersions {
+pub async fn handle(shard: Rc<Shard>, frame: Bytes) -> Outcome {
+    // ApiVersions at a version we don't know is answered (in v0), not closed: clients probe with their
+    // newest version and retry with one from our answer. Everything else unsupported closes, below.
+    if let Ok(ctx) = request_context(&frame) {
+        if ctx.api_key == ApiKey::ApiVersions && !supports(ctx.api_key, ctx.version) {
             return api_versions::unsupported_version(&ctx);
         }
-        return Outcome::Close(format!("unsupported version {version} of {api_key:?}"));
     }
-    if let Err(e) = RequestHeader::decode(&mut frame, api_key.request_header_version(version)) {
-        return Outcome::Close(format!("malformed request header for {api_key:?} v{version}: {e}"));
-    }
-    let request = match RequestKind::decode(api_key, &mut frame, version) {
-        Ok(r) => r,
-        Err(e) => return Outcome::Close(format!("malformed {api_key:?} v{version} request: {e}")),
+    let (ctx, request) = match decode_request(frame) {
+        Ok(decoded) => decoded,
+        Err(reason) => return Outcome::Close(reason),
     };
     dispatch(&shard, &ctx, request).await
+}
+
+/// Everything done to a request frame (without its length prefix) before dispatch: the fixed header
+/// prefix, the version check, the full request header and the body. Pure, so the fuzzer
+/// (`tests/fuzz/`) can drive it. `Err` is the reason to close the connection; this includes an
+/// unsupported ApiVersions version, which `handle` answers before calling this.
+pub fn decode_request(mut frame: Bytes) -> Result<(RequestContext, RequestKind), String> {
+    let ctx = request_context(&frame)?;
+    let (api_key, version) = (ctx.api_key, ctx.version);
+    if !supports(api_key, version) {
+        return Err(format!("unsupported version {version} of {api_key:?}"));
+    }
+    if let Err(e) = RequestHeader::decode(&mut frame, api_key.request_header_version(version)) {
+        return Err(format!("malformed request header for {api_key:?} v{version}: {e}"));
+    }
+    match RequestKind::decode(api_key, &mut frame, version) {
+        Ok(request) => Ok((ctx, request)),
+        Err(e) => Err(format!("malformed {api_key:?} v{version} request: {e}")),
+    }
+}
+
+/// API key, version and correlation id: the first 8 bytes of every request header version.
+fn request_context(frame: &[u8]) -> Result<RequestContext, String> {
+    if frame.len() < 8 {
+        return Err(format!("request header truncated ({} bytes)", frame.len()));
+    }
+    let raw_key = i16::from_be_bytes([frame[0], frame[1]]);
+    let Ok(api_key) = ApiKey::try_from(raw_key) else {
+        return Err(format!("unknown API key {raw_key}"));
+    };
+    Ok(RequestContext {
+        api_key,
+        version: i16::from_be_bytes([frame[2], frame[3]]),
+        correlation_id: i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]),
+    })
 }
 
 async fn dispatch(shard: &Rc<Shard>, ctx: &RequestContext, request: RequestKind) -> Outcome {

@@ -23,6 +23,25 @@ fn bind_reuseport(addr: std::net::SocketAddr) -> io::Result<TcpListener> {
     Ok(unsafe { TcpListener::from_raw_fd(socket.into_raw_fd()) })
 }
 
+/// SO_REUSEPORT would let a second broker silently share the port (and split clients between two
+/// brokers), so before the shards bind we check that nobody accepts connections there already.
+/// (A plain bind probe is no good: connections of a killed predecessor linger in FIN_WAIT and block it.)
+pub fn ensure_port_free(addr: std::net::SocketAddr) -> io::Result<()> {
+    let mut probe = addr;
+    if probe.ip().is_unspecified() {
+        probe.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    // A predecessor killed a moment ago may still have its listener open while the kernel tears down
+    // its io_uring; give that a few seconds before calling the port taken.
+    for _ in 0..50 {
+        if std::net::TcpStream::connect_timeout(&probe, std::time::Duration::from_millis(200)).is_err() {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Err(io::Error::new(io::ErrorKind::AddrInUse, "another process is accepting connections there"))
+}
+
 pub async fn run(shard: Rc<Shard>) -> io::Result<()> {
     let listener = bind_reuseport(shard.config.listen).map_err(|e| {
         io::Error::new(e.kind(), format!("cannot listen on {}: {e}", shard.config.listen))

@@ -50,6 +50,19 @@ fn check_memlock(shards: usize, io_memory: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// An exclusive lock on the data directory for the life of the process: two brokers writing the same
+/// logs would corrupt them.
+fn lock_data_dir(dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    use std::os::unix::io::AsRawFd;
+    let path = dir.join(".lock");
+    let file = std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+    // SAFETY: flock on an fd we own.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        bail!("data dir {} is in use by another shardlog process", dir.display());
+    }
+    Ok(file)
+}
+
 /// Starts the broker and blocks until every shard exits.
 pub fn serve(config: BrokerConfig) -> anyhow::Result<()> {
     let cpus = CpuSet::online().map_err(|e| anyhow::anyhow!("reading online CPUs: {e}"))?;
@@ -58,6 +71,9 @@ pub fn serve(config: BrokerConfig) -> anyhow::Result<()> {
     check_memlock(shards, io_memory)?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+    let _lock = lock_data_dir(&config.data_dir)?;
+    net::server::ensure_port_free(config.listen)
+        .with_context(|| format!("cannot listen on {} (is another broker running?)", config.listen))?;
     let image = MetadataImage::load_or_new(&config.data_dir).context("loading cluster metadata")?;
     let snapshot = Arc::new(MetadataSnapshot::from_image(&image));
     info!(
@@ -95,6 +111,7 @@ pub fn serve(config: BrokerConfig) -> anyhow::Result<()> {
                 let shard = Shard::new(config, senders, snapshot.clone(), controller);
                 shard.start_mesh_receivers(receivers);
                 shard.apply_metadata(snapshot);
+                shard.wait_for_peers_started().await;
                 spawn_housekeeping(&shard);
                 if let Err(e) = net::server::run(shard).await {
                     tracing::error!(error = %e, "shard stopped");

@@ -140,6 +140,15 @@ impl Shard {
         *self.metadata.borrow_mut() = snapshot;
     }
 
+    /// Returns once every other shard has finished its startup (log recovery), so no shard accepts
+    /// clients while a partition it may forward to is still being recovered. A job only runs on a shard
+    /// after its startup code yields, so one round trip to each peer is enough.
+    pub async fn wait_for_peers_started(self: &Rc<Self>) {
+        for peer in (0..self.count).filter(|&p| p != self.id) {
+            self.submit_to(peer, |_| async {}).await;
+        }
+    }
+
     /// Publishes a snapshot to every shard and waits until all have applied it.
     pub async fn publish_metadata(self: &Rc<Self>, snapshot: Arc<MetadataSnapshot>) {
         for target in 0..self.count {

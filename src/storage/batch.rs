@@ -196,9 +196,9 @@ pub fn patched_prefix(original: &[u8], base_offset: i64, leader_epoch: i32) -> [
     prefix
 }
 
-#[cfg(test)]
+/// Helpers to build valid batches for tests and benches (`bench/`, `tests/fuzz/`) without a Kafka client.
+/// Not used by the broker itself; public so code outside the crate's unit tests can reach it.
 pub mod test_support {
-    //! Builds valid v2 batches for tests and benches without a Kafka client.
     use super::*;
 
     /// A batch of `count` tiny uncompressed records with a correct CRC.
@@ -210,6 +210,52 @@ pub mod test_support {
             records.push((body.len() as u8) << 1);
             records.extend_from_slice(&body);
         }
+        batch_with_records(count, timestamp, producer, &records)
+    }
+
+    /// A batch of `count` uncompressed records, each with a null key and a `value_len`-byte value, laid out
+    /// as a client would send them (zigzag varints throughout). For benches that need realistic sizes.
+    pub fn build_batch_with_values(
+        count: i32,
+        value_len: usize,
+        timestamp: i64,
+        producer: (i64, i16, i32),
+    ) -> Vec<u8> {
+        let mut records = Vec::with_capacity(count as usize * (value_len + 16));
+        let mut body = Vec::with_capacity(value_len + 16);
+        for i in 0..count {
+            body.clear();
+            body.push(0); // attributes
+            put_varint(&mut body, 0); // timestampDelta
+            put_varint(&mut body, i64::from(i)); // offsetDelta
+            put_varint(&mut body, -1); // key: null
+            put_varint(&mut body, value_len as i64);
+            // Arbitrary but not constant value bytes (CRC cost does not depend on content).
+            body.extend((0..value_len).map(|j| (j as u8).wrapping_mul(31).wrapping_add(i as u8)));
+            put_varint(&mut body, 0); // no headers
+            put_varint(&mut records, body.len() as i64);
+            records.extend_from_slice(&body);
+        }
+        batch_with_records(count, timestamp, producer, &records)
+    }
+
+    /// Kafka's zigzag varint.
+    fn put_varint(out: &mut Vec<u8>, v: i64) {
+        let mut z = ((v << 1) ^ (v >> 63)) as u64;
+        while z >= 0x80 {
+            out.push((z as u8) | 0x80);
+            z >>= 7;
+        }
+        out.push(z as u8);
+    }
+
+    /// Wraps already-encoded `records` in a v2 batch header with a correct CRC.
+    fn batch_with_records(
+        count: i32,
+        timestamp: i64,
+        producer: (i64, i16, i32),
+        records: &[u8],
+    ) -> Vec<u8> {
         let mut b = Vec::with_capacity(HEADER_LEN + records.len());
         b.extend_from_slice(&0i64.to_be_bytes());
         let batch_length = (HEADER_LEN - LOG_OVERHEAD + records.len()) as i32;
@@ -225,7 +271,7 @@ pub mod test_support {
         b.extend_from_slice(&producer.1.to_be_bytes());
         b.extend_from_slice(&producer.2.to_be_bytes());
         b.extend_from_slice(&count.to_be_bytes());
-        b.extend_from_slice(&records);
+        b.extend_from_slice(records);
         let crc = crc32c::crc32c(&b[CRC_START..]);
         b[17..21].copy_from_slice(&crc.to_be_bytes());
         b
@@ -286,6 +332,16 @@ mod tests {
             validate_record_set(&Bytes::from(v1), 1 << 20).unwrap_err(),
             BatchError::UnsupportedMagic(1)
         );
+    }
+
+    #[test]
+    fn sized_batches_validate() {
+        use super::test_support::build_batch_with_values;
+        let b = build_batch_with_values(16, 1000, 5, (-1, -1, -1));
+        assert!(b.len() > 16 * 1000);
+        let batches = validate_record_set(&Bytes::from(b), 1 << 20).unwrap();
+        assert_eq!(batches[0].header.records_count, 16);
+        assert_eq!(batches[0].header.last_offset_delta, 15);
     }
 
     #[test]

@@ -1,0 +1,252 @@
+//! Test harness: a real `shardlog` process on a free port with its own data directory, and a small
+//! blocking Kafka-protocol connection (kafka-protocol codecs over a std TcpStream) for tests that need
+//! exact control of what goes on the wire.
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fresh, empty directory under the target dir (kept after the test for post-mortems).
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = repo_root()
+        .join("target")
+        .join("test-data")
+        .join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A port nobody listens on, never handed out twice in this process: a broker being restarted keeps
+/// its port, and another test must not grab it in the gap.
+fn free_port() -> u16 {
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap();
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
+}
+
+pub struct Broker {
+    child: Option<Child>,
+    pub port: u16,
+    pub data_dir: PathBuf,
+    args: Vec<String>,
+}
+
+impl Broker {
+    /// Starts a broker with 2 shards on a free port; `args` are extra `serve` flags.
+    pub fn start(data_dir: &Path, args: &[&str]) -> Broker {
+        let mut b = Broker {
+            child: None,
+            port: free_port(),
+            data_dir: data_dir.to_path_buf(),
+            args: args.iter().map(|s| s.to_string()).collect(),
+        };
+        b.spawn();
+        b
+    }
+
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.data_dir.with_extension("log"))
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_shardlog"))
+            .arg("serve")
+            .args(["--listen", &self.addr()])
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(["--shards", "2"])
+            .args(&self.args)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("spawn shardlog");
+        self.child = Some(child);
+        // Ready means answering a request: right after a kill -9 the old process's listener can linger
+        // (io_uring tears down asynchronously) and accept connections nobody will ever serve.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self.answers_api_versions() {
+            assert!(Instant::now() < deadline, "broker did not start; see {}", self.log_path().display());
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("broker exited with {status}; see {}", self.log_path().display());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn answers_api_versions(&self) -> bool {
+        let Ok(mut s) = TcpStream::connect(self.addr()) else {
+            return false;
+        };
+        s.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+        // ApiVersions v0, correlation id 1, client id "ready".
+        let req = [0, 0, 0, 15, 0, 18, 0, 0, 0, 0, 0, 1, 0, 5, b'r', b'e', b'a', b'd', b'y'];
+        let mut len = [0u8; 4];
+        s.write_all(&req).is_ok() && s.read_exact(&mut len).is_ok()
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.data_dir.with_extension("log")
+    }
+
+    /// SIGKILL: no chance to flush or clean up.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+
+    pub fn restart(&mut self) {
+        self.kill9();
+        self.spawn();
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child.as_mut().is_some_and(|c| c.try_wait().unwrap().is_none())
+    }
+
+    pub fn conn(&self) -> Conn {
+        Conn::connect(&self.addr())
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// A blocking Kafka connection speaking exact versions.
+pub struct Conn {
+    stream: TcpStream,
+    correlation_id: i32,
+}
+
+impl Conn {
+    pub fn connect(addr: &str) -> Conn {
+        let stream = TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        stream.set_nodelay(true).unwrap();
+        Conn { stream, correlation_id: 0 }
+    }
+
+    pub fn send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.stream.write_all(bytes)
+    }
+
+    /// Reads one response frame (without its length); `Err` if the broker closed the connection.
+    pub fn read_frame(&mut self) -> std::io::Result<Bytes> {
+        let mut len = [0u8; 4];
+        self.stream.read_exact(&mut len)?;
+        let mut buf = vec![0u8; i32::from_be_bytes(len) as usize];
+        self.stream.read_exact(&mut buf)?;
+        Ok(Bytes::from(buf))
+    }
+
+    /// True if the broker closed this connection (read returns EOF or reset within the timeout).
+    pub fn is_closed_by_peer(&mut self) -> bool {
+        let mut b = [0u8; 1];
+        matches!(self.stream.read(&mut b), Ok(0) | Err(_))
+    }
+
+    pub fn encode_request<Req: Encodable>(&mut self, key: ApiKey, version: i16, req: &Req) -> Vec<u8> {
+        self.correlation_id += 1;
+        let mut header = RequestHeader::default();
+        header.request_api_key = key as i16;
+        header.request_api_version = version;
+        header.correlation_id = self.correlation_id;
+        header.client_id = Some(StrBytes::from_static_str("shardlog-tests"));
+        let mut body = BytesMut::new();
+        header.encode(&mut body, key.request_header_version(version)).unwrap();
+        req.encode(&mut body, version).unwrap();
+        let mut frame = (body.len() as i32).to_be_bytes().to_vec();
+        frame.extend_from_slice(&body);
+        frame
+    }
+
+    pub fn request<Req: Encodable, Resp: Decodable>(&mut self, key: ApiKey, version: i16, req: &Req) -> Resp {
+        let frame = self.encode_request(key, version, req);
+        self.send_raw(&frame).unwrap();
+        let mut resp = self.read_frame().unwrap();
+        let header = ResponseHeader::decode(&mut resp, key.response_header_version(version)).unwrap();
+        assert_eq!(header.correlation_id, self.correlation_id);
+        Resp::decode(&mut resp, version).unwrap()
+    }
+}
+
+/// An uncompressed v2 batch of records whose values are `value-<n>` for n in `values`.
+pub fn batch_of(values: impl IntoIterator<Item = u64>, timestamp: i64) -> Bytes {
+    let records: Vec<Record> = values
+        .into_iter()
+        .enumerate()
+        .map(|(i, n)| Record {
+            transactional: false,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: 0,
+            producer_id: -1,
+            producer_epoch: -1,
+            timestamp_type: TimestampType::Creation,
+            offset: i as i64,
+            sequence: -1,
+            timestamp,
+            key: Some(Bytes::from(format!("key-{n}"))),
+            value: Some(Bytes::from(format!("value-{n}"))),
+            headers: Default::default(),
+        })
+        .collect();
+    let mut buf = BytesMut::new();
+    let opts = RecordEncodeOptions {
+        version: 2,
+        compression: Compression::None,
+    };
+    RecordBatchEncoder::encode(&mut buf, &records, &opts).unwrap();
+    buf.freeze()
+}
+
+/// Decodes every record in a fetched record set as (offset, value).
+/// A partial batch at the end of a fetch (Kafka allows it) is ignored, as clients do.
+pub fn decode_values(records: Bytes) -> Vec<(i64, String)> {
+    let mut whole = 0;
+    while records.len() >= whole + 12 {
+        let len = 12 + i32::from_be_bytes(records[whole + 8..whole + 12].try_into().unwrap()) as usize;
+        if whole + len > records.len() {
+            break;
+        }
+        whole += len;
+    }
+    let mut records = records.slice(..whole);
+    let mut out = Vec::new();
+    for set in kafka_protocol::records::RecordBatchDecoder::decode_all(&mut records).unwrap() {
+        for r in set.records {
+            out.push((r.offset, String::from_utf8(r.value.unwrap().to_vec()).unwrap()));
+        }
+    }
+    out
+}
+
+pub mod api;
