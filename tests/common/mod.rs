@@ -72,7 +72,16 @@ impl Broker {
             .append(true)
             .open(self.data_dir.with_extension("log"))
             .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_shardlog"))
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_shardlog"));
+        // SAFETY: prctl is async-signal-safe; it makes the broker die with the test thread that owns it,
+        // so a failed or aborted test never leaves a broker running.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let child = cmd
             .arg("serve")
             .args(["--listen", &self.addr()])
             .arg("--data-dir")
@@ -200,6 +209,16 @@ impl Conn {
 
 /// An uncompressed v2 batch of records whose values are `value-<n>` for n in `values`.
 pub fn batch_of(values: impl IntoIterator<Item = u64>, timestamp: i64) -> Bytes {
+    encode_batch(values, timestamp, (-1, -1, -1))
+}
+
+/// A batch from idempotent producer `producer_id`/`epoch`, first sequence number `sequence`.
+pub fn idempotent_batch(values: impl IntoIterator<Item = u64>, producer_id: i64, epoch: i16, sequence: i32) -> Bytes {
+    encode_batch(values, 1, (producer_id, epoch, sequence))
+}
+
+fn encode_batch(values: impl IntoIterator<Item = u64>, timestamp: i64, producer: (i64, i16, i32)) -> Bytes {
+    let (producer_id, producer_epoch, first_sequence) = producer;
     let records: Vec<Record> = values
         .into_iter()
         .enumerate()
@@ -208,11 +227,13 @@ pub fn batch_of(values: impl IntoIterator<Item = u64>, timestamp: i64) -> Bytes 
             control: false,
             delete_horizon: false,
             partition_leader_epoch: 0,
-            producer_id: -1,
-            producer_epoch: -1,
+            producer_id,
+            producer_epoch,
             timestamp_type: TimestampType::Creation,
             offset: i as i64,
-            sequence: -1,
+            // kafka-protocol starts a new batch whenever offset - sequence changes: keep it constant so
+            // all records form one batch (a non-idempotent batch then carries base sequence 0, harmless).
+            sequence: first_sequence.max(0) + i as i32,
             timestamp,
             key: Some(Bytes::from(format!("key-{n}"))),
             value: Some(Bytes::from(format!("value-{n}"))),
