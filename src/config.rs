@@ -54,7 +54,11 @@ pub struct BrokerConfig {
     #[arg(long, env = "SHARDLOG_MESSAGE_MAX_BYTES", default_value_t = 1_048_588)]
     pub message_max_bytes: i32,
     /// socket.request.max.bytes: larger request frames close the connection.
-    #[arg(long, env = "SHARDLOG_SOCKET_REQUEST_MAX_BYTES", default_value_t = 104_857_600)]
+    #[arg(
+        long,
+        env = "SHARDLOG_SOCKET_REQUEST_MAX_BYTES",
+        default_value_t = 104_857_600
+    )]
     pub socket_request_max_bytes: usize,
 
     /// log.segment.bytes
@@ -70,14 +74,26 @@ pub struct BrokerConfig {
     #[arg(long, env = "SHARDLOG_LOG_RETENTION_BYTES", default_value_t = -1)]
     pub log_retention_bytes: i64,
     /// log.retention.check.interval.ms
-    #[arg(long, env = "SHARDLOG_LOG_RETENTION_CHECK_INTERVAL_MS", default_value_t = 300_000)]
+    #[arg(
+        long,
+        env = "SHARDLOG_LOG_RETENTION_CHECK_INTERVAL_MS",
+        default_value_t = 300_000
+    )]
     pub log_retention_check_interval_ms: u64,
     /// log.index.interval.bytes: bytes of log between two sparse index entries.
-    #[arg(long, env = "SHARDLOG_LOG_INDEX_INTERVAL_BYTES", default_value_t = 4096)]
+    #[arg(
+        long,
+        env = "SHARDLOG_LOG_INDEX_INTERVAL_BYTES",
+        default_value_t = 4096
+    )]
     pub log_index_interval_bytes: u32,
     /// When produce requests wait for fsync; see README "Durability".
     #[arg(long, env = "SHARDLOG_FLUSH_POLICY", value_enum, default_value_t = FlushPolicy::AcksAll)]
     pub flush_policy: FlushPolicy,
+    /// Send fetched records with sendfile (zero-copy). `false` copies them through user space instead;
+    /// it exists to measure what zero-copy buys (see perf/README.md).
+    #[arg(long, env = "SHARDLOG_FETCH_ZERO_COPY", default_value_t = true, action = clap::ArgAction::Set)]
+    pub fetch_zero_copy: bool,
     /// Background flush period for data nobody waited on.
     #[arg(long, env = "SHARDLOG_FLUSH_INTERVAL_MS", default_value_t = 1000)]
     pub flush_interval_ms: u64,

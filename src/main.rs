@@ -4,7 +4,11 @@ use clap::{Parser, Subcommand};
 use shardlog::config::BrokerConfig;
 
 #[derive(Parser)]
-#[command(name = "shardlog", version, about = "A Kafka-compatible streaming broker")]
+#[command(
+    name = "shardlog",
+    version,
+    about = "A Kafka-compatible streaming broker"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 const OFFSET_OUT_OF_RANGE: i16 = 1;
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
 }
 
 /// Polls ListOffsets(earliest) until it moves past 0 (retention runs every 100 ms here).
@@ -22,13 +25,19 @@ fn wait_for_earliest_above_zero(conn: &mut common::Conn, topic: &str) -> i64 {
         if earliest > 0 {
             return earliest;
         }
-        assert!(Instant::now() < deadline, "retention never deleted a segment of {topic}");
+        assert!(
+            Instant::now() < deadline,
+            "retention never deleted a segment of {topic}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
 
 fn retention_broker(name: &str) -> Broker {
-    Broker::start(&temp_dir(name), &["--log-retention-check-interval-ms", "100"])
+    Broker::start(
+        &temp_dir(name),
+        &["--log-retention-check-interval-ms", "100"],
+    )
 }
 
 #[test]
@@ -38,10 +47,16 @@ fn retention_bytes_drops_oldest_segments() {
     let configs = [("segment.bytes", "1024"), ("retention.bytes", "3000")];
     assert_eq!(create_topic(&mut conn, "rb", 1, &configs), 0);
     for i in 0..60 {
-        assert_eq!(produce(&mut conn, "rb", 0, 1, batch_of(i * 5..i * 5 + 5, now_ms())).0, 0);
+        assert_eq!(
+            produce(&mut conn, "rb", 0, 1, batch_of(i * 5..i * 5 + 5, now_ms())).0,
+            0
+        );
     }
     let earliest = wait_for_earliest_above_zero(&mut conn, "rb");
-    assert_eq!(fetch(&mut conn, "rb", 0, 0, 0).error_code, OFFSET_OUT_OF_RANGE);
+    assert_eq!(
+        fetch(&mut conn, "rb", 0, 0, 0).error_code,
+        OFFSET_OUT_OF_RANGE
+    );
     let rest = fetch_all(&mut conn, "rb", 0, earliest);
     assert_eq!(rest.first().unwrap().0, earliest);
     assert_eq!(rest.last().unwrap().0, 299);
@@ -49,7 +64,10 @@ fn retention_bytes_drops_oldest_segments() {
         .unwrap()
         .map(|e| e.unwrap().metadata().unwrap().len())
         .sum();
-    assert!(on_disk <= 3000 + 1024, "{on_disk} bytes kept, retention.bytes is 3000");
+    assert!(
+        on_disk <= 3000 + 1024,
+        "{on_disk} bytes kept, retention.bytes is 3000"
+    );
 }
 
 #[test]
@@ -60,10 +78,16 @@ fn retention_ms_drops_segments_with_old_records() {
     assert_eq!(create_topic(&mut conn, "rt", 1, &configs), 0);
     let hour_ago = now_ms() - 3_600_000;
     for i in 0..30 {
-        assert_eq!(produce(&mut conn, "rt", 0, 1, batch_of(i * 5..i * 5 + 5, hour_ago)).0, 0);
+        assert_eq!(
+            produce(&mut conn, "rt", 0, 1, batch_of(i * 5..i * 5 + 5, hour_ago)).0,
+            0
+        );
     }
     let earliest = wait_for_earliest_above_zero(&mut conn, "rt");
-    assert_eq!(fetch(&mut conn, "rt", 0, earliest - 1, 0).error_code, OFFSET_OUT_OF_RANGE);
+    assert_eq!(
+        fetch(&mut conn, "rt", 0, earliest - 1, 0).error_code,
+        OFFSET_OUT_OF_RANGE
+    );
     // Fresh records are kept: the segment they are in is never past retention.
     let (_, latest) = list_offset(&mut conn, "rt", 0, -1);
     assert_eq!(latest, 150);
@@ -75,23 +99,42 @@ fn list_offsets_earliest_latest_and_by_timestamp() {
     let mut conn = broker.conn();
     assert_eq!(create_topic(&mut conn, "lo", 1, &[]), 0);
     for i in 0..10 {
-        produce(&mut conn, "lo", 0, 1, batch_of(i * 10..i * 10 + 10, 1_000 + i as i64 * 100));
+        produce(
+            &mut conn,
+            "lo",
+            0,
+            1,
+            batch_of(i * 10..i * 10 + 10, 1_000 + i as i64 * 100),
+        );
     }
     assert_eq!(list_offset(&mut conn, "lo", 0, -2), (0, 0));
     assert_eq!(list_offset(&mut conn, "lo", 0, -1), (0, 100));
-    assert_eq!(list_offset(&mut conn, "lo", 0, 1_450), (0, 50), "first batch with timestamp >= 1450");
+    assert_eq!(
+        list_offset(&mut conn, "lo", 0, 1_450),
+        (0, 50),
+        "first batch with timestamp >= 1450"
+    );
     assert_eq!(list_offset(&mut conn, "lo", 0, 1_000), (0, 0));
-    assert_eq!(list_offset(&mut conn, "lo", 0, 99_999), (0, -1), "no record that new");
+    assert_eq!(
+        list_offset(&mut conn, "lo", 0, 99_999),
+        (0, -1),
+        "no record that new"
+    );
     assert_eq!(list_offset(&mut conn, "nope", 0, -1).0, 3, "unknown topic");
 }
 
 #[test]
 fn delete_records_moves_log_start() {
-    use kafka_protocol::messages::delete_records_request::{DeleteRecordsPartition, DeleteRecordsTopic};
+    use kafka_protocol::messages::delete_records_request::{
+        DeleteRecordsPartition, DeleteRecordsTopic,
+    };
     use kafka_protocol::messages::{ApiKey, DeleteRecordsRequest, DeleteRecordsResponse};
     let broker = Broker::start(&temp_dir("delete-records"), &[]);
     let mut conn = broker.conn();
-    assert_eq!(create_topic(&mut conn, "dr", 1, &[("segment.bytes", "1024")]), 0);
+    assert_eq!(
+        create_topic(&mut conn, "dr", 1, &[("segment.bytes", "1024")]),
+        0
+    );
     for i in 0..40 {
         produce(&mut conn, "dr", 0, 1, batch_of(i * 5..i * 5 + 5, 1));
     }
@@ -107,8 +150,15 @@ fn delete_records_moves_log_start() {
     let r = &resp.topics[0].partitions[0];
     assert_eq!((r.error_code, r.low_watermark), (0, 120));
     assert_eq!(list_offset(&mut conn, "dr", 0, -2), (0, 120));
-    assert_eq!(fetch(&mut conn, "dr", 0, 119, 0).error_code, OFFSET_OUT_OF_RANGE);
+    assert_eq!(
+        fetch(&mut conn, "dr", 0, 119, 0).error_code,
+        OFFSET_OUT_OF_RANGE
+    );
     assert_eq!(fetch_all(&mut conn, "dr", 0, 120).first().unwrap().0, 120);
+    // The new start survives a restart even though it lies inside a segment.
+    let mut broker = broker;
+    broker.restart();
+    assert_eq!(list_offset(&mut broker.conn(), "dr", 0, -2), (0, 120));
 }
 
 #[test]
@@ -126,7 +176,11 @@ fn parked_fetch_is_woken_by_an_append() {
     assert_eq!(produce(&mut conn, "lp", 1, 1, batch_of(0..3, 1)).0, 0);
     let fetched = waiter.join().unwrap();
     assert_eq!(fetched.error_code, 0);
-    assert_eq!(common::decode_values(fetched.records).len(), 3, "the parked fetch returned the new records");
+    assert_eq!(
+        common::decode_values(fetched.records).len(),
+        3,
+        "the parked fetch returned the new records"
+    );
 }
 
 #[test]

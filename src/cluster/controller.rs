@@ -3,7 +3,9 @@
 //! is acknowledged, so a client that created a topic can produce to it at once on any connection.
 //! (A Raft-replicated metadata log replaces the local file when clustering lands.)
 
-use super::metadata::{validate_topic_name, MetadataError, MetadataImage, MetadataSnapshot, TopicRecord};
+use super::metadata::{
+    validate_topic_name, MetadataError, MetadataImage, MetadataSnapshot, TopicRecord,
+};
 use super::topic_config::{self, ConfigError};
 use crate::runtime::shard::Shard;
 use glommio::sync::Semaphore;
@@ -68,7 +70,11 @@ impl Controller {
         shard: &Rc<Shard>,
         change: impl FnOnce(&mut MetadataImage) -> Result<T, ControllerError>,
     ) -> Result<T, ControllerError> {
-        let _permit = self.changes.acquire_permit(1).await.expect("controller semaphore is never closed");
+        let _permit = self
+            .changes
+            .acquire_permit(1)
+            .await
+            .expect("controller semaphore is never closed");
         let mut image = self.image.borrow().clone();
         let out = change(&mut image)?;
         image.persist(&self.data_dir)?;
@@ -94,7 +100,9 @@ impl Controller {
             )));
         }
         if replication_factor != 1 {
-            return Err(ControllerError::InvalidReplicationFactor(replication_factor));
+            return Err(ControllerError::InvalidReplicationFactor(
+                replication_factor,
+            ));
         }
         for (k, v) in &configs {
             topic_config::validate(k, v)?;
@@ -124,7 +132,11 @@ impl Controller {
         Ok(())
     }
 
-    pub async fn delete_topic(&self, shard: &Rc<Shard>, name: String) -> Result<(), ControllerError> {
+    pub async fn delete_topic(
+        &self,
+        shard: &Rc<Shard>,
+        name: String,
+    ) -> Result<(), ControllerError> {
         self.commit(shard, |image| {
             let before = image.topics.len();
             image.topics.retain(|t| t.name != name);
@@ -147,7 +159,9 @@ impl Controller {
     ) -> Result<(), ControllerError> {
         let shards = shard.count;
         let check = |image: &MetadataImage| -> Result<usize, ControllerError> {
-            let topic = image.topic(&name).ok_or_else(|| ControllerError::UnknownTopic(name.clone()))?;
+            let topic = image
+                .topic(&name)
+                .ok_or_else(|| ControllerError::UnknownTopic(name.clone()))?;
             let current = topic.partition_shards.len();
             if new_total as i64 <= current as i64 {
                 return Err(ControllerError::InvalidPartitions(format!(
@@ -163,7 +177,11 @@ impl Controller {
         self.commit(shard, |image| {
             let current = check(image)?;
             let added = place_partitions(image, shards, current, new_total as usize - current);
-            let topic = image.topics.iter_mut().find(|t| t.name == name).expect("checked above");
+            let topic = image
+                .topics
+                .iter_mut()
+                .find(|t| t.name == name)
+                .expect("checked above");
             topic.partition_shards.extend(added);
             Ok(())
         })
@@ -219,7 +237,8 @@ impl Controller {
         let id = self.next_producer_id.get();
         if id >= self.image.borrow().producer_id_block_end {
             self.commit(shard, |image| {
-                image.producer_id_block_end = image.producer_id_block_end.max(id) + PRODUCER_ID_BLOCK;
+                image.producer_id_block_end =
+                    image.producer_id_block_end.max(id) + PRODUCER_ID_BLOCK;
                 Ok(())
             })
             .await?;

@@ -33,7 +33,10 @@ pub struct MetadataImage {
 #[derive(Debug, Error)]
 pub enum MetadataError {
     #[error("I/O error on {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("metadata file {0} is corrupt (checksum or layout)")]
     Corrupt(PathBuf),
 }
@@ -65,7 +68,8 @@ impl MetadataImage {
         // rkyv needs aligned input; copy into an aligned buffer once at startup.
         let mut aligned = rkyv::util::AlignedVec::<16>::with_capacity(body.len());
         aligned.extend_from_slice(body);
-        rkyv::from_bytes::<MetadataImage, rkyv::rancor::Error>(&aligned).map_err(|_| MetadataError::Corrupt(path))
+        rkyv::from_bytes::<MetadataImage, rkyv::rancor::Error>(&aligned)
+            .map_err(|_| MetadataError::Corrupt(path))
     }
 
     /// Writes the image atomically: temp file, fsync, rename, fsync of the directory.
@@ -76,13 +80,17 @@ impl MetadataImage {
             let path = path.to_path_buf();
             move |source| MetadataError::Io { path, source }
         };
-        let body = rkyv::to_bytes::<rkyv::rancor::Error>(self).map_err(|_| MetadataError::Corrupt(path.clone()))?;
+        let body = rkyv::to_bytes::<rkyv::rancor::Error>(self)
+            .map_err(|_| MetadataError::Corrupt(path.clone()))?;
         let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-        f.write_all(&crc32fast::hash(&body).to_be_bytes()).map_err(io(&tmp))?;
+        f.write_all(&crc32fast::hash(&body).to_be_bytes())
+            .map_err(io(&tmp))?;
         f.write_all(&body).map_err(io(&tmp))?;
         f.sync_all().map_err(io(&tmp))?;
         std::fs::rename(&tmp, &path).map_err(io(&path))?;
-        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io(dir))
     }
 
     pub fn topic(&self, name: &str) -> Option<&TopicRecord> {
@@ -129,7 +137,9 @@ impl MetadataSnapshot {
     /// The shard owning a partition, if the topic and partition exist.
     pub fn shard_of(&self, topic: &str, partition: i32) -> Option<usize> {
         let t = self.topics.get(topic)?;
-        usize::try_from(partition).ok().and_then(|p| t.partition_shards.get(p).copied())
+        usize::try_from(partition)
+            .ok()
+            .and_then(|p| t.partition_shards.get(p).copied())
     }
 }
 
@@ -141,7 +151,10 @@ pub fn validate_topic_name(name: &str) -> Result<(), &'static str> {
     if name.len() > 249 {
         return Err("topic name is longer than 249 characters");
     }
-    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-') {
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
+    {
         return Err("topic name may only contain ASCII alphanumerics, '.', '_' and '-'");
     }
     Ok(())
@@ -169,7 +182,10 @@ mod tests {
         let last = bytes.len() - 1;
         bytes[last] ^= 0xff;
         std::fs::write(&path, bytes).unwrap();
-        assert!(matches!(MetadataImage::load_or_new(&dir), Err(MetadataError::Corrupt(_))));
+        assert!(matches!(
+            MetadataImage::load_or_new(&dir),
+            Err(MetadataError::Corrupt(_))
+        ));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

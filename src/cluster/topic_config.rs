@@ -10,7 +10,11 @@ pub enum ConfigError {
     #[error("unknown or unsupported topic config '{0}'")]
     Unknown(String),
     #[error("invalid value '{value}' for '{key}': {why}")]
-    Invalid { key: String, value: String, why: &'static str },
+    Invalid {
+        key: String,
+        value: String,
+        why: &'static str,
+    },
 }
 
 /// One honoured topic config: its name and its broker default rendered as a string.
@@ -29,7 +33,10 @@ pub fn supported(broker: &BrokerConfig) -> Vec<ConfigEntry> {
         e("retention.ms", broker.log_retention_ms.to_string()),
         e("retention.bytes", broker.log_retention_bytes.to_string()),
         e("max.message.bytes", broker.message_max_bytes.to_string()),
-        e("index.interval.bytes", broker.log_index_interval_bytes.to_string()),
+        e(
+            "index.interval.bytes",
+            broker.log_index_interval_bytes.to_string(),
+        ),
         e("compression.type", "producer".into()),
         e("min.insync.replicas", "1".into()),
     ]
@@ -100,7 +107,8 @@ pub fn log_config(broker: &BrokerConfig, overrides: &[(String, String)]) -> LogC
         retention_ms: get("retention.ms").unwrap_or(broker.log_retention_ms),
         retention_bytes: get("retention.bytes").unwrap_or(broker.log_retention_bytes),
         max_message_bytes: get("max.message.bytes").map_or(broker.message_max_bytes, |v| v as i32),
-        index_interval_bytes: get("index.interval.bytes").map_or(broker.log_index_interval_bytes, |v| v as u32),
+        index_interval_bytes: get("index.interval.bytes")
+            .map_or(broker.log_index_interval_bytes, |v| v as u32),
     }
 }
 

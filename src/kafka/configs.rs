@@ -5,10 +5,13 @@ use super::{controller, on_controller, RequestContext};
 use crate::cluster::controller::ConfigChange;
 use crate::cluster::topic_config;
 use crate::runtime::shard::Shard;
-use kafka_protocol::messages::describe_configs_response::{DescribeConfigsResourceResult, DescribeConfigsResult};
+use kafka_protocol::messages::describe_configs_response::{
+    DescribeConfigsResourceResult, DescribeConfigsResult,
+};
 use kafka_protocol::messages::{
-    alter_configs_response, incremental_alter_configs_response, AlterConfigsRequest, AlterConfigsResponse,
-    DescribeConfigsRequest, DescribeConfigsResponse, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse,
+    alter_configs_response, incremental_alter_configs_response, AlterConfigsRequest,
+    AlterConfigsResponse, DescribeConfigsRequest, DescribeConfigsResponse,
+    IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse,
 };
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
@@ -24,10 +27,10 @@ const OP_DELETE: i8 = 1;
 
 fn config_type(name: &str) -> i8 {
     match name {
-        "cleanup.policy" => 7,                                          // LIST
-        "compression.type" => 2,                                        // STRING
+        "cleanup.policy" => 7,   // LIST
+        "compression.type" => 2, // STRING
         "max.message.bytes" | "index.interval.bytes" | "min.insync.replicas" => 3, // INT
-        _ => 5,                                                         // LONG
+        _ => 5,                  // LONG
     }
 }
 
@@ -41,7 +44,11 @@ fn entry(name: &str, value: String, source: i8, read_only: bool) -> DescribeConf
     e
 }
 
-pub fn describe(shard: &Rc<Shard>, _ctx: &RequestContext, req: DescribeConfigsRequest) -> DescribeConfigsResponse {
+pub fn describe(
+    shard: &Rc<Shard>,
+    _ctx: &RequestContext,
+    req: DescribeConfigsRequest,
+) -> DescribeConfigsResponse {
     let supported = topic_config::supported(&shard.config);
     let metadata = shard.metadata();
     let mut resp = DescribeConfigsResponse::default();
@@ -60,10 +67,14 @@ pub fn describe(shard: &Rc<Shard>, _ctx: &RequestContext, req: DescribeConfigsRe
                     r.configs = supported
                         .iter()
                         .filter(|c| wanted(c.name))
-                        .map(|c| match topic.configs.iter().rev().find(|(k, _)| k == c.name) {
-                            Some((_, v)) => entry(c.name, v.clone(), SOURCE_DYNAMIC_TOPIC, false),
-                            None => entry(c.name, c.default.clone(), SOURCE_DEFAULT, false),
-                        })
+                        .map(
+                            |c| match topic.configs.iter().rev().find(|(k, _)| k == c.name) {
+                                Some((_, v)) => {
+                                    entry(c.name, v.clone(), SOURCE_DYNAMIC_TOPIC, false)
+                                }
+                                None => entry(c.name, c.default.clone(), SOURCE_DEFAULT, false),
+                            },
+                        )
                         .collect();
                 }
                 None => {
@@ -74,10 +85,16 @@ pub fn describe(shard: &Rc<Shard>, _ctx: &RequestContext, req: DescribeConfigsRe
             RESOURCE_BROKER => {
                 let c = &shard.config;
                 let broker_configs = [
-                    ("auto.create.topics.enable", c.auto_create_topics_enable.to_string()),
+                    (
+                        "auto.create.topics.enable",
+                        c.auto_create_topics_enable.to_string(),
+                    ),
                     ("num.partitions", c.num_partitions.to_string()),
                     ("message.max.bytes", c.message_max_bytes.to_string()),
-                    ("socket.request.max.bytes", c.socket_request_max_bytes.to_string()),
+                    (
+                        "socket.request.max.bytes",
+                        c.socket_request_max_bytes.to_string(),
+                    ),
                     ("log.segment.bytes", c.log_segment_bytes.to_string()),
                     ("log.retention.ms", c.log_retention_ms.to_string()),
                     ("log.retention.bytes", c.log_retention_bytes.to_string()),
@@ -91,7 +108,9 @@ pub fn describe(shard: &Rc<Shard>, _ctx: &RequestContext, req: DescribeConfigsRe
             }
             other => {
                 r.error_code = ResponseError::InvalidRequest.code();
-                r.error_message = Some(StrBytes::from_string(format!("unsupported resource type {other}")));
+                r.error_message = Some(StrBytes::from_string(format!(
+                    "unsupported resource type {other}"
+                )));
             }
         }
         resp.results.push(r);
@@ -110,14 +129,24 @@ async fn apply(
 ) -> (i16, Option<StrBytes>) {
     if resource_type != RESOURCE_TOPIC {
         let msg = "only topic configs can be altered; broker configs are set at startup";
-        return (ResponseError::InvalidRequest.code(), Some(StrBytes::from_static_str(msg)));
+        return (
+            ResponseError::InvalidRequest.code(),
+            Some(StrBytes::from_static_str(msg)),
+        );
     }
     let changes = match changes {
         Ok(c) => c,
-        Err(msg) => return (ResponseError::InvalidConfig.code(), Some(StrBytes::from_string(msg))),
+        Err(msg) => {
+            return (
+                ResponseError::InvalidConfig.code(),
+                Some(StrBytes::from_string(msg)),
+            )
+        }
     };
     let result = on_controller(shard, move |s| async move {
-        controller(&s).alter_configs(&s, name, changes, replace_all, validate_only).await
+        controller(&s)
+            .alter_configs(&s, name, changes, replace_all, validate_only)
+            .await
     })
     .await;
     match result {
@@ -138,7 +167,15 @@ pub async fn alter(shard: &Rc<Shard>, req: AlterConfigsRequest) -> AlterConfigsR
             })
             .collect();
         let name = res.resource_name.to_string();
-        let (code, msg) = apply(shard, res.resource_type, name, Ok(changes), true, req.validate_only).await;
+        let (code, msg) = apply(
+            shard,
+            res.resource_type,
+            name,
+            Ok(changes),
+            true,
+            req.validate_only,
+        )
+        .await;
         let mut r = alter_configs_response::AlterConfigsResourceResponse::default();
         r.resource_type = res.resource_type;
         r.resource_name = res.resource_name;
@@ -149,7 +186,10 @@ pub async fn alter(shard: &Rc<Shard>, req: AlterConfigsRequest) -> AlterConfigsR
     resp
 }
 
-pub async fn incremental_alter(shard: &Rc<Shard>, req: IncrementalAlterConfigsRequest) -> IncrementalAlterConfigsResponse {
+pub async fn incremental_alter(
+    shard: &Rc<Shard>,
+    req: IncrementalAlterConfigsRequest,
+) -> IncrementalAlterConfigsResponse {
     let mut resp = IncrementalAlterConfigsResponse::default();
     for res in req.resources {
         let changes = res
@@ -162,7 +202,15 @@ pub async fn incremental_alter(shard: &Rc<Shard>, req: IncrementalAlterConfigsRe
             })
             .collect();
         let name = res.resource_name.to_string();
-        let (code, msg) = apply(shard, res.resource_type, name, changes, false, req.validate_only).await;
+        let (code, msg) = apply(
+            shard,
+            res.resource_type,
+            name,
+            changes,
+            false,
+            req.validate_only,
+        )
+        .await;
         let mut r = incremental_alter_configs_response::AlterConfigsResourceResponse::default();
         r.resource_type = res.resource_type;
         r.resource_name = res.resource_name;

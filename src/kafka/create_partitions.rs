@@ -13,7 +13,9 @@ pub async fn handle(shard: &Rc<Shard>, req: CreatePartitionsRequest) -> CreatePa
         let name = t.name.0.to_string();
         let (count, validate_only) = (t.count, req.validate_only);
         let result = on_controller(shard, move |s| async move {
-            controller(&s).create_partitions(&s, name, count, validate_only).await
+            controller(&s)
+                .create_partitions(&s, name, count, validate_only)
+                .await
         })
         .await;
         let mut r = CreatePartitionsTopicResult::default();

@@ -8,7 +8,11 @@ use std::rc::Rc;
 
 use crate::runtime::shard::Shard;
 
-pub async fn handle(shard: &Rc<Shard>, _ctx: &RequestContext, req: CreateTopicsRequest) -> CreateTopicsResponse {
+pub async fn handle(
+    shard: &Rc<Shard>,
+    _ctx: &RequestContext,
+    req: CreateTopicsRequest,
+) -> CreateTopicsResponse {
     let mut resp = CreateTopicsResponse::default();
     for t in req.topics {
         let name = t.name.0.to_string();
@@ -19,16 +23,26 @@ pub async fn handle(shard: &Rc<Shard>, _ctx: &RequestContext, req: CreateTopicsR
         } else {
             t.num_partitions
         };
-        let replication = if t.replication_factor == -1 { 1 } else { t.replication_factor };
+        let replication = if t.replication_factor == -1 {
+            1
+        } else {
+            t.replication_factor
+        };
         let configs: Vec<(String, String)> = t
             .configs
             .iter()
-            .filter_map(|c| c.value.as_ref().map(|v| (c.name.to_string(), v.to_string())))
+            .filter_map(|c| {
+                c.value
+                    .as_ref()
+                    .map(|v| (c.name.to_string(), v.to_string()))
+            })
             .collect();
         let validate_only = req.validate_only;
         let n = name.clone();
         let result = on_controller(shard, move |s| async move {
-            controller(&s).create_topic(&s, n, partitions, replication, configs, validate_only).await
+            controller(&s)
+                .create_topic(&s, n, partitions, replication, configs, validate_only)
+                .await
         })
         .await;
         let mut r = CreatableTopicResult::default();

@@ -4,12 +4,17 @@ use super::errors::read_code;
 use super::router::on_owners_by_topic;
 use crate::runtime::shard::Shard;
 use crate::storage::PartitionLog;
-use kafka_protocol::messages::delete_records_response::{DeleteRecordsPartitionResult, DeleteRecordsTopicResult};
+use kafka_protocol::messages::delete_records_response::{
+    DeleteRecordsPartitionResult, DeleteRecordsTopicResult,
+};
 use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse};
 use kafka_protocol::ResponseError;
 use std::rc::Rc;
 
-async fn delete(log: Option<Rc<PartitionLog>>, (index, offset): (i32, i64)) -> DeleteRecordsPartitionResult {
+async fn delete(
+    log: Option<Rc<PartitionLog>>,
+    (index, offset): (i32, i64),
+) -> DeleteRecordsPartitionResult {
     let mut r = DeleteRecordsPartitionResult::default();
     r.partition_index = index;
     r.low_watermark = -1;
@@ -27,7 +32,11 @@ pub async fn handle(shard: &Rc<Shard>, req: DeleteRecordsRequest) -> DeleteRecor
         .into_iter()
         .map(|t| {
             let name = t.name.0.to_string();
-            let parts = t.partitions.iter().map(|p| (p.partition_index, (p.partition_index, p.offset))).collect();
+            let parts = t
+                .partitions
+                .iter()
+                .map(|p| (p.partition_index, (p.partition_index, p.offset)))
+                .collect();
             (t.name, name, parts)
         })
         .collect();

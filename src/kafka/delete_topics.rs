@@ -9,14 +9,21 @@ use kafka_protocol::ResponseError;
 use std::rc::Rc;
 use uuid::Uuid;
 
-pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: DeleteTopicsRequest) -> DeleteTopicsResponse {
+pub async fn handle(
+    shard: &Rc<Shard>,
+    ctx: &RequestContext,
+    req: DeleteTopicsRequest,
+) -> DeleteTopicsResponse {
     let targets: Vec<(Option<String>, Uuid)> = if ctx.version >= 6 {
         req.topics
             .into_iter()
             .map(|t| (t.name.map(|n| n.0.to_string()), t.topic_id))
             .collect()
     } else {
-        req.topic_names.into_iter().map(|n| (Some(n.0.to_string()), Uuid::nil())).collect()
+        req.topic_names
+            .into_iter()
+            .map(|n| (Some(n.0.to_string()), Uuid::nil()))
+            .collect()
     };
     let mut resp = DeleteTopicsResponse::default();
     for (name, id) in targets {
@@ -33,7 +40,10 @@ pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: DeleteTopicsRe
             r.topic_id = t.id;
         }
         r.name = Some(TopicName(StrBytes::from_string(name.clone())));
-        let result = on_controller(shard, move |s| async move { controller(&s).delete_topic(&s, name).await }).await;
+        let result = on_controller(shard, move |s| async move {
+            controller(&s).delete_topic(&s, name).await
+        })
+        .await;
         if let Err((code, message)) = result {
             r.error_code = code.code();
             r.error_message = Some(StrBytes::from_string(message));

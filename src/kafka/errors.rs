@@ -24,10 +24,16 @@ pub fn controller_code(e: &ControllerError) -> ResponseError {
 pub fn append_code(e: &AppendError) -> ResponseError {
     match e {
         AppendError::Batch(BatchError::TooLarge { .. }) => ResponseError::MessageTooLarge,
-        AppendError::Batch(BatchError::UnsupportedMagic(_)) => ResponseError::UnsupportedForMessageFormat,
+        AppendError::Batch(BatchError::UnsupportedMagic(_)) => {
+            ResponseError::UnsupportedForMessageFormat
+        }
         AppendError::Batch(_) => ResponseError::CorruptMessage,
-        AppendError::Sequence(SequenceError::OutOfOrder { .. }) => ResponseError::OutOfOrderSequenceNumber,
-        AppendError::Sequence(SequenceError::FencedEpoch { .. }) => ResponseError::InvalidProducerEpoch,
+        AppendError::Sequence(SequenceError::OutOfOrder { .. }) => {
+            ResponseError::OutOfOrderSequenceNumber
+        }
+        AppendError::Sequence(SequenceError::FencedEpoch { .. }) => {
+            ResponseError::InvalidProducerEpoch
+        }
         AppendError::Storage(_) => ResponseError::KafkaStorageError,
     }
 }

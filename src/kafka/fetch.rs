@@ -88,33 +88,60 @@ async fn wait_for_data(shard: &Rc<Shard>, items: &[(String, i32, i64)], wait: Du
 
 pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: FetchRequest) -> Outcome {
     let deadline = Instant::now() + Duration::from_millis(req.max_wait_ms.max(0) as u64);
-    let max_bytes = if req.max_bytes <= 0 { MAX_HOLE as u64 } else { req.max_bytes as u64 };
+    let max_bytes = if req.max_bytes <= 0 {
+        MAX_HOLE as u64
+    } else {
+        req.max_bytes as u64
+    };
     let mut items = Vec::new();
     for t in &req.topics {
         for p in &t.partitions {
             let cap = (p.partition_max_bytes.max(0) as u64).min(MAX_HOLE as u64);
-            items.push((t.topic.0.to_string(), p.partition, ReadInput { offset: p.fetch_offset, max_bytes: cap }));
+            items.push((
+                t.topic.0.to_string(),
+                p.partition,
+                ReadInput {
+                    offset: p.fetch_offset,
+                    max_bytes: cap,
+                },
+            ));
         }
     }
     let reads = loop {
         let batch = items
             .iter()
-            .map(|(t, p, i)| PartitionItem { topic: t.clone(), partition: *p, input: *i })
+            .map(|(t, p, i)| PartitionItem {
+                topic: t.clone(),
+                partition: *p,
+                input: *i,
+            })
             .collect();
         let reads: Vec<ReadOutput> = on_owners(shard, batch, read_partition).await;
-        let available: u64 = reads.iter().filter_map(|r| r.slice.as_ref()).map(|s| s.len).sum();
+        let available: u64 = reads
+            .iter()
+            .filter_map(|r| r.slice.as_ref())
+            .map(|s| s.len)
+            .sum();
         let any_error = reads.iter().any(|r| !r.ok);
         let now = Instant::now();
         if available >= req.min_bytes.max(0) as u64 || any_error || now >= deadline {
             break reads;
         }
-        let waiting: Vec<_> = items.iter().map(|(t, p, i)| (t.clone(), *p, i.offset)).collect();
+        let waiting: Vec<_> = items
+            .iter()
+            .map(|(t, p, i)| (t.clone(), *p, i.offset))
+            .collect();
         wait_for_data(shard, &waiting, deadline - now).await;
     };
     respond(ctx, req, reads, max_bytes)
 }
 
-fn respond(ctx: &RequestContext, req: FetchRequest, reads: Vec<ReadOutput>, max_bytes: u64) -> Outcome {
+fn respond(
+    ctx: &RequestContext,
+    req: FetchRequest,
+    reads: Vec<ReadOutput>,
+    max_bytes: u64,
+) -> Outcome {
     let mut files = VecDeque::new();
     let mut budget = max_bytes;
     let mut first = true;

@@ -22,7 +22,11 @@ pub async fn handle(shard: &Rc<Shard>, req: InitProducerIdRequest) -> InitProduc
         resp.producer_epoch = req.producer_epoch + 1;
         return resp;
     }
-    match on_controller(shard, |s| async move { controller(&s).allocate_producer_id(&s).await }).await {
+    match on_controller(shard, |s| async move {
+        controller(&s).allocate_producer_id(&s).await
+    })
+    .await
+    {
         Ok(id) => {
             resp.producer_id = ProducerId(id);
             resp.producer_epoch = 0;

@@ -4,7 +4,9 @@ use super::errors::read_code;
 use super::router::on_owners_by_topic;
 use crate::runtime::shard::Shard;
 use crate::storage::PartitionLog;
-use kafka_protocol::messages::list_offsets_response::{ListOffsetsPartitionResponse, ListOffsetsTopicResponse};
+use kafka_protocol::messages::list_offsets_response::{
+    ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
+};
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 use kafka_protocol::ResponseError;
 use std::rc::Rc;
@@ -12,7 +14,10 @@ use std::rc::Rc;
 const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
 
-async fn lookup(log: Option<Rc<PartitionLog>>, (index, timestamp): (i32, i64)) -> ListOffsetsPartitionResponse {
+async fn lookup(
+    log: Option<Rc<PartitionLog>>,
+    (index, timestamp): (i32, i64),
+) -> ListOffsetsPartitionResponse {
     let mut r = ListOffsetsPartitionResponse::default();
     r.partition_index = index;
     r.timestamp = -1;
@@ -44,7 +49,11 @@ pub async fn handle(shard: &Rc<Shard>, req: ListOffsetsRequest) -> ListOffsetsRe
         .into_iter()
         .map(|t| {
             let name = t.name.0.to_string();
-            let parts = t.partitions.iter().map(|p| (p.partition_index, (p.partition_index, p.timestamp))).collect();
+            let parts = t
+                .partitions
+                .iter()
+                .map(|p| (p.partition_index, (p.partition_index, p.timestamp)))
+                .collect();
             (t.name, name, parts)
         })
         .collect();

@@ -4,7 +4,9 @@
 use super::{broker_endpoint, RequestContext};
 use crate::cluster::metadata::{validate_topic_name, TopicInfo};
 use crate::runtime::shard::{Shard, CONTROLLER_SHARD};
-use kafka_protocol::messages::metadata_response::{MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic};
+use kafka_protocol::messages::metadata_response::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
 use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
@@ -15,7 +17,11 @@ use tracing::warn;
 /// Kafka's "authorized operations not requested" marker.
 const OPS_NOT_REQUESTED: i32 = i32::MIN;
 
-pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: MetadataRequest) -> MetadataResponse {
+pub async fn handle(
+    shard: &Rc<Shard>,
+    ctx: &RequestContext,
+    req: MetadataRequest,
+) -> MetadataResponse {
     let (node_id, host, port) = broker_endpoint(shard);
     let mut resp = MetadataResponse::default();
     let mut broker = MetadataResponseBroker::default();
@@ -43,11 +49,17 @@ pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: MetadataReques
         let by_name = requested.name.as_ref().map(|n| n.0.to_string());
         let known = match &by_name {
             Some(name) => shard.metadata().topics.get(name).cloned(),
-            None => shard.metadata().topics_by_id.get(&requested.topic_id).cloned(),
+            None => shard
+                .metadata()
+                .topics_by_id
+                .get(&requested.topic_id)
+                .cloned(),
         };
         let topic = match (known, by_name) {
             (Some(t), _) => Ok(t),
-            (None, Some(name)) if auto_create => auto_create_topic(shard, name.clone()).await.ok_or(name),
+            (None, Some(name)) if auto_create => {
+                auto_create_topic(shard, name.clone()).await.ok_or(name)
+            }
             (None, name) => Err(name.unwrap_or_default()),
         };
         resp.topics.push(match topic {
@@ -77,7 +89,10 @@ async fn auto_create_topic(shard: &Rc<Shard>, name: String) -> Option<Arc<TopicI
     let created = shard
         .submit_to(CONTROLLER_SHARD, move |s| async move {
             let c = s.controller.as_ref().expect("controller shard");
-            match c.create_topic(&s, n, partitions, 1, Vec::new(), false).await {
+            match c
+                .create_topic(&s, n, partitions, 1, Vec::new(), false)
+                .await
+            {
                 Ok(()) | Err(crate::cluster::controller::ControllerError::TopicExists(_)) => Ok(()),
                 Err(e) => Err(e.to_string()),
             }

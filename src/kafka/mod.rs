@@ -74,7 +74,11 @@ pub struct RequestContext {
 
 impl RequestContext {
     /// Encodes `body` as this request's response. `files` fills the Fetch record holes, in order.
-    pub fn respond_with_files<R: Encodable>(&self, body: &R, files: VecDeque<FileSlice>) -> Outcome {
+    pub fn respond_with_files<R: Encodable>(
+        &self,
+        body: &R,
+        files: VecDeque<FileSlice>,
+    ) -> Outcome {
         let header_version = self.api_key.response_header_version(self.version);
         self.encode(body, self.version, header_version, files)
     }
@@ -83,7 +87,13 @@ impl RequestContext {
         self.respond_with_files(body, VecDeque::new())
     }
 
-    fn encode<R: Encodable>(&self, body: &R, version: i16, header_version: i16, files: VecDeque<FileSlice>) -> Outcome {
+    fn encode<R: Encodable>(
+        &self,
+        body: &R,
+        version: i16,
+        header_version: i16,
+        files: VecDeque<FileSlice>,
+    ) -> Outcome {
         let mut header = ResponseHeader::default();
         header.correlation_id = self.correlation_id;
         let size = header
@@ -91,7 +101,9 @@ impl RequestContext {
             .and_then(|h| body.compute_size(version).map(|b| h + b));
         let size = match size {
             Ok(s) => s,
-            Err(e) => return Outcome::Close(format!("cannot size {:?} response: {e}", self.api_key)),
+            Err(e) => {
+                return Outcome::Close(format!("cannot size {:?} response: {e}", self.api_key))
+            }
         };
         let in_memory = if files.is_empty() { size + 4 } else { 4096 };
         let mut w = FrameWriter::new(in_memory, files);
@@ -133,7 +145,9 @@ pub fn decode_request(mut frame: Bytes) -> Result<(RequestContext, RequestKind),
         return Err(format!("unsupported version {version} of {api_key:?}"));
     }
     if let Err(e) = RequestHeader::decode(&mut frame, api_key.request_header_version(version)) {
-        return Err(format!("malformed request header for {api_key:?} v{version}: {e}"));
+        return Err(format!(
+            "malformed request header for {api_key:?} v{version}: {e}"
+        ));
     }
     match RequestKind::decode(api_key, &mut frame, version) {
         Ok(request) => Ok((ctx, request)),
@@ -170,10 +184,14 @@ async fn dispatch(shard: &Rc<Shard>, ctx: &RequestContext, request: RequestKind)
         RequestKind::InitProducerId(r) => ctx.respond(&init_producer_id::handle(shard, r).await),
         RequestKind::DescribeConfigs(r) => ctx.respond(&configs::describe(shard, ctx, r)),
         RequestKind::AlterConfigs(r) => ctx.respond(&configs::alter(shard, r).await),
-        RequestKind::IncrementalAlterConfigs(r) => ctx.respond(&configs::incremental_alter(shard, r).await),
+        RequestKind::IncrementalAlterConfigs(r) => {
+            ctx.respond(&configs::incremental_alter(shard, r).await)
+        }
         RequestKind::DescribeCluster(_) => ctx.respond(&describe_cluster::handle(shard)),
         RequestKind::DeleteRecords(r) => ctx.respond(&delete_records::handle(shard, r).await),
-        RequestKind::OffsetForLeaderEpoch(r) => ctx.respond(&offset_for_leader_epoch::handle(shard, r).await),
+        RequestKind::OffsetForLeaderEpoch(r) => {
+            ctx.respond(&offset_for_leader_epoch::handle(shard, r).await)
+        }
         other => {
             // Unreachable while SUPPORTED and this match agree; a clean close, never a panic.
             warn!(api = ?ctx.api_key, "advertised API has no handler");
@@ -190,20 +208,33 @@ pub fn broker_endpoint(shard: &Shard) -> (i32, String, i32) {
 }
 
 /// Runs a controller operation on the controller shard; a vanished controller reads as a storage error.
-pub async fn on_controller<T, F, Fut>(shard: &Rc<Shard>, op: F) -> Result<T, (kafka_protocol::ResponseError, String)>
+pub async fn on_controller<T, F, Fut>(
+    shard: &Rc<Shard>,
+    op: F,
+) -> Result<T, (kafka_protocol::ResponseError, String)>
 where
     T: Send + 'static,
     F: FnOnce(Rc<Shard>) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = Result<T, crate::cluster::controller::ControllerError>> + 'static,
+    Fut: std::future::Future<Output = Result<T, crate::cluster::controller::ControllerError>>
+        + 'static,
 {
-    match shard.submit_to(crate::runtime::shard::CONTROLLER_SHARD, op).await {
+    match shard
+        .submit_to(crate::runtime::shard::CONTROLLER_SHARD, op)
+        .await
+    {
         Some(Ok(v)) => Ok(v),
         Some(Err(e)) => Err((errors::controller_code(&e), e.to_string())),
-        None => Err((kafka_protocol::ResponseError::CoordinatorNotAvailable, "controller unavailable".into())),
+        None => Err((
+            kafka_protocol::ResponseError::CoordinatorNotAvailable,
+            "controller unavailable".into(),
+        )),
     }
 }
 
 /// The controller, on the controller shard (callers reach it through `on_controller`).
 pub fn controller(shard: &Shard) -> &crate::cluster::controller::Controller {
-    shard.controller.as_ref().expect("on_controller runs on the controller shard")
+    shard
+        .controller
+        .as_ref()
+        .expect("on_controller runs on the controller shard")
 }

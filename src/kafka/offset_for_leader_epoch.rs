@@ -4,7 +4,9 @@
 use super::router::on_owners_by_topic;
 use crate::runtime::shard::Shard;
 use crate::storage::PartitionLog;
-use kafka_protocol::messages::offset_for_leader_epoch_response::{EpochEndOffset, OffsetForLeaderTopicResult};
+use kafka_protocol::messages::offset_for_leader_epoch_response::{
+    EpochEndOffset, OffsetForLeaderTopicResult,
+};
 use kafka_protocol::messages::{OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse};
 use kafka_protocol::ResponseError;
 use std::rc::Rc;
@@ -26,13 +28,20 @@ async fn end_offset(log: Option<Rc<PartitionLog>>, (index, epoch): (i32, i32)) -
     r
 }
 
-pub async fn handle(shard: &Rc<Shard>, req: OffsetForLeaderEpochRequest) -> OffsetForLeaderEpochResponse {
+pub async fn handle(
+    shard: &Rc<Shard>,
+    req: OffsetForLeaderEpochRequest,
+) -> OffsetForLeaderEpochResponse {
     let topics = req
         .topics
         .into_iter()
         .map(|t| {
             let name = t.topic.0.to_string();
-            let parts = t.partitions.iter().map(|p| (p.partition, (p.partition, p.leader_epoch))).collect();
+            let parts = t
+                .partitions
+                .iter()
+                .map(|p| (p.partition, (p.partition, p.leader_epoch)))
+                .collect();
             (t.topic, name, parts)
         })
         .collect();

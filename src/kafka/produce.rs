@@ -49,12 +49,24 @@ pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: ProduceRequest
     let results = if ![0, 1, -1].contains(&acks) {
         items
             .into_iter()
-            .map(|i| error_response(i.input.index, ResponseError::InvalidRequiredAcks, "acks must be 0, 1 or -1".into()))
+            .map(|i| {
+                error_response(
+                    i.input.index,
+                    ResponseError::InvalidRequiredAcks,
+                    "acks must be 0, 1 or -1".into(),
+                )
+            })
             .collect()
     } else if req.transactional_id.is_some() {
         items
             .into_iter()
-            .map(|i| error_response(i.input.index, ResponseError::InvalidTxnState, "transactions are not supported yet".into()))
+            .map(|i| {
+                error_response(
+                    i.input.index,
+                    ResponseError::InvalidTxnState,
+                    "transactions are not supported yet".into(),
+                )
+            })
             .collect()
     } else {
         on_owners(shard, items, append_partition).await
@@ -87,9 +99,16 @@ fn error_response(index: i32, error: ResponseError, message: String) -> Partitio
     r
 }
 
-async fn append_partition(log: Option<Rc<PartitionLog>>, input: PartitionInput) -> PartitionProduceResponse {
+async fn append_partition(
+    log: Option<Rc<PartitionLog>>,
+    input: PartitionInput,
+) -> PartitionProduceResponse {
     let Some(log) = log else {
-        return error_response(input.index, ResponseError::UnknownTopicOrPartition, "unknown topic or partition".into());
+        return error_response(
+            input.index,
+            ResponseError::UnknownTopicOrPartition,
+            "unknown topic or partition".into(),
+        );
     };
     let records = input.records.unwrap_or_default();
     let max = log.config().max_message_bytes.max(0) as usize;
@@ -113,7 +132,8 @@ async fn append_partition(log: Option<Rc<PartitionLog>>, input: PartitionInput) 
             log.ensure_durable(outcome.end_offset).await
         } else {
             log.high_watermark.wait_for(outcome.end_offset).await;
-            log.failure().map_or(Ok(()), |f| Err(crate::storage::StorageError::Failed(f)))
+            log.failure()
+                .map_or(Ok(()), |f| Err(crate::storage::StorageError::Failed(f)))
         };
         if let Err(e) = durable {
             return error_response(input.index, ResponseError::KafkaStorageError, e.to_string());

@@ -16,7 +16,11 @@ pub struct PartitionItem<I> {
 
 /// Runs `f` for each item on its owning shard (with `None` when the partition does not exist) and returns
 /// the outputs in item order. Items of one shard start in item order, so appends keep the request's order.
-pub async fn on_owners<I, O, F, Fut>(shard: &Rc<Shard>, items: Vec<PartitionItem<I>>, f: F) -> Vec<O>
+pub async fn on_owners<I, O, F, Fut>(
+    shard: &Rc<Shard>,
+    items: Vec<PartitionItem<I>>,
+    f: F,
+) -> Vec<O>
 where
     I: Send + 'static,
     O: Send + 'static,
@@ -27,7 +31,9 @@ where
     let count = items.len();
     let mut by_shard: BTreeMap<usize, Vec<(usize, PartitionItem<I>)>> = BTreeMap::new();
     for (i, item) in items.into_iter().enumerate() {
-        let owner = metadata.shard_of(&item.topic, item.partition).unwrap_or(shard.id);
+        let owner = metadata
+            .shard_of(&item.topic, item.partition)
+            .unwrap_or(shard.id);
         by_shard.entry(owner).or_default().push((i, item));
     }
     let tasks: Vec<_> = by_shard
@@ -54,7 +60,11 @@ where
         .collect()
 }
 
-async fn run_local<I, O, F, Fut>(shard: Rc<Shard>, group: Vec<(usize, PartitionItem<I>)>, f: F) -> Vec<(usize, O)>
+async fn run_local<I, O, F, Fut>(
+    shard: Rc<Shard>,
+    group: Vec<(usize, PartitionItem<I>)>,
+    f: F,
+) -> Vec<(usize, O)>
 where
     F: Fn(Option<Rc<PartitionLog>>, I) -> Fut,
     Fut: Future<Output = O> + 'static,
@@ -74,11 +84,14 @@ where
     out
 }
 
+/// A request's topics: a key to answer with, the topic name, and (partition, input) pairs.
+pub type TopicItems<K, I> = Vec<(K, String, Vec<(i32, I)>)>;
+
 /// `on_owners` for the common request shape "topics, each with partitions": returns, per topic, its
 /// key and the outputs of its partitions, in request order.
 pub async fn on_owners_by_topic<K, I, O, F, Fut>(
     shard: &Rc<Shard>,
-    topics: Vec<(K, String, Vec<(i32, I)>)>,
+    topics: TopicItems<K, I>,
     f: F,
 ) -> Vec<(K, Vec<O>)>
 where
@@ -91,11 +104,15 @@ where
     let mut items = Vec::new();
     for (key, name, partitions) in topics {
         shape.push((key, partitions.len()));
-        items.extend(partitions.into_iter().map(|(partition, input)| PartitionItem {
-            topic: name.clone(),
-            partition,
-            input,
-        }));
+        items.extend(
+            partitions
+                .into_iter()
+                .map(|(partition, input)| PartitionItem {
+                    topic: name.clone(),
+                    partition,
+                    input,
+                }),
+        );
     }
     let mut outputs = on_owners(shard, items, f).await.into_iter();
     shape

@@ -79,6 +79,7 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream) {
     let (tx, rx) = local_channel::new_bounded::<Task<Outcome>>(MAX_IN_FLIGHT);
     let socket_fd = stream.as_raw_fd();
     let peer_w = peer.clone();
+    let zero_copy = shard.config.fetch_zero_copy;
     let writer_task = glommio::spawn_local(async move {
         while let Some(task) = rx.recv().await {
             let frame: ResponseFrame = match task.await {
@@ -89,7 +90,7 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream) {
                     break;
                 }
             };
-            if let Err(e) = zero_copy::write_frame(&mut writer, &frame).await {
+            if let Err(e) = zero_copy::write_frame(&mut writer, &frame, zero_copy).await {
                 debug!(peer = %peer_w, error = %e, "write failed");
                 break;
             }

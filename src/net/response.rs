@@ -52,7 +52,9 @@ impl FrameWriter {
         if !self.current.is_empty() {
             self.chunks.push(Chunk::Memory(self.current.freeze()));
         }
-        ResponseFrame { chunks: self.chunks }
+        ResponseFrame {
+            chunks: self.chunks,
+        }
     }
 
     /// Total bytes written so far across chunks.

@@ -34,17 +34,25 @@ pub fn ensure_port_free(addr: std::net::SocketAddr) -> io::Result<()> {
     // A predecessor killed a moment ago may still have its listener open while the kernel tears down
     // its io_uring; give that a few seconds before calling the port taken.
     for _ in 0..50 {
-        if std::net::TcpStream::connect_timeout(&probe, std::time::Duration::from_millis(200)).is_err() {
+        if std::net::TcpStream::connect_timeout(&probe, std::time::Duration::from_millis(200))
+            .is_err()
+        {
             return Ok(());
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    Err(io::Error::new(io::ErrorKind::AddrInUse, "another process is accepting connections there"))
+    Err(io::Error::new(
+        io::ErrorKind::AddrInUse,
+        "another process is accepting connections there",
+    ))
 }
 
 pub async fn run(shard: Rc<Shard>) -> io::Result<()> {
     let listener = bind_reuseport(shard.config.listen).map_err(|e| {
-        io::Error::new(e.kind(), format!("cannot listen on {}: {e}", shard.config.listen))
+        io::Error::new(
+            e.kind(),
+            format!("cannot listen on {}: {e}", shard.config.listen),
+        )
     })?;
     info!(shard = shard.id, addr = %shard.config.listen, "listening");
     loop {

@@ -15,6 +15,7 @@ use std::os::unix::fs::FileExt;
 use std::os::unix::io::AsRawFd;
 
 const EAGAIN_BRIDGE: usize = 16 * 1024;
+const COPY_CHUNK: usize = 64 * 1024;
 
 /// Puts the socket in non-blocking mode so `sendfile` returns EAGAIN instead of stalling the shard.
 pub fn set_nonblocking(stream: &TcpStream) -> io::Result<()> {
@@ -31,12 +32,29 @@ pub fn set_nonblocking(stream: &TcpStream) -> io::Result<()> {
     Ok(())
 }
 
-pub async fn write_frame(stream: &mut TcpStream, frame: &ResponseFrame) -> io::Result<()> {
+/// Sends a frame; file chunks go by `sendfile` when `zero_copy`, else through a user-space buffer.
+pub async fn write_frame(stream: &mut TcpStream, frame: &ResponseFrame, zero_copy: bool) -> io::Result<()> {
     for chunk in &frame.chunks {
         match chunk {
             Chunk::Memory(bytes) => stream.write_all(bytes).await?,
-            Chunk::File(slice) => send_file(stream, slice).await?,
+            Chunk::File(slice) if zero_copy => send_file(stream, slice).await?,
+            Chunk::File(slice) => copy_file(stream, slice).await?,
         }
+    }
+    Ok(())
+}
+
+/// The copying path: pread into a buffer, then an async write. Used to bridge a full socket buffer,
+/// and for the whole fetch when zero-copy is turned off.
+async fn copy_file(stream: &mut TcpStream, slice: &FileSlice) -> io::Result<()> {
+    let end = slice.position + slice.len;
+    let mut buf = vec![0u8; COPY_CHUNK.min(slice.len as usize)];
+    let mut pos = slice.position;
+    while pos < end {
+        let len = buf.len().min((end - pos) as usize);
+        slice.file.read_exact_at(&mut buf[..len], pos)?;
+        stream.write_all(&buf[..len]).await?;
+        pos += len as u64;
     }
     Ok(())
 }
@@ -58,16 +76,18 @@ async fn send_file(stream: &mut TcpStream, slice: &FileSlice) -> io::Result<()> 
         let err = io::Error::last_os_error();
         match err.kind() {
             _ if n == 0 => {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "segment file shorter than its index says"))
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "segment file shorter than its index says",
+                ))
             }
             io::ErrorKind::Interrupted => {}
             io::ErrorKind::WouldBlock => {
                 // Bridge the stall: copy a small piece and let glommio wait for the socket to drain.
-                let len = EAGAIN_BRIDGE.min((end - pos) as usize);
-                let mut buf = vec![0u8; len];
-                slice.file.read_exact_at(&mut buf, pos)?;
-                stream.write_all(&buf).await?;
-                pos += len as u64;
+                let len = EAGAIN_BRIDGE.min((end - pos) as usize) as u64;
+                let piece = FileSlice { file: slice.file.clone(), position: pos, len };
+                copy_file(stream, &piece).await?;
+                pos += len;
             }
             _ => return Err(err),
         }

@@ -37,10 +37,18 @@ fn check_memlock(shards: usize, io_memory: usize) -> anyhow::Result<()> {
         return Ok(());
     }
     let need = (shards * RINGS_PER_EXECUTOR * io_memory) as u64;
+    if lim.rlim_cur != libc::RLIM_INFINITY && need > lim.rlim_cur && lim.rlim_max > lim.rlim_cur {
+        // Any process may raise its soft limit up to the hard limit: do that before giving up.
+        lim.rlim_cur = lim.rlim_max;
+        // SAFETY: as above; only the soft limit changes, within the hard limit.
+        if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &lim) } == 0 {
+            info!(memlock_kib = lim.rlim_cur / 1024, "raised the locked-memory soft limit to the hard limit");
+        }
+    }
     if lim.rlim_cur != libc::RLIM_INFINITY && need > lim.rlim_cur {
         bail!(
             "locked-memory limit is {} KiB but {shards} shards × {RINGS_PER_EXECUTOR} rings × {} KiB io_memory need {} KiB. \
-             Raise it (`ulimit -l {}` or LimitMEMLOCK= in systemd), or lower --io-memory-kib / --shards.",
+             Raise it (`ulimit -l {}` as root, or LimitMEMLOCK= in systemd), or lower --io-memory-kib / --shards.",
             lim.rlim_cur / 1024,
             io_memory / 1024,
             need / 1024,
@@ -55,10 +63,14 @@ fn check_memlock(shards: usize, io_memory: usize) -> anyhow::Result<()> {
 fn lock_data_dir(dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
     use std::os::unix::io::AsRawFd;
     let path = dir.join(".lock");
-    let file = std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+    let file =
+        std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
     // SAFETY: flock on an fd we own.
     if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        bail!("data dir {} is in use by another shardlog process", dir.display());
+        bail!(
+            "data dir {} is in use by another shardlog process",
+            dir.display()
+        );
     }
     Ok(file)
 }
@@ -72,8 +84,12 @@ pub fn serve(config: BrokerConfig) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
     let _lock = lock_data_dir(&config.data_dir)?;
-    net::server::ensure_port_free(config.listen)
-        .with_context(|| format!("cannot listen on {} (is another broker running?)", config.listen))?;
+    net::server::ensure_port_free(config.listen).with_context(|| {
+        format!(
+            "cannot listen on {} (is another broker running?)",
+            config.listen
+        )
+    })?;
     let image = MetadataImage::load_or_new(&config.data_dir).context("loading cluster metadata")?;
     let snapshot = Arc::new(MetadataSnapshot::from_image(&image));
     info!(
@@ -105,7 +121,11 @@ pub fn serve(config: BrokerConfig) -> anyhow::Result<()> {
             async move {
                 let (senders, receivers) = mesh.join().await.expect("joining the shard mesh");
                 let controller = (senders.peer_id() == CONTROLLER_SHARD).then(|| {
-                    let image = image.lock().expect("startup lock").take().expect("one controller");
+                    let image = image
+                        .lock()
+                        .expect("startup lock")
+                        .take()
+                        .expect("one controller");
                     Controller::new(config.data_dir.clone(), image)
                 });
                 let shard = Shard::new(config, senders, snapshot.clone(), controller);
@@ -118,7 +138,11 @@ pub fn serve(config: BrokerConfig) -> anyhow::Result<()> {
                 }
             }
         })
-        .map_err(|e| anyhow::anyhow!("starting shard executors (see README: io_uring and locked memory): {e}"))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "starting shard executors (see README: io_uring and locked memory): {e}"
+            )
+        })?;
     handles.join_all();
     Ok(())
 }
@@ -136,7 +160,8 @@ fn spawn_housekeeping(shard: &std::rc::Rc<Shard>) {
         }
     })
     .detach();
-    let retention_every = Duration::from_millis(shard.config.log_retention_check_interval_ms.max(1));
+    let retention_every =
+        Duration::from_millis(shard.config.log_retention_check_interval_ms.max(1));
     let s = shard.clone();
     glommio::spawn_local(async move {
         loop {

@@ -133,7 +133,9 @@ impl Shard {
                     Ok(log) => {
                         parts.insert(key, log);
                     }
-                    Err(e) => error!(topic = %topic.name, partition = p, error = %e, "cannot open partition log"),
+                    Err(e) => {
+                        error!(topic = %topic.name, partition = p, error = %e, "cannot open partition log")
+                    }
                 }
             }
         }
@@ -154,7 +156,10 @@ impl Shard {
         for target in 0..self.count {
             let snap = snapshot.clone();
             if self
-                .submit_to(target, move |shard| async move { shard.apply_metadata(snap) })
+                .submit_to(
+                    target,
+                    move |shard| async move { shard.apply_metadata(snap) },
+                )
                 .await
                 .is_none()
             {

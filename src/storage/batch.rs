@@ -188,7 +188,11 @@ pub fn validate_record_set(
 }
 
 /// The 16-byte prefix a stored batch gets: its assigned base offset, its length, the leader epoch.
-pub fn patched_prefix(original: &[u8], base_offset: i64, leader_epoch: i32) -> [u8; PATCHED_PREFIX_LEN] {
+pub fn patched_prefix(
+    original: &[u8],
+    base_offset: i64,
+    leader_epoch: i32,
+) -> [u8; PATCHED_PREFIX_LEN] {
     let mut prefix = [0u8; PATCHED_PREFIX_LEN];
     prefix[0..8].copy_from_slice(&base_offset.to_be_bytes());
     prefix[8..12].copy_from_slice(&original[8..12]);

@@ -40,7 +40,11 @@ impl SegmentIndex {
                 relative_offset,
                 position,
             });
-            if self.times.last().is_none_or(|t| max_timestamp_so_far > t.max_timestamp) {
+            if self
+                .times
+                .last()
+                .is_none_or(|t| max_timestamp_so_far > t.max_timestamp)
+            {
                 self.times.push(TimeEntry {
                     max_timestamp: max_timestamp_so_far,
                     relative_offset,
@@ -97,7 +101,9 @@ mod tests {
     #[test]
     fn entries_are_sparse_and_lookup_floors() {
         // 10 batches of 1000 bytes, 10 records each; an entry every 4096 bytes.
-        let batches: Vec<_> = (0..10).map(|i| (i * 10, i * 1000, 1000, 100 + i64::from(i))).collect();
+        let batches: Vec<_> = (0..10)
+            .map(|i| (i * 10, i * 1000, 1000, 100 + i64::from(i)))
+            .collect();
         let idx = index_of(&batches, 4096);
         assert_eq!(idx.entries(), 3); // at batches 0, 5 (after 5000 bytes), and never again before 10
         assert_eq!(idx.floor_position(0), 0);
@@ -108,7 +114,9 @@ mod tests {
 
     #[test]
     fn timestamp_lookup_never_skips_the_target() {
-        let batches: Vec<_> = (0..10).map(|i| (i * 10, i * 1000, 1000, 100 + i64::from(i))).collect();
+        let batches: Vec<_> = (0..10)
+            .map(|i| (i * 10, i * 1000, 1000, 100 + i64::from(i)))
+            .collect();
         let idx = index_of(&batches, 1);
         // batch 7 is the first with max ts >= 107; the scan must start at or before position 7000.
         assert!(idx.floor_for_timestamp(107) <= 7000);

@@ -7,6 +7,7 @@
 //! one `pwritev` and advances the high watermark; `ensure_durable` batches fsyncs the same way.
 
 use super::batch::{self, ValidBatch};
+use super::checkpoint;
 use super::producer_state::{ProducerStateTable, SequenceCheck, SequenceError};
 use super::segment::{parse_segment_file_name, PendingBatch, ScanEnd, Segment};
 use crate::runtime::signal::OffsetWatch;
@@ -58,7 +59,11 @@ pub enum AppendError {
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ReadError {
     #[error("offset {offset} is outside [{log_start}, {high_watermark}]")]
-    OutOfRange { offset: i64, log_start: i64, high_watermark: i64 },
+    OutOfRange {
+        offset: i64,
+        log_start: i64,
+        high_watermark: i64,
+    },
     #[error("storage error: {0}")]
     Storage(String),
 }
@@ -146,14 +151,11 @@ impl PartitionLog {
                 remove_segments_from(&dir, &bases[i..]);
                 break;
             }
-            let (seg, end) = Segment::open_and_scan(
-                &path,
-                base,
-                config.index_interval_bytes,
-                is_last,
-                |h| producers.record(h, h.base_offset),
-            )
-            .map_err(io_err(&path))?;
+            let (seg, end) =
+                Segment::open_and_scan(&path, base, config.index_interval_bytes, is_last, |h| {
+                    producers.record(h, h.base_offset)
+                })
+                .map_err(io_err(&path))?;
             expected_next = Some(seg.next_offset);
             segments.insert(base, seg);
             if let ScanEnd::Torn { at, reason } = end {
@@ -162,14 +164,18 @@ impl PartitionLog {
                 break;
             }
         }
-        let log_start_offset = bases.first().copied().unwrap_or(0);
         let next_offset = segments.values().next_back().map_or(0, |s| s.next_offset);
+        let first_base = segments.keys().next().copied().unwrap_or(0);
+        let log_start_offset = checkpoint::read_log_start(&dir).map_or(first_base, |c| c.clamp(first_base, next_offset));
         if segments.is_empty() {
             let seg = Segment::create(&dir, 0).map_err(io_err(&dir))?;
             segments.insert(0, seg);
         }
         if next_offset > 0 {
-            info!(topic, partition, log_start_offset, next_offset, "recovered partition log");
+            info!(
+                topic,
+                partition, log_start_offset, next_offset, "recovered partition log"
+            );
         }
         Ok(Rc::new(PartitionLog {
             topic: topic.to_string(),
@@ -353,9 +359,14 @@ impl PartitionLog {
                 high_watermark: hw,
             });
         }
-        for seg in st.segments.range(..=offset).next_back().into_iter().map(|(_, s)| s).chain(
-            st.segments.range(offset + 1..).map(|(_, s)| s),
-        ) {
+        for seg in st
+            .segments
+            .range(..=offset)
+            .next_back()
+            .into_iter()
+            .map(|(_, s)| s)
+            .chain(st.segments.range(offset + 1..).map(|(_, s)| s))
+        {
             let found = seg
                 .position_of(offset)
                 .map_err(|e| ReadError::Storage(e.to_string()))?;
@@ -376,7 +387,11 @@ impl PartitionLog {
     /// (base offset, max timestamp). `None` when every batch is older.
     pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<(i64, i64)>, ReadError> {
         let st = self.state.borrow();
-        for seg in st.segments.values().filter(|s| s.max_timestamp >= timestamp) {
+        for seg in st
+            .segments
+            .values()
+            .filter(|s| s.max_timestamp >= timestamp)
+        {
             let found = seg
                 .position_of_timestamp(timestamp)
                 .map_err(|e| ReadError::Storage(e.to_string()))?;
@@ -396,8 +411,14 @@ impl PartitionLog {
         let retention_bytes = st.config.retention_bytes;
         let mut total: i64 = st.segments.values().map(|s| s.size as i64).sum();
         let mut doomed = Vec::new();
-        for seg in st.segments.values().take(st.segments.len().saturating_sub(1)) {
-            let too_old = retention_ms >= 0 && seg.max_timestamp >= 0 && now_ms - seg.max_timestamp > retention_ms;
+        for seg in st
+            .segments
+            .values()
+            .take(st.segments.len().saturating_sub(1))
+        {
+            let too_old = retention_ms >= 0
+                && seg.max_timestamp >= 0
+                && now_ms - seg.max_timestamp > retention_ms;
             let too_big = retention_bytes >= 0 && total - seg.size as i64 >= retention_bytes;
             if !(too_old || too_big) {
                 break;
@@ -423,6 +444,7 @@ impl PartitionLog {
             });
         }
         if target > st.log_start_offset {
+            checkpoint::write_log_start(&st.dir, target).map_err(|e| ReadError::Storage(e.to_string()))?;
             st.log_start_offset = target;
             let doomed: Vec<i64> = st
                 .segments
@@ -439,7 +461,8 @@ impl PartitionLog {
     /// OffsetForLeaderEpoch: this single-node log has one epoch, so its end is the log end.
     pub fn end_offset_for_epoch(&self, epoch: i32) -> Option<(i32, i64)> {
         let st = self.state.borrow();
-        (epoch >= 0 && epoch <= st.leader_epoch).then_some((st.leader_epoch, self.high_watermark.get()))
+        (epoch >= 0 && epoch <= st.leader_epoch)
+            .then_some((st.leader_epoch, self.high_watermark.get()))
     }
 
     /// Flushes and forgets the log; `remove` also deletes its files (DeleteTopics).
@@ -463,12 +486,16 @@ impl LogState {
         while start < pending.len() {
             self.roll_if_needed(&pending[start])?;
             // Write as many batches as fit in the active segment with one pwritev.
-            let active = self.segments.values_mut().next_back().expect("a log always has an active segment");
+            let active = self
+                .segments
+                .values_mut()
+                .next_back()
+                .expect("a log always has an active segment");
             let room = (self.config.segment_bytes as u64).saturating_sub(active.size);
             let mut end = start + 1;
-            let mut bytes = pending[start].len() as u64;
-            while end < pending.len() && bytes + pending[end].len() as u64 <= room {
-                bytes += pending[end].len() as u64;
+            let mut bytes = pending[start].size() as u64;
+            while end < pending.len() && bytes + pending[end].size() as u64 <= room {
+                bytes += pending[end].size() as u64;
                 end += 1;
             }
             active
@@ -481,7 +508,8 @@ impl LogState {
 
     fn roll_if_needed(&mut self, next: &PendingBatch) -> Result<(), StorageError> {
         let active = self.segments.values().next_back().expect("active segment");
-        let full = active.size > 0 && active.size + next.len() as u64 > self.config.segment_bytes as u64;
+        let full =
+            active.size > 0 && active.size + next.size() as u64 > self.config.segment_bytes as u64;
         let old = active.size > 0 && now_ms() - active.created_ms > self.config.segment_ms;
         if !(full || old) {
             return Ok(());

@@ -1,8 +1,11 @@
 //! The durable log: record batches stored exactly as received, per partition, in segment files.
 pub mod batch;
+pub mod checkpoint;
 pub mod index;
 pub mod log;
 pub mod producer_state;
 pub mod segment;
 
-pub use log::{AppendError, AppendOutcome, FileSlice, LogConfig, PartitionLog, ReadError, StorageError};
+pub use log::{
+    AppendError, AppendOutcome, FileSlice, LogConfig, PartitionLog, ReadError, StorageError,
+};

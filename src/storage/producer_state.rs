@@ -33,9 +33,17 @@ pub enum SequenceCheck {
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SequenceError {
     #[error("producer {producer_id} epoch {epoch} is older than the current epoch {current}")]
-    FencedEpoch { producer_id: i64, epoch: i16, current: i16 },
+    FencedEpoch {
+        producer_id: i64,
+        epoch: i16,
+        current: i16,
+    },
     #[error("producer {producer_id}: sequence {got} does not follow {last}")]
-    OutOfOrder { producer_id: i64, got: i32, last: i32 },
+    OutOfOrder {
+        producer_id: i64,
+        got: i32,
+        last: i32,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -143,16 +151,28 @@ mod tests {
         let b = header(7, 0, 3, 2);
         assert_eq!(t.check(&b), Ok(SequenceCheck::Append));
         t.record(&b, 103);
-        assert_eq!(t.check(&a), Ok(SequenceCheck::Duplicate { base_offset: 100 }));
-        assert_eq!(t.check(&b), Ok(SequenceCheck::Duplicate { base_offset: 103 }));
+        assert_eq!(
+            t.check(&a),
+            Ok(SequenceCheck::Duplicate { base_offset: 100 })
+        );
+        assert_eq!(
+            t.check(&b),
+            Ok(SequenceCheck::Duplicate { base_offset: 103 })
+        );
     }
 
     #[test]
     fn gap_is_out_of_order_and_old_epoch_is_fenced() {
         let mut t = ProducerStateTable::default();
         t.record(&header(7, 1, 0, 3), 0);
-        assert!(matches!(t.check(&header(7, 1, 5, 1)), Err(SequenceError::OutOfOrder { .. })));
-        assert!(matches!(t.check(&header(7, 0, 3, 1)), Err(SequenceError::FencedEpoch { .. })));
+        assert!(matches!(
+            t.check(&header(7, 1, 5, 1)),
+            Err(SequenceError::OutOfOrder { .. })
+        ));
+        assert!(matches!(
+            t.check(&header(7, 0, 3, 1)),
+            Err(SequenceError::FencedEpoch { .. })
+        ));
         assert_eq!(t.check(&header(7, 2, 0, 1)), Ok(SequenceCheck::Append));
     }
 
@@ -162,7 +182,10 @@ mod tests {
         for i in 0..6 {
             t.record(&header(1, 0, i, 1), i64::from(i));
         }
-        assert_eq!(t.check(&header(1, 0, 0, 1)).is_err(), true);
-        assert_eq!(t.check(&header(1, 0, 1, 1)), Ok(SequenceCheck::Duplicate { base_offset: 1 }));
+        assert!(t.check(&header(1, 0, 0, 1)).is_err());
+        assert_eq!(
+            t.check(&header(1, 0, 1, 1)),
+            Ok(SequenceCheck::Duplicate { base_offset: 1 })
+        );
     }
 }

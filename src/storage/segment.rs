@@ -21,7 +21,8 @@ pub struct PendingBatch {
 }
 
 impl PendingBatch {
-    pub fn len(&self) -> usize {
+    /// Bytes this batch occupies in the segment (never zero: a batch has at least its header).
+    pub fn size(&self) -> usize {
         PATCHED_PREFIX_LEN + self.rest.len()
     }
 }
@@ -46,7 +47,10 @@ pub struct Segment {
 pub enum ScanEnd {
     Clean,
     /// Bytes from `at` on are not a whole valid batch: a torn write or corruption.
-    Torn { at: u64, reason: String },
+    Torn {
+        at: u64,
+        reason: String,
+    },
 }
 
 pub fn segment_file_name(base_offset: i64) -> String {
@@ -132,14 +136,20 @@ impl Segment {
             if header.base_offset != seg.next_offset {
                 break ScanEnd::Torn {
                     at: pos,
-                    reason: format!("offset {} where {} was expected", header.base_offset, seg.next_offset),
+                    reason: format!(
+                        "offset {} where {} was expected",
+                        header.base_offset, seg.next_offset
+                    ),
                 };
             }
             if verify_crc {
                 body.resize(len as usize, 0);
                 seg.file.read_exact_at(&mut body, pos)?;
                 if let Err(e) = batch::verify_crc(&body, &header) {
-                    break ScanEnd::Torn { at: pos, reason: e.to_string() };
+                    break ScanEnd::Torn {
+                        at: pos,
+                        reason: e.to_string(),
+                    };
                 }
             }
             seg.note_appended(&header, pos, len as u32, index_interval);
@@ -152,11 +162,22 @@ impl Segment {
         Ok((seg, end))
     }
 
-    fn note_appended(&mut self, header: &BatchHeader, position: u64, len: u32, index_interval: u32) {
+    fn note_appended(
+        &mut self,
+        header: &BatchHeader,
+        position: u64,
+        len: u32,
+        index_interval: u32,
+    ) {
         self.max_timestamp = self.max_timestamp.max(header.max_timestamp);
         let relative = (header.base_offset - self.base_offset) as u32;
-        self.index
-            .on_append(index_interval, relative, position as u32, len, self.max_timestamp);
+        self.index.on_append(
+            index_interval,
+            relative,
+            position as u32,
+            len,
+            self.max_timestamp,
+        );
         self.size = position + u64::from(len);
         self.next_offset = header.last_offset() + 1;
     }
@@ -179,12 +200,12 @@ impl Segment {
                     ]
                 })
                 .collect();
-            let total: usize = chunk.iter().map(PendingBatch::len).sum();
+            let total: usize = chunk.iter().map(PendingBatch::size).sum();
             write_all_vectored(&self.file, &iovecs, total, self.size)?;
             let mut pos = self.size;
             for b in chunk {
-                self.note_appended(&b.header, pos, b.len() as u32, index_interval);
-                pos += b.len() as u64;
+                self.note_appended(&b.header, pos, b.size() as u32, index_interval);
+                pos += b.size() as u64;
             }
         }
         Ok(())
@@ -225,7 +246,11 @@ impl Segment {
     }
 }
 
-fn read_header(file: &File, pos: u64, buf: &mut [u8; batch::HEADER_LEN]) -> Result<BatchHeader, String> {
+fn read_header(
+    file: &File,
+    pos: u64,
+    buf: &mut [u8; batch::HEADER_LEN],
+) -> Result<BatchHeader, String> {
     let mut filled = 0;
     while filled < buf.len() {
         match file.read_at(&mut buf[filled..], pos + filled as u64) {
@@ -238,7 +263,12 @@ fn read_header(file: &File, pos: u64, buf: &mut [u8; batch::HEADER_LEN]) -> Resu
     BatchHeader::parse(buf).map_err(|e| e.to_string())
 }
 
-fn write_all_vectored(file: &File, iovecs: &[libc::iovec], total: usize, offset: u64) -> io::Result<()> {
+fn write_all_vectored(
+    file: &File,
+    iovecs: &[libc::iovec],
+    total: usize,
+    offset: u64,
+) -> io::Result<()> {
     let mut written = 0usize;
     let mut iovecs = iovecs.to_vec();
     let mut first = 0;
