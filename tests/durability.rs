@@ -54,14 +54,20 @@ fn kill9_during_acks_all_produce_keeps_every_acknowledged_record() {
     let acked = acked.lock().unwrap().clone();
     broker.restart();
     let stored = fetch_all(&mut broker.conn(), "durable", 0, 0);
-    assert!(stored.len() as u64 >= acked.len() as u64 * RECORDS_PER_BATCH, "lost acknowledged records");
+    assert!(
+        stored.len() as u64 >= acked.len() as u64 * RECORDS_PER_BATCH,
+        "lost acknowledged records"
+    );
     // Offsets are dense from 0 and every stored value is the one produced at that position.
     for (i, (offset, value)) in stored.iter().enumerate() {
         assert_eq!(*offset, i as i64);
         assert_eq!(value, &format!("value-{i}"));
     }
     for (base, first_value) in acked {
-        assert_eq!(base as u64, first_value, "acknowledged base offset must hold that batch");
+        assert_eq!(
+            base as u64, first_value,
+            "acknowledged base offset must hold that batch"
+        );
     }
 }
 
@@ -73,13 +79,19 @@ fn torn_tail_is_truncated_and_data_before_it_survives() {
     let mut conn = broker.conn();
     assert_eq!(create_topic(&mut conn, "torn", 1, &[]), 0);
     for i in 0..20 {
-        assert_eq!(produce(&mut conn, "torn", 0, -1, batch_of(i * 5..i * 5 + 5, 1)).0, 0);
+        assert_eq!(
+            produce(&mut conn, "torn", 0, -1, batch_of(i * 5..i * 5 + 5, 1)).0,
+            0
+        );
     }
     broker.kill9();
     let segment = dir.join("torn-0").join(format!("{:020}.log", 0));
     let good_len = std::fs::metadata(&segment).unwrap().len();
     // Half a batch header plus junk, as a crash mid-write would leave.
-    let mut f = std::fs::OpenOptions::new().append(true).open(&segment).unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&segment)
+        .unwrap();
     std::io::Write::write_all(&mut f, &[0u8, 0, 0, 0, 0, 0, 0, 100, 0, 0, 1, 0, 7, 7]).unwrap();
     drop(f);
     broker.restart();
@@ -88,7 +100,10 @@ fn torn_tail_is_truncated_and_data_before_it_survives() {
     let stored = fetch_all(&mut conn, "torn", 0, 0);
     assert_eq!(stored.len(), 100);
     // The log accepts new writes right after the recovered end.
-    assert_eq!(produce(&mut conn, "torn", 0, -1, batch_of(100..105, 1)), (0, 100));
+    assert_eq!(
+        produce(&mut conn, "torn", 0, -1, batch_of(100..105, 1)),
+        (0, 100)
+    );
 }
 
 /// A batch whose bytes were corrupted on disk (bad CRC) is truncated with everything after it.
@@ -101,7 +116,11 @@ fn corrupt_batch_in_tail_is_truncated_with_what_follows() {
     let mut ends = Vec::new();
     for i in 0..10 {
         produce(&mut conn, "corrupt", 0, -1, batch_of(i * 5..i * 5 + 5, 1));
-        ends.push(std::fs::metadata(dir.join("corrupt-0").join(format!("{:020}.log", 0))).unwrap().len());
+        ends.push(
+            std::fs::metadata(dir.join("corrupt-0").join(format!("{:020}.log", 0)))
+                .unwrap()
+                .len(),
+        );
     }
     broker.kill9();
     let segment = dir.join("corrupt-0").join(format!("{:020}.log", 0));
@@ -111,19 +130,26 @@ fn corrupt_batch_in_tail_is_truncated_with_what_follows() {
     std::fs::write(&segment, bytes).unwrap();
     broker.restart();
     let stored = fetch_all(&mut broker.conn(), "corrupt", 0, 0);
-    assert_eq!(stored.len(), 35, "batches 0..7 survive, the corrupt one and later are gone");
+    assert_eq!(
+        stored.len(),
+        35,
+        "batches 0..7 survive, the corrupt one and later are gone"
+    );
 }
 
-/// Restarting keeps topics, offsets and data.
+/// A clean shutdown (SIGTERM) and restart keeps topics, offsets and data.
 #[test]
-fn restart_keeps_topics_and_data() {
+fn clean_shutdown_and_restart_keep_topics_and_data() {
     let dir = temp_dir("restart");
     let mut broker = Broker::start(&dir, &[]);
     let mut conn = broker.conn();
     assert_eq!(create_topic(&mut conn, "keep", 3, &[]), 0);
     for p in 0..3 {
         for i in 0..10 {
-            assert_eq!(produce(&mut conn, "keep", p, 1, batch_of(i * 3..i * 3 + 3, 1)).0, 0);
+            assert_eq!(
+                produce(&mut conn, "keep", p, 1, batch_of(i * 3..i * 3 + 3, 1)).0,
+                0
+            );
         }
     }
     broker.restart();

@@ -33,7 +33,11 @@ pub fn set_nonblocking(stream: &TcpStream) -> io::Result<()> {
 }
 
 /// Sends a frame; file chunks go by `sendfile` when `zero_copy`, else through a user-space buffer.
-pub async fn write_frame(stream: &mut TcpStream, frame: &ResponseFrame, zero_copy: bool) -> io::Result<()> {
+pub async fn write_frame(
+    stream: &mut TcpStream,
+    frame: &ResponseFrame,
+    zero_copy: bool,
+) -> io::Result<()> {
     for chunk in &frame.chunks {
         match chunk {
             Chunk::Memory(bytes) => stream.write_all(bytes).await?,
@@ -85,7 +89,11 @@ async fn send_file(stream: &mut TcpStream, slice: &FileSlice) -> io::Result<()> 
             io::ErrorKind::WouldBlock => {
                 // Bridge the stall: copy a small piece and let glommio wait for the socket to drain.
                 let len = EAGAIN_BRIDGE.min((end - pos) as usize) as u64;
-                let piece = FileSlice { file: slice.file.clone(), position: pos, len };
+                let piece = FileSlice {
+                    file: slice.file.clone(),
+                    position: pos,
+                    len,
+                };
                 copy_file(stream, &piece).await?;
                 pos += len;
             }

@@ -21,7 +21,8 @@ pub fn write_log_start(dir: &Path, offset: i64) -> io::Result<()> {
 pub fn read_log_start(dir: &Path) -> Option<i64> {
     let bytes = std::fs::read(dir.join(FILE_NAME)).ok()?;
     let (offset, crc) = (bytes.get(0..8)?, bytes.get(8..12)?);
-    (crc32fast::hash(offset).to_be_bytes() == crc).then(|| i64::from_be_bytes(offset.try_into().expect("8 bytes")))
+    (crc32fast::hash(offset).to_be_bytes() == crc)
+        .then(|| i64::from_be_bytes(offset.try_into().expect("8 bytes")))
 }
 
 #[cfg(test)]

@@ -166,7 +166,8 @@ impl PartitionLog {
         }
         let next_offset = segments.values().next_back().map_or(0, |s| s.next_offset);
         let first_base = segments.keys().next().copied().unwrap_or(0);
-        let log_start_offset = checkpoint::read_log_start(&dir).map_or(first_base, |c| c.clamp(first_base, next_offset));
+        let log_start_offset = checkpoint::read_log_start(&dir)
+            .map_or(first_base, |c| c.clamp(first_base, next_offset));
         if segments.is_empty() {
             let seg = Segment::create(&dir, 0).map_err(io_err(&dir))?;
             segments.insert(0, seg);
@@ -444,7 +445,8 @@ impl PartitionLog {
             });
         }
         if target > st.log_start_offset {
-            checkpoint::write_log_start(&st.dir, target).map_err(|e| ReadError::Storage(e.to_string()))?;
+            checkpoint::write_log_start(&st.dir, target)
+                .map_err(|e| ReadError::Storage(e.to_string()))?;
             st.log_start_offset = target;
             let doomed: Vec<i64> = st
                 .segments

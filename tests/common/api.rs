@@ -36,7 +36,13 @@ pub fn create_topic(conn: &mut Conn, name: &str, partitions: i32, configs: &[(&s
 }
 
 /// Produces one record set to one partition; returns (error code, base offset).
-pub fn produce(conn: &mut Conn, topic: &str, partition: i32, acks: i16, records: Bytes) -> (i16, i64) {
+pub fn produce(
+    conn: &mut Conn,
+    topic: &str,
+    partition: i32,
+    acks: i16,
+    records: Bytes,
+) -> (i16, i64) {
     let mut p = PartitionProduceData::default();
     p.index = partition;
     p.records = Some(records);
@@ -60,7 +66,13 @@ pub struct Fetched {
 }
 
 /// Fetches one partition from `offset`, waiting up to `max_wait_ms` for at least one byte.
-pub fn fetch(conn: &mut Conn, topic: &str, partition: i32, offset: i64, max_wait_ms: i32) -> Fetched {
+pub fn fetch(
+    conn: &mut Conn,
+    topic: &str,
+    partition: i32,
+    offset: i64,
+    max_wait_ms: i32,
+) -> Fetched {
     let mut p = FetchPartition::default();
     p.partition = partition;
     p.fetch_offset = offset;

@@ -6,7 +6,9 @@
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
-use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+use kafka_protocol::records::{
+    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -34,7 +36,11 @@ fn free_port() -> u16 {
     static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
     let mut given = GIVEN.lock().unwrap();
     loop {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         if !given.contains(&port) {
             given.push(port);
             return port;
@@ -98,9 +104,16 @@ impl Broker {
         // (io_uring tears down asynchronously) and accept connections nobody will ever serve.
         let deadline = Instant::now() + Duration::from_secs(30);
         while !self.answers_api_versions() {
-            assert!(Instant::now() < deadline, "broker did not start; see {}", self.log_path().display());
+            assert!(
+                Instant::now() < deadline,
+                "broker did not start; see {}",
+                self.log_path().display()
+            );
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!("broker exited with {status}; see {}", self.log_path().display());
+                panic!(
+                    "broker exited with {status}; see {}",
+                    self.log_path().display()
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -110,9 +123,12 @@ impl Broker {
         let Ok(mut s) = TcpStream::connect(self.addr()) else {
             return false;
         };
-        s.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
         // ApiVersions v0, correlation id 1, client id "ready".
-        let req = [0, 0, 0, 15, 0, 18, 0, 0, 0, 0, 0, 1, 0, 5, b'r', b'e', b'a', b'd', b'y'];
+        let req = [
+            0, 0, 0, 15, 0, 18, 0, 0, 0, 0, 0, 1, 0, 5, b'r', b'e', b'a', b'd', b'y',
+        ];
         let mut len = [0u8; 4];
         s.write_all(&req).is_ok() && s.read_exact(&mut len).is_ok()
     }
@@ -129,13 +145,31 @@ impl Broker {
         }
     }
 
+    /// SIGTERM, as an operator or systemd stops it: the broker must exit 0 on its own.
+    pub fn stop_gracefully(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            // SAFETY: kill(2) on our own child's pid.
+            unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+            let status = c.wait().unwrap();
+            assert!(status.success(), "graceful stop exited with {status}");
+        }
+    }
+
+    /// Starts the broker again after a stop, on the same port and data.
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "broker still running");
+        self.spawn();
+    }
+
     pub fn restart(&mut self) {
         self.kill9();
         self.spawn();
     }
 
     pub fn is_running(&mut self) -> bool {
-        self.child.as_mut().is_some_and(|c| c.try_wait().unwrap().is_none())
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().unwrap().is_none())
     }
 
     pub fn conn(&self) -> Conn {
@@ -158,9 +192,14 @@ pub struct Conn {
 impl Conn {
     pub fn connect(addr: &str) -> Conn {
         let stream = TcpStream::connect(addr).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
         stream.set_nodelay(true).unwrap();
-        Conn { stream, correlation_id: 0 }
+        Conn {
+            stream,
+            correlation_id: 0,
+        }
     }
 
     pub fn send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
@@ -182,7 +221,12 @@ impl Conn {
         matches!(self.stream.read(&mut b), Ok(0) | Err(_))
     }
 
-    pub fn encode_request<Req: Encodable>(&mut self, key: ApiKey, version: i16, req: &Req) -> Vec<u8> {
+    pub fn encode_request<Req: Encodable>(
+        &mut self,
+        key: ApiKey,
+        version: i16,
+        req: &Req,
+    ) -> Vec<u8> {
         self.correlation_id += 1;
         let mut header = RequestHeader::default();
         header.request_api_key = key as i16;
@@ -190,18 +234,26 @@ impl Conn {
         header.correlation_id = self.correlation_id;
         header.client_id = Some(StrBytes::from_static_str("shardlog-tests"));
         let mut body = BytesMut::new();
-        header.encode(&mut body, key.request_header_version(version)).unwrap();
+        header
+            .encode(&mut body, key.request_header_version(version))
+            .unwrap();
         req.encode(&mut body, version).unwrap();
         let mut frame = (body.len() as i32).to_be_bytes().to_vec();
         frame.extend_from_slice(&body);
         frame
     }
 
-    pub fn request<Req: Encodable, Resp: Decodable>(&mut self, key: ApiKey, version: i16, req: &Req) -> Resp {
+    pub fn request<Req: Encodable, Resp: Decodable>(
+        &mut self,
+        key: ApiKey,
+        version: i16,
+        req: &Req,
+    ) -> Resp {
         let frame = self.encode_request(key, version, req);
         self.send_raw(&frame).unwrap();
         let mut resp = self.read_frame().unwrap();
-        let header = ResponseHeader::decode(&mut resp, key.response_header_version(version)).unwrap();
+        let header =
+            ResponseHeader::decode(&mut resp, key.response_header_version(version)).unwrap();
         assert_eq!(header.correlation_id, self.correlation_id);
         Resp::decode(&mut resp, version).unwrap()
     }
@@ -213,11 +265,20 @@ pub fn batch_of(values: impl IntoIterator<Item = u64>, timestamp: i64) -> Bytes 
 }
 
 /// A batch from idempotent producer `producer_id`/`epoch`, first sequence number `sequence`.
-pub fn idempotent_batch(values: impl IntoIterator<Item = u64>, producer_id: i64, epoch: i16, sequence: i32) -> Bytes {
+pub fn idempotent_batch(
+    values: impl IntoIterator<Item = u64>,
+    producer_id: i64,
+    epoch: i16,
+    sequence: i32,
+) -> Bytes {
     encode_batch(values, 1, (producer_id, epoch, sequence))
 }
 
-fn encode_batch(values: impl IntoIterator<Item = u64>, timestamp: i64, producer: (i64, i16, i32)) -> Bytes {
+fn encode_batch(
+    values: impl IntoIterator<Item = u64>,
+    timestamp: i64,
+    producer: (i64, i16, i32),
+) -> Bytes {
     let (producer_id, producer_epoch, first_sequence) = producer;
     let records: Vec<Record> = values
         .into_iter()
@@ -254,7 +315,8 @@ fn encode_batch(values: impl IntoIterator<Item = u64>, timestamp: i64, producer:
 pub fn decode_values(records: Bytes) -> Vec<(i64, String)> {
     let mut whole = 0;
     while records.len() >= whole + 12 {
-        let len = 12 + i32::from_be_bytes(records[whole + 8..whole + 12].try_into().unwrap()) as usize;
+        let len =
+            12 + i32::from_be_bytes(records[whole + 8..whole + 12].try_into().unwrap()) as usize;
         if whole + len > records.len() {
             break;
         }
@@ -264,7 +326,10 @@ pub fn decode_values(records: Bytes) -> Vec<(i64, String)> {
     let mut out = Vec::new();
     for set in kafka_protocol::records::RecordBatchDecoder::decode_all(&mut records).unwrap() {
         for r in set.records {
-            out.push((r.offset, String::from_utf8(r.value.unwrap().to_vec()).unwrap()));
+            out.push((
+                r.offset,
+                String::from_utf8(r.value.unwrap().to_vec()).unwrap(),
+            ));
         }
     }
     out
