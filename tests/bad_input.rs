@@ -19,14 +19,24 @@ const INVALID_CONFIG: i16 = 40;
 fn setup(name: &str) -> (Broker, Conn) {
     let broker = Broker::start(&temp_dir(name), &["--socket-request-max-bytes", "1048576"]);
     let mut bystander = broker.conn();
-    assert_eq!(create_topic(&mut bystander, "good", 1, &[("max.message.bytes", "2000")]), 0);
-    assert_eq!(produce(&mut bystander, "good", 0, 1, batch_of(0..10, 1)).0, 0);
+    assert_eq!(
+        create_topic(&mut bystander, "good", 1, &[("max.message.bytes", "2000")]),
+        0
+    );
+    assert_eq!(
+        produce(&mut bystander, "good", 0, 1, batch_of(0..10, 1)).0,
+        0
+    );
     (broker, bystander)
 }
 
 /// The broker still serves the bystander connection and the stored records are intact.
 fn assert_unharmed(broker: &mut Broker, bystander: &mut Conn) {
-    assert!(broker.is_running(), "broker died; see {}", broker.log_path().display());
+    assert!(
+        broker.is_running(),
+        "broker died; see {}",
+        broker.log_path().display()
+    );
     let values = fetch_all(bystander, "good", 0, 0);
     let expected: Vec<_> = (0..10).map(|i| (i as i64, format!("value-{i}"))).collect();
     assert_eq!(values, expected);
@@ -51,12 +61,18 @@ fn framed(body: &[u8]) -> Vec<u8> {
 fn protocol_violations_close_only_the_offending_connection() {
     let (mut broker, mut bystander) = setup("bad-frames");
     let cases: Vec<(&str, Vec<u8>)> = vec![
-        ("frame over socket.request.max.bytes", (2i32 << 20).to_be_bytes().to_vec()),
+        (
+            "frame over socket.request.max.bytes",
+            (2i32 << 20).to_be_bytes().to_vec(),
+        ),
         ("negative frame length", (-5i32).to_be_bytes().to_vec()),
         ("unknown API key", framed(&header_bytes(999, 0))),
         ("unsupported Produce version", framed(&header_bytes(0, 99))),
         ("truncated header", framed(&[0, 3])),
-        ("garbage Metadata body", framed(&[header_bytes(3, 9), vec![0xff; 7]].concat())),
+        (
+            "garbage Metadata body",
+            framed(&[header_bytes(3, 9), vec![0xff; 7]].concat()),
+        ),
     ];
     for (what, bytes) in cases {
         let mut c = broker.conn();
@@ -80,11 +96,18 @@ fn api_versions_with_unknown_version_answers_v0_with_unsupported_version() {
     frame[6..8].copy_from_slice(&99i16.to_be_bytes()); // claim version 99
     c.send_raw(&frame).unwrap();
     let mut resp = c.read_frame().unwrap();
-    assert_eq!(i32::from_be_bytes(resp[..4].try_into().unwrap()), 1, "correlation id echoed");
+    assert_eq!(
+        i32::from_be_bytes(resp[..4].try_into().unwrap()),
+        1,
+        "correlation id echoed"
+    );
     let _ = bytes::Buf::get_i32(&mut resp);
     let body = ApiVersionsResponse::decode(&mut resp, 0).unwrap();
     assert_eq!(body.error_code, UNSUPPORTED_VERSION);
-    assert!(body.api_keys.iter().any(|k| k.api_key == ApiKey::Produce as i16));
+    assert!(body
+        .api_keys
+        .iter()
+        .any(|k| k.api_key == ApiKey::Produce as i16));
     // The client can then retry with a version we know, on the same connection.
     let ok: ApiVersionsResponse = c.request(ApiKey::ApiVersions, 3, &ApiVersionsRequest::default());
     assert_eq!(ok.error_code, 0);
@@ -98,13 +121,22 @@ fn bad_batches_get_kafka_error_codes_and_store_nothing() {
     let mut flipped = batch_of(10..15, 1).to_vec();
     let last = flipped.len() - 1;
     flipped[last] ^= 0x55;
-    assert_eq!(produce(&mut c, "good", 0, 1, flipped.into()).0, CORRUPT_MESSAGE);
+    assert_eq!(
+        produce(&mut c, "good", 0, 1, flipped.into()).0,
+        CORRUPT_MESSAGE
+    );
     let truncated = batch_of(10..15, 1).slice(..40);
     assert_eq!(produce(&mut c, "good", 0, 1, truncated).0, CORRUPT_MESSAGE);
     let big = batch_of(10..200, 1); // > max.message.bytes of 2000
     assert_eq!(produce(&mut c, "good", 0, 1, big).0, MESSAGE_TOO_LARGE);
-    assert_eq!(produce(&mut c, "good", 7, 1, batch_of(0..1, 1)).0, UNKNOWN_TOPIC_OR_PARTITION);
-    assert_eq!(produce(&mut c, "no-such-topic", 0, 1, batch_of(0..1, 1)).0, UNKNOWN_TOPIC_OR_PARTITION);
+    assert_eq!(
+        produce(&mut c, "good", 7, 1, batch_of(0..1, 1)).0,
+        UNKNOWN_TOPIC_OR_PARTITION
+    );
+    assert_eq!(
+        produce(&mut c, "no-such-topic", 0, 1, batch_of(0..1, 1)).0,
+        UNKNOWN_TOPIC_OR_PARTITION
+    );
     assert_unharmed(&mut broker, &mut bystander);
 }
 
@@ -112,10 +144,19 @@ fn bad_batches_get_kafka_error_codes_and_store_nothing() {
 fn invalid_topics_and_configs_are_refused() {
     let (mut broker, mut bystander) = setup("bad-topics");
     let mut c = broker.conn();
-    assert_eq!(create_topic(&mut c, "has space", 1, &[]), INVALID_TOPIC_EXCEPTION);
+    assert_eq!(
+        create_topic(&mut c, "has space", 1, &[]),
+        INVALID_TOPIC_EXCEPTION
+    );
     assert_eq!(create_topic(&mut c, "..", 1, &[]), INVALID_TOPIC_EXCEPTION);
-    assert_eq!(create_topic(&mut c, "cfg", 1, &[("retention.ms", "soon")]), INVALID_CONFIG);
-    assert_eq!(create_topic(&mut c, "cfg", 1, &[("no.such.config", "1")]), INVALID_CONFIG);
+    assert_eq!(
+        create_topic(&mut c, "cfg", 1, &[("retention.ms", "soon")]),
+        INVALID_CONFIG
+    );
+    assert_eq!(
+        create_topic(&mut c, "cfg", 1, &[("no.such.config", "1")]),
+        INVALID_CONFIG
+    );
     // Metadata for an invalid name reports it without creating anything.
     let mut req = MetadataRequest::default();
     let mut t = kafka_protocol::messages::metadata_request::MetadataRequestTopic::default();

@@ -18,11 +18,21 @@ fn round_trip_every_codec(client: &str) {
 }
 
 fn run_driver(broker: &Broker, client: &str, codec: &str) {
-    let script = repo_root().join("tests/clients").join(client).join("run.sh");
+    let script = repo_root()
+        .join("tests/clients")
+        .join(client)
+        .join("run.sh");
     let topic = format!("{client}-{codec}");
     let out = Command::new("bash")
         .arg(&script)
-        .args(["--bootstrap", &broker.addr(), "--topic", &topic, "--partitions", "3"])
+        .args([
+            "--bootstrap",
+            &broker.addr(),
+            "--topic",
+            &topic,
+            "--partitions",
+            "3",
+        ])
         .args(["--records", RECORDS, "--compression", codec])
         .output()
         .expect("run client driver");
