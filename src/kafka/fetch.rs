@@ -1,8 +1,11 @@
 //! Fetch: reads are located on the owning shards as file ranges and sent with `sendfile`; when fewer than
 //! `min_bytes` are available the request parks until an append on any of its partitions or `max_wait_ms`.
-//! Fetch sessions are declined (session id 0), which every client accepts: they send full requests.
+//! Fetch sessions (`fetch_session.rs`) let consumers send and receive only what changed.
 
 use super::errors::read_code;
+use super::fetch_session::{
+    PartitionKey, SessionError, SessionPartition, FINAL_EPOCH, INITIAL_EPOCH,
+};
 use super::router::{on_owners, PartitionItem};
 use super::{Outcome, RequestContext};
 use crate::net::response::{hole, MAX_HOLE};
@@ -10,11 +13,13 @@ use crate::runtime::shard::Shard;
 use crate::runtime::signal::Signal;
 use crate::storage::{FileSlice, PartitionLog};
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
-use kafka_protocol::messages::{FetchRequest, FetchResponse};
+use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
+use uuid::Uuid;
 
 #[derive(Clone, Copy)]
 struct ReadInput {
@@ -86,6 +91,91 @@ async fn wait_for_data(shard: &Rc<Shard>, items: &[(String, i32, i64)], wait: Du
     // Dropping the tasks cancels the local halves; remote waits end by their own timeout.
 }
 
+/// The partitions one fetch reads, in response order, and how to answer.
+struct Plan {
+    targets: Vec<(PartitionKey, SessionPartition)>,
+    session_id: i32,
+    /// Answer only partitions with news (an incremental session fetch).
+    incremental: bool,
+}
+
+fn requested_partitions(req: &FetchRequest) -> Vec<(PartitionKey, SessionPartition)> {
+    req.topics
+        .iter()
+        .flat_map(|t| {
+            t.partitions.iter().map(|p| {
+                let key = (t.topic.0.to_string(), p.partition);
+                let part = SessionPartition {
+                    topic_id: t.topic_id,
+                    fetch_offset: p.fetch_offset,
+                    max_bytes: (p.partition_max_bytes.max(0) as u64).min(MAX_HOLE as u64),
+                    sent_high_watermark: -1,
+                    sent_log_start_offset: -1,
+                };
+                (key, part)
+            })
+        })
+        .collect()
+}
+
+/// Decides what to read from the request and the session state (KIP-227 epochs).
+fn plan(shard: &Shard, req: &FetchRequest) -> Result<Plan, ResponseError> {
+    let requested = requested_partitions(req);
+    let sessions = &shard.fetch_sessions;
+    match req.session_epoch {
+        FINAL_EPOCH | INITIAL_EPOCH if req.session_id != 0 => sessions.remove(req.session_id),
+        _ => {}
+    }
+    match req.session_epoch {
+        FINAL_EPOCH => Ok(Plan {
+            targets: requested,
+            session_id: 0,
+            incremental: false,
+        }),
+        INITIAL_EPOCH => {
+            let session_id = sessions.create(requested.iter().cloned().collect());
+            Ok(Plan {
+                targets: requested,
+                session_id,
+                incremental: false,
+            })
+        }
+        epoch => sessions
+            .with_session(req.session_id, epoch, |session| {
+                for (key, part) in requested {
+                    // Keep what was last sent: a new position alone is no news to answer.
+                    let entry = session
+                        .partitions
+                        .entry(key)
+                        .or_insert_with(|| part.clone());
+                    entry.fetch_offset = part.fetch_offset;
+                    entry.max_bytes = part.max_bytes;
+                }
+                for forgotten in &req.forgotten_topics_data {
+                    for p in &forgotten.partitions {
+                        session
+                            .partitions
+                            .remove(&(forgotten.topic.0.to_string(), *p));
+                    }
+                }
+                let targets = session
+                    .partitions
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                Plan {
+                    targets,
+                    session_id: req.session_id,
+                    incremental: true,
+                }
+            })
+            .map_err(|e| match e {
+                SessionError::NotFound => ResponseError::FetchSessionIdNotFound,
+                SessionError::WrongEpoch => ResponseError::InvalidFetchSessionEpoch,
+            }),
+    }
+}
+
 pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: FetchRequest) -> Outcome {
     let deadline = Instant::now() + Duration::from_millis(req.max_wait_ms.max(0) as u64);
     let max_bytes = if req.max_bytes <= 0 {
@@ -93,30 +183,28 @@ pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: FetchRequest) 
     } else {
         req.max_bytes as u64
     };
-    let mut items = Vec::new();
-    for t in &req.topics {
-        for p in &t.partitions {
-            let cap = (p.partition_max_bytes.max(0) as u64).min(MAX_HOLE as u64);
-            items.push((
-                t.topic.0.to_string(),
-                p.partition,
-                ReadInput {
-                    offset: p.fetch_offset,
-                    max_bytes: cap,
-                },
-            ));
+    let plan = match plan(shard, &req) {
+        Ok(p) => p,
+        Err(code) => {
+            let mut resp = FetchResponse::default();
+            resp.error_code = code.code();
+            return ctx.respond(&resp);
         }
-    }
+    };
     let reads = loop {
-        let batch = items
+        let items = plan
+            .targets
             .iter()
-            .map(|(t, p, i)| PartitionItem {
-                topic: t.clone(),
-                partition: *p,
-                input: *i,
+            .map(|((topic, partition), p)| PartitionItem {
+                topic: topic.clone(),
+                partition: *partition,
+                input: ReadInput {
+                    offset: p.fetch_offset,
+                    max_bytes: p.max_bytes,
+                },
             })
             .collect();
-        let reads: Vec<ReadOutput> = on_owners(shard, batch, read_partition).await;
+        let reads: Vec<ReadOutput> = on_owners(shard, items, read_partition).await;
         let available: u64 = reads
             .iter()
             .filter_map(|r| r.slice.as_ref())
@@ -127,63 +215,90 @@ pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: FetchRequest) 
         if available >= req.min_bytes.max(0) as u64 || any_error || now >= deadline {
             break reads;
         }
-        let waiting: Vec<_> = items
+        let waiting: Vec<_> = plan
+            .targets
             .iter()
-            .map(|(t, p, i)| (t.clone(), *p, i.offset))
+            .map(|((t, p), s)| (t.clone(), *p, s.fetch_offset))
             .collect();
         wait_for_data(shard, &waiting, deadline - now).await;
     };
-    respond(ctx, req, reads, max_bytes)
+    respond(shard, ctx, &req, plan, reads, max_bytes)
+}
+
+/// True when an incremental response must carry this partition.
+fn has_news(part: &SessionPartition, read: &ReadOutput) -> bool {
+    !read.ok
+        || read.slice.is_some()
+        || read.high_watermark != part.sent_high_watermark
+        || read.log_start_offset != part.sent_log_start_offset
 }
 
 fn respond(
+    shard: &Shard,
     ctx: &RequestContext,
-    req: FetchRequest,
+    req: &FetchRequest,
+    plan: Plan,
     reads: Vec<ReadOutput>,
     max_bytes: u64,
 ) -> Outcome {
     let mut files = VecDeque::new();
     let mut budget = max_bytes;
     let mut first = true;
-    let mut reads = reads.into_iter();
+    let mut sent = Vec::new();
     let mut resp = FetchResponse::default();
-    resp.session_id = 0;
-    resp.responses = req
-        .topics
-        .into_iter()
-        .map(|t| {
-            let mut topic = FetchableTopicResponse::default();
-            topic.topic = t.topic;
-            topic.topic_id = t.topic_id;
-            topic.partitions = t
-                .partitions
-                .iter()
-                .map(|p| {
-                    let read = reads.next().expect("one read per partition");
-                    let mut data = PartitionData::default();
-                    data.partition_index = p.partition;
-                    data.error_code = if read.ok { 0 } else { read.error.code() };
-                    data.high_watermark = read.high_watermark;
-                    data.last_stable_offset = read.high_watermark;
-                    data.log_start_offset = read.log_start_offset;
-                    data.aborted_transactions = (req.isolation_level == 1).then(Vec::new);
-                    data.records = Some(match read.slice {
-                        // The first partition with data always gets its (whole first) batch; later ones only
-                        // while the response's max_bytes allows.
-                        Some(slice) if first || slice.len <= budget => {
-                            first = false;
-                            budget = budget.saturating_sub(slice.len);
-                            let h = hole(slice.len as usize);
-                            files.push_back(slice);
-                            h
-                        }
-                        _ => bytes::Bytes::new(),
-                    });
-                    data
-                })
-                .collect();
-            topic
-        })
-        .collect();
+    resp.session_id = plan.session_id;
+    for ((key, part), read) in plan.targets.into_iter().zip(reads) {
+        if plan.incremental && !has_news(&part, &read) {
+            continue;
+        }
+        let mut data = PartitionData::default();
+        data.partition_index = key.1;
+        data.error_code = if read.ok { 0 } else { read.error.code() };
+        data.high_watermark = read.high_watermark;
+        data.last_stable_offset = read.high_watermark;
+        data.log_start_offset = read.log_start_offset;
+        data.aborted_transactions = (req.isolation_level == 1).then(Vec::new);
+        data.records = Some(match read.slice {
+            // The first partition with data always gets its (whole first) batch; later ones only while
+            // the response's max_bytes allows.
+            Some(slice) if first || slice.len <= budget => {
+                first = false;
+                budget = budget.saturating_sub(slice.len);
+                let h = hole(slice.len as usize);
+                files.push_back(slice);
+                h
+            }
+            _ => bytes::Bytes::new(),
+        });
+        sent.push((key.clone(), read.high_watermark, read.log_start_offset));
+        push_partition(&mut resp, key.0, part.topic_id, data);
+    }
+    if plan.session_id != 0 {
+        // Remember what the client now knows, so the next incremental answer skips unchanged partitions.
+        let _ = shard
+            .fetch_sessions
+            .with_current(plan.session_id, |session| {
+                for (key, hw, start) in sent {
+                    if let Some(p) = session.partitions.get_mut(&key) {
+                        p.sent_high_watermark = hw;
+                        p.sent_log_start_offset = start;
+                    }
+                }
+            });
+    }
     ctx.respond_with_files(&resp, files)
+}
+
+/// Appends a partition to the response, opening a new topic entry when the topic changes.
+fn push_partition(resp: &mut FetchResponse, topic: String, topic_id: Uuid, data: PartitionData) {
+    match resp.responses.last_mut() {
+        Some(t) if t.topic.0.as_str() == topic => t.partitions.push(data),
+        _ => {
+            let mut t = FetchableTopicResponse::default();
+            t.topic = TopicName(StrBytes::from_string(topic));
+            t.topic_id = topic_id;
+            t.partitions.push(data);
+            resp.responses.push(t);
+        }
+    }
 }

@@ -6,6 +6,7 @@ use crate::cluster::controller::Controller;
 use crate::cluster::metadata::MetadataSnapshot;
 use crate::cluster::topic_config;
 use crate::config::BrokerConfig;
+use crate::kafka::fetch_session::SessionCache;
 use crate::storage::PartitionLog;
 use glommio::channels::channel_mesh::{Receivers, Senders};
 use std::cell::RefCell;
@@ -33,6 +34,8 @@ pub struct Shard {
     partitions: RefCell<HashMap<(String, i32), Rc<PartitionLog>>>,
     /// Present on `CONTROLLER_SHARD` only.
     pub controller: Option<Controller>,
+    /// Fetch sessions of the connections this shard accepted.
+    pub fetch_sessions: SessionCache,
 }
 
 impl Shard {
@@ -50,6 +53,7 @@ impl Shard {
             metadata: RefCell::new(metadata),
             partitions: RefCell::default(),
             controller,
+            fetch_sessions: SessionCache::default(),
         })
     }
 
