@@ -28,8 +28,7 @@ struct ReadInput {
 }
 
 struct ReadOutput {
-    error: ResponseError,
-    ok: bool,
+    error: Option<ResponseError>,
     high_watermark: i64,
     log_start_offset: i64,
     slice: Option<FileSlice>,
@@ -38,20 +37,26 @@ struct ReadOutput {
 async fn read_partition(log: Option<Rc<PartitionLog>>, input: ReadInput) -> ReadOutput {
     let Some(log) = log else {
         return ReadOutput {
-            error: ResponseError::UnknownTopicOrPartition,
-            ok: false,
+            error: Some(ResponseError::UnknownTopicOrPartition),
             high_watermark: -1,
             log_start_offset: -1,
             slice: None,
         };
     };
-    let (error, ok, slice) = match log.read(input.offset, input.max_bytes) {
-        Ok(slice) => (ResponseError::UnknownServerError, true, slice),
-        Err(e) => (read_code(&e), false, None),
+    let (error, slice) = match log.read(input.offset, input.max_bytes) {
+        // A hole can stand for at most MAX_HOLE bytes; a larger first batch is sent partially (clients
+        // treat a truncated trailing batch as "fetch more").
+        Ok(slice) => (
+            None,
+            slice.map(|s| FileSlice {
+                len: s.len.min(MAX_HOLE as u64),
+                ..s
+            }),
+        ),
+        Err(e) => (Some(read_code(&e)), None),
     };
     ReadOutput {
         error,
-        ok,
         high_watermark: log.high_watermark.get(),
         log_start_offset: log.log_start_offset(),
         slice,
@@ -210,7 +215,7 @@ pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: FetchRequest) 
             .filter_map(|r| r.slice.as_ref())
             .map(|s| s.len)
             .sum();
-        let any_error = reads.iter().any(|r| !r.ok);
+        let any_error = reads.iter().any(|r| r.error.is_some());
         let now = Instant::now();
         if available >= req.min_bytes.max(0) as u64 || any_error || now >= deadline {
             break reads;
@@ -227,7 +232,7 @@ pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: FetchRequest) 
 
 /// True when an incremental response must carry this partition.
 fn has_news(part: &SessionPartition, read: &ReadOutput) -> bool {
-    !read.ok
+    read.error.is_some()
         || read.slice.is_some()
         || read.high_watermark != part.sent_high_watermark
         || read.log_start_offset != part.sent_log_start_offset
@@ -253,7 +258,7 @@ fn respond(
         }
         let mut data = PartitionData::default();
         data.partition_index = key.1;
-        data.error_code = if read.ok { 0 } else { read.error.code() };
+        data.error_code = read.error.map_or(0, |e| e.code());
         data.high_watermark = read.high_watermark;
         data.last_stable_offset = read.high_watermark;
         data.log_start_offset = read.log_start_offset;
