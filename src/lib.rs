@@ -18,3 +18,8 @@ pub mod kafka;
 pub mod net;
 pub mod runtime;
 pub mod storage;
+
+/// Huge allocations become lazy mappings so a hostile array length cannot abort the process
+/// (see `runtime::allocator`).
+#[global_allocator]
+static ALLOCATOR: runtime::allocator::Allocator = runtime::allocator::Allocator;

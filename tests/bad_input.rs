@@ -73,6 +73,19 @@ fn protocol_violations_close_only_the_offending_connection() {
             "garbage Metadata body",
             framed(&[header_bytes(3, 9), vec![0xff; 7]].concat()),
         ),
+        // An array claiming two billion elements: kafka-protocol reserves capacity from the wire count
+        // (found by tests/fuzz). It must fail to decode, not exhaust memory or abort the broker.
+        (
+            "hostile array length",
+            framed(
+                &[
+                    header_bytes(20, 1),
+                    0x7fff_0000i32.to_be_bytes().to_vec(),
+                    vec![0, 1, b'x'],
+                ]
+                .concat(),
+            ),
+        ),
     ];
     for (what, bytes) in cases {
         let mut c = broker.conn();

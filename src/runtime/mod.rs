@@ -3,6 +3,7 @@
 //! (1 MiB default, so 2 shards × 3 rings fit an 8 MiB memlock limit), `ring_depth` 128, and idle shards
 //! park at once unless `--spin-before-park-us` asks otherwise.
 
+pub mod allocator;
 pub mod shard;
 pub mod signal;
 

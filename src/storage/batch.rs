@@ -169,7 +169,9 @@ pub fn validate_record_set(
             });
         }
         verify_crc(rest, &header)?;
-        if header.records_count != header.last_offset_delta + 1 || header.records_count <= 0 {
+        if i64::from(header.records_count) != i64::from(header.last_offset_delta) + 1
+            || header.records_count <= 0
+        {
             return Err(BatchError::CountMismatch {
                 count: header.records_count,
                 delta: header.last_offset_delta,

@@ -105,7 +105,7 @@ mod tests {
             .map(|i| (i * 10, i * 1000, 1000, 100 + i64::from(i)))
             .collect();
         let idx = index_of(&batches, 4096);
-        assert_eq!(idx.entries(), 3); // at batches 0, 5 (after 5000 bytes), and never again before 10
+        assert_eq!(idx.entries(), 2); // at batch 0 and at batch 5 (5000 bytes later); batches 6-9 add 4000 < 4096
         assert_eq!(idx.floor_position(0), 0);
         assert_eq!(idx.floor_position(49), 0);
         assert_eq!(idx.floor_position(50), 5000);

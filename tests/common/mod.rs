@@ -95,6 +95,8 @@ impl Broker {
             .args(["--shards", "2"])
             .args(&self.args)
             .env("RUST_LOG", "info")
+            // An abort must kill the broker at once, not after a slow backtrace, or a test could miss it.
+            .env("RUST_BACKTRACE", "0")
             .stdout(Stdio::from(log.try_clone().unwrap()))
             .stderr(Stdio::from(log))
             .spawn()
