@@ -152,7 +152,8 @@ fn clean_shutdown_and_restart_keep_topics_and_data() {
             );
         }
     }
-    broker.restart();
+    broker.stop_gracefully();
+    broker.start_again();
     let mut conn = broker.conn();
     for p in 0..3 {
         assert_eq!(fetch_all(&mut conn, "keep", p, 0).len(), 30);
