@@ -17,9 +17,9 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 # New inputs go to corpus/ (ignored by git); seeds/ holds committed real request frames and a record
-# set, good starting points for both targets.
+# set, good starting points for both targets; regressions/ replays every input that once failed.
 corpus="tests/fuzz/corpus/$target"
 mkdir -p "$corpus"
 exec cargo +nightly fuzz run --fuzz-dir tests/fuzz "$target" \
-    "$corpus" tests/fuzz/seeds/request_decoder \
+    "$corpus" tests/fuzz/seeds/request_decoder "tests/fuzz/regressions/$target" \
     -- -max_total_time="$seconds" "$@"
