@@ -31,13 +31,12 @@ pub async fn handle(shard: &Rc<Shard>, req: DeleteRecordsRequest) -> DeleteRecor
         .topics
         .into_iter()
         .map(|t| {
-            let name = t.name.0.to_string();
             let parts = t
                 .partitions
                 .iter()
                 .map(|p| (p.partition_index, (p.partition_index, p.offset)))
                 .collect();
-            (t.name, name, parts)
+            (t.name, parts)
         })
         .collect();
     let mut resp = DeleteRecordsResponse::default();

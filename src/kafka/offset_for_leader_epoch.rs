@@ -36,13 +36,12 @@ pub async fn handle(
         .topics
         .into_iter()
         .map(|t| {
-            let name = t.topic.0.to_string();
             let parts = t
                 .partitions
                 .iter()
                 .map(|p| (p.partition, (p.partition, p.leader_epoch)))
                 .collect();
-            (t.topic, name, parts)
+            (t.topic, parts)
         })
         .collect();
     let mut resp = OffsetForLeaderEpochResponse::default();

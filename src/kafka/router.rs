@@ -3,6 +3,7 @@
 
 use crate::runtime::shard::Shard;
 use crate::storage::PartitionLog;
+use kafka_protocol::messages::TopicName;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::rc::Rc;
@@ -84,16 +85,16 @@ where
     out
 }
 
-/// A request's topics: a key to answer with, the topic name, and (partition, input) pairs.
-pub type TopicItems<K, I> = Vec<(K, String, Vec<(i32, I)>)>;
+/// A request's topics, each with its (partition, input) pairs.
+pub type TopicItems<I> = Vec<(TopicName, Vec<(i32, I)>)>;
 
 /// `on_owners` for the common request shape "topics, each with partitions": returns, per topic, its
-/// key and the outputs of its partitions, in request order.
-pub async fn on_owners_by_topic<K, I, O, F, Fut>(
+/// name and the outputs of its partitions, in request order.
+pub async fn on_owners_by_topic<I, O, F, Fut>(
     shard: &Rc<Shard>,
-    topics: TopicItems<K, I>,
+    topics: TopicItems<I>,
     f: F,
-) -> Vec<(K, Vec<O>)>
+) -> Vec<(TopicName, Vec<O>)>
 where
     I: Send + 'static,
     O: Send + 'static,
@@ -102,13 +103,14 @@ where
 {
     let mut shape = Vec::with_capacity(topics.len());
     let mut items = Vec::new();
-    for (key, name, partitions) in topics {
-        shape.push((key, partitions.len()));
+    for (name, partitions) in topics {
+        let topic = name.0.to_string();
+        shape.push((name, partitions.len()));
         items.extend(
             partitions
                 .into_iter()
                 .map(|(partition, input)| PartitionItem {
-                    topic: name.clone(),
+                    topic: topic.clone(),
                     partition,
                     input,
                 }),

@@ -14,7 +14,9 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::os::unix::io::AsRawFd;
 
-const EAGAIN_BRIDGE: usize = 16 * 1024;
+/// Small on purpose: it only has to make glommio wait for POLLOUT (a third of the send buffer free),
+/// after which sendfile moves the bulk; anything bigger is copied needlessly.
+const EAGAIN_BRIDGE: usize = 1024;
 const COPY_CHUNK: usize = 64 * 1024;
 
 /// Puts the socket in non-blocking mode so `sendfile` returns EAGAIN instead of stalling the shard.
