@@ -114,6 +114,20 @@ fn list_offsets_earliest_latest_and_by_timestamp() {
         (0, 50),
         "first batch with timestamp >= 1450"
     );
+    // Inside a batch the answer is the first *record* at or after the timestamp, as Kafka gives it.
+    let ts: Vec<i64> = (0..5).map(|i| 5_000 + i * 10).collect();
+    assert_eq!(
+        produce(
+            &mut conn,
+            "lo",
+            0,
+            1,
+            common::batch_with_timestamps(100, &ts)
+        )
+        .0,
+        0
+    );
+    assert_eq!(list_offset(&mut conn, "lo", 0, 5_025), (0, 103));
     assert_eq!(list_offset(&mut conn, "lo", 0, 1_000), (0, 0));
     assert_eq!(
         list_offset(&mut conn, "lo", 0, 99_999),

@@ -396,9 +396,15 @@ impl PartitionLog {
             let found = seg
                 .position_of_timestamp(timestamp)
                 .map_err(|e| ReadError::Storage(e.to_string()))?;
-            if let Some((_, h)) = found {
-                let offset = h.base_offset.max(st.log_start_offset);
-                return Ok(Some((offset, h.max_timestamp)));
+            if let Some((position, h)) = found {
+                // Kafka answers with the first *record* at or after the timestamp, not its batch.
+                let exact = seg
+                    .record_at_or_after(position, &h, timestamp, st.log_start_offset)
+                    .map_err(|e| ReadError::Storage(e.to_string()))?;
+                return Ok(Some(exact.unwrap_or((
+                    h.base_offset.max(st.log_start_offset),
+                    h.max_timestamp,
+                ))));
             }
         }
         Ok(None)

@@ -230,6 +230,30 @@ impl Segment {
         self.scan_from(pos, |h| h.max_timestamp >= timestamp)
     }
 
+    /// The first record of the batch at `position` with timestamp >= `timestamp` and offset >=
+    /// `min_offset`, as (offset, timestamp). Decodes (and decompresses) this one batch only: the answer
+    /// to a ListOffsets-by-time lookup, which Kafka gives per record. `None` if the batch cannot be
+    /// decoded or holds no such record.
+    pub fn record_at_or_after(
+        &self,
+        position: u64,
+        header: &BatchHeader,
+        timestamp: i64,
+        min_offset: i64,
+    ) -> io::Result<Option<(i64, i64)>> {
+        let mut buf = vec![0u8; header.total_len()];
+        self.file.read_exact_at(&mut buf, position)?;
+        let mut bytes = bytes::Bytes::from(buf);
+        let Ok(set) = kafka_protocol::records::RecordBatchDecoder::decode(&mut bytes) else {
+            return Ok(None);
+        };
+        Ok(set
+            .records
+            .iter()
+            .find(|r| r.timestamp >= timestamp && r.offset >= min_offset)
+            .map(|r| (r.offset, r.timestamp)))
+    }
+
     fn scan_from(
         &self,
         mut pos: u64,

@@ -281,11 +281,27 @@ fn encode_batch(
     timestamp: i64,
     producer: (i64, i16, i32),
 ) -> Bytes {
+    encode_records(values.into_iter().map(|n| (n, timestamp)), producer)
+}
+
+/// One batch whose record `i` has value `value-<first + i>` and timestamp `timestamps[i]`.
+pub fn batch_with_timestamps(first: u64, timestamps: &[i64]) -> Bytes {
+    let records = timestamps
+        .iter()
+        .enumerate()
+        .map(|(i, &ts)| (first + i as u64, ts));
+    encode_records(records, (-1, -1, -1))
+}
+
+fn encode_records(
+    records: impl IntoIterator<Item = (u64, i64)>,
+    producer: (i64, i16, i32),
+) -> Bytes {
     let (producer_id, producer_epoch, first_sequence) = producer;
-    let records: Vec<Record> = values
+    let records: Vec<Record> = records
         .into_iter()
         .enumerate()
-        .map(|(i, n)| Record {
+        .map(|(i, (n, timestamp))| Record {
             transactional: false,
             control: false,
             delete_horizon: false,
