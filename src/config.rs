@@ -61,6 +61,36 @@ pub struct BrokerConfig {
     )]
     pub socket_request_max_bytes: usize,
 
+    /// offsets.topic.num.partitions: partitions of `__consumer_offsets` (fixed once created).
+    #[arg(
+        long,
+        env = "SHARDLOG_OFFSETS_TOPIC_NUM_PARTITIONS",
+        default_value_t = 50
+    )]
+    pub offsets_topic_num_partitions: i32,
+    /// group.initial.rebalance.delay.ms: a new group waits this long for more members before its first
+    /// rebalance completes.
+    #[arg(
+        long,
+        env = "SHARDLOG_GROUP_INITIAL_REBALANCE_DELAY_MS",
+        default_value_t = 3000
+    )]
+    pub group_initial_rebalance_delay_ms: u64,
+    /// group.min.session.timeout.ms
+    #[arg(
+        long,
+        env = "SHARDLOG_GROUP_MIN_SESSION_TIMEOUT_MS",
+        default_value_t = 6000
+    )]
+    pub group_min_session_timeout_ms: u64,
+    /// group.max.session.timeout.ms
+    #[arg(
+        long,
+        env = "SHARDLOG_GROUP_MAX_SESSION_TIMEOUT_MS",
+        default_value_t = 1_800_000
+    )]
+    pub group_max_session_timeout_ms: u64,
+
     /// log.segment.bytes
     #[arg(long, env = "SHARDLOG_LOG_SEGMENT_BYTES", default_value_t = 1 << 30)]
     pub log_segment_bytes: i64,

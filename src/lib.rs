@@ -7,6 +7,7 @@
 //! | `runtime`   | shards: one glommio executor per core, the cross-shard mesh, waiters |
 //! | `net`       | listeners, connections, framing, in-order responses, zero-copy send |
 //! | `kafka`     | the Kafka API surface: one file per API, one registry of versions |
+//! | `coordinator` | consumer groups: classic rebalance protocol, committed offsets in `__consumer_offsets` |
 //! | `storage`   | partition logs: batches, segments, indexes, recovery, retention, producer state |
 //! | `cluster`   | topic metadata, partition placement on shards, the (single-node) controller |
 //!
@@ -14,6 +15,7 @@
 
 pub mod cluster;
 pub mod config;
+pub mod coordinator;
 pub mod kafka;
 pub mod net;
 pub mod runtime;

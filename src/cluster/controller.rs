@@ -232,6 +232,27 @@ impl Controller {
         .await
     }
 
+    /// Creates `__consumer_offsets` on first start (offsets.topic.num.partitions, 100 MiB segments).
+    /// Until compaction exists it keeps everything (retention.ms=-1).
+    pub async fn ensure_offsets_topic(&self, shard: &Rc<Shard>) -> Result<(), ControllerError> {
+        let name = crate::coordinator::offsets_topic::TOPIC.to_string();
+        if self.image.borrow().topic(&name).is_some() {
+            return Ok(());
+        }
+        let configs = vec![
+            ("segment.bytes".to_string(), "104857600".to_string()),
+            ("retention.ms".to_string(), "-1".to_string()),
+        ];
+        let partitions = shard.config.offsets_topic_num_partitions;
+        match self
+            .create_topic(shard, name, partitions, 1, configs, false)
+            .await
+        {
+            Ok(()) | Err(ControllerError::TopicExists(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// A fresh producer id; a new block is persisted before any id from it is handed out.
     pub async fn allocate_producer_id(&self, shard: &Rc<Shard>) -> Result<i64, ControllerError> {
         let id = self.next_producer_id.get();

@@ -26,11 +26,7 @@ pub fn handle(ctx: &RequestContext) -> Outcome {
     ctx.respond(&response(0))
 }
 
-pub fn unsupported_version(ctx: &RequestContext) -> Outcome {
-    let v0 = RequestContext {
-        api_key: ctx.api_key,
-        version: 0,
-        correlation_id: ctx.correlation_id,
-    };
+pub fn unsupported_version(ctx: RequestContext) -> Outcome {
+    let v0 = RequestContext { version: 0, ..ctx };
     v0.respond(&response(ResponseError::UnsupportedVersion.code()))
 }

@@ -15,10 +15,15 @@ mod describe_cluster;
 mod errors;
 mod fetch;
 pub mod fetch_session;
+mod find_coordinator;
+mod group_admin;
+mod group_membership;
+mod group_routing;
 mod init_producer_id;
 mod list_offsets;
 mod metadata;
 mod offset_for_leader_epoch;
+mod offsets;
 mod produce;
 mod router;
 
@@ -49,6 +54,17 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeCluster, 0, 1),
     (ApiKey::DeleteRecords, 0, 2),
     (ApiKey::OffsetForLeaderEpoch, 2, 4),
+    (ApiKey::FindCoordinator, 0, 6),
+    (ApiKey::JoinGroup, 0, 9),
+    (ApiKey::SyncGroup, 0, 5),
+    (ApiKey::Heartbeat, 0, 4),
+    (ApiKey::LeaveGroup, 0, 5),
+    (ApiKey::OffsetCommit, 2, 9),
+    (ApiKey::OffsetFetch, 1, 9),
+    (ApiKey::ListGroups, 0, 5),
+    (ApiKey::DescribeGroups, 0, 5),
+    (ApiKey::DeleteGroups, 0, 2),
+    (ApiKey::OffsetDelete, 0, 0),
 ];
 
 pub fn supports(api_key: ApiKey, version: i16) -> bool {
@@ -71,6 +87,10 @@ pub struct RequestContext {
     pub api_key: ApiKey,
     pub version: i16,
     pub correlation_id: i32,
+    /// The request header's client id ("" when null).
+    pub client_id: String,
+    /// The peer address, as Kafka shows it ("/127.0.0.1").
+    pub client_host: String,
 }
 
 impl RequestContext {
@@ -120,16 +140,22 @@ impl RequestContext {
 }
 
 /// Handles one request frame (without its length prefix).
-pub async fn handle(shard: Rc<Shard>, frame: Bytes) -> Outcome {
+pub async fn handle(shard: Rc<Shard>, frame: Bytes, peer: Rc<str>) -> Outcome {
     // ApiVersions at a version we don't know is answered (in v0), not closed: clients probe with their
     // newest version and retry with one from our answer. Everything else unsupported closes, below.
     if let Ok(ctx) = request_context(&frame) {
         if ctx.api_key == ApiKey::ApiVersions && !supports(ctx.api_key, ctx.version) {
-            return api_versions::unsupported_version(&ctx);
+            return api_versions::unsupported_version(ctx);
         }
     }
     let (ctx, request) = match decode_request(frame) {
-        Ok(decoded) => decoded,
+        Ok((ctx, request)) => (
+            RequestContext {
+                client_host: format!("/{peer}"),
+                ..ctx
+            },
+            request,
+        ),
         Err(reason) => return Outcome::Close(reason),
     };
     dispatch(&shard, &ctx, request).await
@@ -145,11 +171,18 @@ pub fn decode_request(mut frame: Bytes) -> Result<(RequestContext, RequestKind),
     if !supports(api_key, version) {
         return Err(format!("unsupported version {version} of {api_key:?}"));
     }
-    if let Err(e) = RequestHeader::decode(&mut frame, api_key.request_header_version(version)) {
-        return Err(format!(
-            "malformed request header for {api_key:?} v{version}: {e}"
-        ));
-    }
+    let header = match RequestHeader::decode(&mut frame, api_key.request_header_version(version)) {
+        Ok(h) => h,
+        Err(e) => {
+            return Err(format!(
+                "malformed request header for {api_key:?} v{version}: {e}"
+            ))
+        }
+    };
+    let ctx = RequestContext {
+        client_id: header.client_id.map(|c| c.to_string()).unwrap_or_default(),
+        ..ctx
+    };
     match RequestKind::decode(api_key, &mut frame, version) {
         Ok(request) => Ok((ctx, request)),
         Err(e) => Err(format!("malformed {api_key:?} v{version} request: {e}")),
@@ -169,6 +202,8 @@ fn request_context(frame: &[u8]) -> Result<RequestContext, String> {
         api_key,
         version: i16::from_be_bytes([frame[2], frame[3]]),
         correlation_id: i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]),
+        client_id: String::new(),
+        client_host: String::new(),
     })
 }
 
@@ -190,6 +225,17 @@ async fn dispatch(shard: &Rc<Shard>, ctx: &RequestContext, request: RequestKind)
         }
         RequestKind::DescribeCluster(_) => ctx.respond(&describe_cluster::handle(shard)),
         RequestKind::DeleteRecords(r) => ctx.respond(&delete_records::handle(shard, r).await),
+        RequestKind::FindCoordinator(r) => ctx.respond(&find_coordinator::handle(shard, ctx, r)),
+        RequestKind::JoinGroup(r) => ctx.respond(&group_membership::join(shard, ctx, r).await),
+        RequestKind::SyncGroup(r) => ctx.respond(&group_membership::sync(shard, r).await),
+        RequestKind::Heartbeat(r) => ctx.respond(&group_membership::heartbeat(shard, r).await),
+        RequestKind::LeaveGroup(r) => ctx.respond(&group_membership::leave(shard, ctx, r).await),
+        RequestKind::OffsetCommit(r) => ctx.respond(&offsets::commit(shard, r).await),
+        RequestKind::OffsetFetch(r) => ctx.respond(&offsets::fetch(shard, ctx, r).await),
+        RequestKind::OffsetDelete(r) => ctx.respond(&offsets::delete(shard, r).await),
+        RequestKind::ListGroups(r) => ctx.respond(&group_admin::list(shard, ctx, r).await),
+        RequestKind::DescribeGroups(r) => ctx.respond(&group_admin::describe(shard, r).await),
+        RequestKind::DeleteGroups(r) => ctx.respond(&group_admin::delete(shard, r).await),
         RequestKind::OffsetForLeaderEpoch(r) => {
             ctx.respond(&offset_for_leader_epoch::handle(shard, r).await)
         }

@@ -68,6 +68,9 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream) {
         .peer_addr()
         .map_or_else(|_| "unknown".to_string(), |a| a.to_string());
     let _ = stream.set_nodelay(true);
+    let peer_host: Rc<str> = stream
+        .peer_addr()
+        .map_or_else(|_| "unknown".into(), |a| a.ip().to_string().into());
     let mut writer = match writer_half(&stream) {
         Ok(w) => w,
         Err(e) => {
@@ -102,7 +105,8 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream) {
     loop {
         match read_frame(&mut stream, shard.config.socket_request_max_bytes).await {
             Ok(frame) => {
-                let task = glommio::spawn_local(kafka::handle(shard.clone(), frame));
+                let task =
+                    glommio::spawn_local(kafka::handle(shard.clone(), frame, peer_host.clone()));
                 if tx.send(task).await.is_err() {
                     break;
                 }

@@ -21,6 +21,8 @@ use tracing::info;
 
 /// Mesh channel capacity per shard pair: bounded, so a slow shard pushes back on its senders.
 const MESH_CHANNEL_CAPACITY: usize = 1024;
+/// How often group session timeouts and rebalance deadlines are checked.
+const GROUP_TICK: Duration = Duration::from_millis(100);
 /// io_uring rings glommio opens per executor (main, latency, poll): what `io_memory` is locked for.
 const RINGS_PER_EXECUTOR: usize = 3;
 
@@ -142,6 +144,11 @@ pub fn serve(config: BrokerConfig) -> anyhow::Result<()> {
                 shard.start_mesh_receivers(receivers);
                 shard.apply_metadata(snapshot);
                 shard.wait_for_peers_started().await;
+                if let Some(controller) = &shard.controller {
+                    if let Err(e) = controller.ensure_offsets_topic(&shard).await {
+                        tracing::error!(error = %e, "cannot create __consumer_offsets; consumer groups will not work");
+                    }
+                }
                 spawn_housekeeping(&shard);
                 if let Err(e) = net::server::run(shard).await {
                     tracing::error!(error = %e, "shard stopped");
@@ -209,6 +216,14 @@ fn spawn_housekeeping(shard: &std::rc::Rc<Shard>) {
             for log in s.local_partitions() {
                 log.flush_if_dirty();
             }
+        }
+    })
+    .detach();
+    let s = shard.clone();
+    glommio::spawn_local(async move {
+        loop {
+            glommio::timer::sleep(GROUP_TICK).await;
+            s.groups.tick(std::time::Instant::now());
         }
     })
     .detach();

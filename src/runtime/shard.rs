@@ -6,6 +6,7 @@ use crate::cluster::controller::Controller;
 use crate::cluster::metadata::MetadataSnapshot;
 use crate::cluster::topic_config;
 use crate::config::BrokerConfig;
+use crate::coordinator::{offsets_topic, GroupCoordinator};
 use crate::kafka::fetch_session::SessionCache;
 use crate::storage::PartitionLog;
 use glommio::channels::channel_mesh::{Receivers, Senders};
@@ -36,6 +37,8 @@ pub struct Shard {
     pub controller: Option<Controller>,
     /// Fetch sessions of the connections this shard accepted.
     pub fetch_sessions: SessionCache,
+    /// The consumer groups whose `__consumer_offsets` partition this shard owns.
+    pub groups: GroupCoordinator,
 }
 
 impl Shard {
@@ -54,6 +57,7 @@ impl Shard {
             partitions: RefCell::default(),
             controller,
             fetch_sessions: SessionCache::default(),
+            groups: GroupCoordinator::default(),
         })
     }
 
@@ -135,6 +139,9 @@ impl Shard {
                 let dir = self.config.data_dir.join(format!("{}-{}", topic.name, p));
                 match PartitionLog::open(dir, &topic.name, p as i32, log_config.clone()) {
                     Ok(log) => {
+                        if topic.name == offsets_topic::TOPIC {
+                            self.groups.load(&log);
+                        }
                         parts.insert(key, log);
                     }
                     Err(e) => {

@@ -410,6 +410,20 @@ impl PartitionLog {
         Ok(None)
     }
 
+    /// Every written byte of every segment, one `Bytes` per segment (replaying small internal topics
+    /// such as `__consumer_offsets` at startup).
+    pub fn read_segments(&self) -> io::Result<Vec<bytes::Bytes>> {
+        let st = self.state.borrow();
+        st.segments
+            .values()
+            .map(|seg| {
+                let mut buf = vec![0u8; seg.size as usize];
+                std::os::unix::fs::FileExt::read_exact_at(&*seg.file, &mut buf, 0)?;
+                Ok(bytes::Bytes::from(buf))
+            })
+            .collect()
+    }
+
     /// Drops whole segments past `retention.ms` or beyond `retention.bytes` (never the active one).
     /// Returns the number of segments deleted.
     pub fn enforce_retention(&self, now_ms: i64) -> usize {

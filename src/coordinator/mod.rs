@@ -1,0 +1,319 @@
+//! Consumer groups. A group is owned by the shard that owns its `__consumer_offsets` partition, so its
+//! membership and its commits live together, with no locks: other shards forward group requests there.
+//! `GroupCoordinator` is one shard's slice: its groups' classic-protocol state (`group.rs`) and their
+//! committed offsets, persisted in `__consumer_offsets` (`offsets_topic.rs`) and replayed at startup.
+
+pub mod group;
+pub mod offsets_topic;
+
+use crate::config::BrokerConfig;
+use crate::storage::batch::validate_record_set;
+use crate::storage::PartitionLog;
+use group::{Group, GroupState};
+use kafka_protocol::ResponseError;
+use offsets_topic::{Committed, OffsetKey};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+use tracing::{info, warn};
+
+/// Longest commit metadata string accepted (Kafka's offset.metadata.max.bytes).
+const MAX_METADATA_BYTES: usize = 4096;
+
+/// A group's committed offsets by (topic, partition).
+pub type GroupOffsets = BTreeMap<(String, i32), Committed>;
+
+#[derive(Default)]
+pub struct GroupCoordinator {
+    groups: RefCell<HashMap<String, Group>>,
+    offsets: RefCell<HashMap<String, GroupOffsets>>,
+}
+
+/// A group as DescribeGroups shows it.
+pub struct GroupDescription {
+    pub state: &'static str,
+    pub protocol_type: String,
+    pub protocol: String,
+    /// (member id, instance id, client id, client host, metadata, assignment)
+    pub members: Vec<(
+        String,
+        Option<String>,
+        String,
+        String,
+        bytes::Bytes,
+        bytes::Bytes,
+    )>,
+}
+
+impl GroupCoordinator {
+    /// Runs `f` on the group's classic state, creating the group (Empty) if needed.
+    pub fn with_group<T>(&self, group_id: &str, f: impl FnOnce(&mut Group) -> T) -> T {
+        let mut groups = self.groups.borrow_mut();
+        let group = groups
+            .entry(group_id.to_string())
+            .or_insert_with(|| Group::new(group_id.to_string()));
+        f(group)
+    }
+
+    /// Runs `f` on an existing group; `None` if the group has no membership state.
+    pub fn with_existing<T>(&self, group_id: &str, f: impl FnOnce(&mut Group) -> T) -> Option<T> {
+        self.groups.borrow_mut().get_mut(group_id).map(f)
+    }
+
+    /// Replays one `__consumer_offsets` partition's records into the offset cache (startup).
+    pub fn load(&self, log: &PartitionLog) {
+        let segments = match log.read_segments() {
+            Ok(s) => s,
+            Err(e) => {
+                warn!(partition = log.partition, error = %e, "cannot replay __consumer_offsets partition");
+                return;
+            }
+        };
+        let mut offsets = self.offsets.borrow_mut();
+        let mut replayed = 0usize;
+        for segment in segments {
+            offsets_topic::replay(segment, |(group, topic, partition), value| {
+                replayed += 1;
+                let entry = offsets.entry(group).or_default();
+                match value {
+                    Some(c) => {
+                        entry.insert((topic, partition), c);
+                    }
+                    None => {
+                        entry.remove(&(topic, partition));
+                    }
+                }
+            });
+        }
+        offsets.retain(|_, o| !o.is_empty());
+        if replayed > 0 {
+            info!(
+                partition = log.partition,
+                records = replayed,
+                "replayed committed offsets"
+            );
+        }
+    }
+
+    /// Checks a commit's member and generation. Generation -1 with no member is an admin commit,
+    /// accepted only while the group has no members.
+    pub fn check_commit(
+        &self,
+        group_id: &str,
+        member_id: &str,
+        generation: i32,
+    ) -> Result<(), ResponseError> {
+        let groups = self.groups.borrow();
+        let Some(group) = groups.get(group_id) else {
+            return if generation < 0 {
+                Ok(())
+            } else {
+                Err(ResponseError::IllegalGeneration)
+            };
+        };
+        if generation < 0 && member_id.is_empty() && group.members.is_empty() {
+            return Ok(());
+        }
+        group.check_member(member_id, generation)?;
+        match group.state {
+            GroupState::PreparingRebalance | GroupState::CompletingRebalance => {
+                Err(ResponseError::RebalanceInProgress)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Persists commits (one batch, fsynced) to the group's `__consumer_offsets` partition, then
+    /// makes them visible. Per entry: `Ok` or the reason it was refused.
+    pub async fn commit(
+        &self,
+        log: &Rc<PartitionLog>,
+        group_id: &str,
+        entries: Vec<((String, i32), Committed)>,
+    ) -> Vec<Result<(), ResponseError>> {
+        let results: Vec<Result<(), ResponseError>> = entries
+            .iter()
+            .map(|(_, c)| {
+                if c.metadata.len() > MAX_METADATA_BYTES {
+                    Err(ResponseError::OffsetMetadataTooLarge)
+                } else {
+                    Ok(())
+                }
+            })
+            .collect();
+        let accepted: Vec<(OffsetKey, Option<Committed>)> = entries
+            .iter()
+            .zip(&results)
+            .filter(|(_, r)| r.is_ok())
+            .map(|(((t, p), c), _)| ((group_id.to_string(), t.clone(), *p), Some(c.clone())))
+            .collect();
+        if accepted.is_empty() {
+            return results;
+        }
+        if let Err(e) = self.persist(log, &accepted).await {
+            warn!(group = group_id, error = %e, "committing offsets failed");
+            return vec![Err(ResponseError::KafkaStorageError); entries.len()];
+        }
+        let mut offsets = self.offsets.borrow_mut();
+        let group = offsets.entry(group_id.to_string()).or_default();
+        for ((_, topic, partition), c) in accepted {
+            group.insert((topic, partition), c.expect("commits carry values"));
+        }
+        results
+    }
+
+    async fn persist(
+        &self,
+        log: &Rc<PartitionLog>,
+        entries: &[(OffsetKey, Option<Committed>)],
+    ) -> Result<(), String> {
+        let batch = offsets_topic::encode_batch(entries, crate::storage::log::now_ms());
+        let batches = validate_record_set(&batch, usize::MAX).map_err(|e| e.to_string())?;
+        let appended = log.append(batches).map_err(|e| e.to_string())?;
+        log.ensure_durable(appended.end_offset)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// The committed offsets of a group (empty if none).
+    pub fn committed(&self, group_id: &str) -> GroupOffsets {
+        self.offsets
+            .borrow()
+            .get(group_id)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Deletes the given committed offsets (tombstones first, then the cache).
+    pub async fn delete_offsets(
+        &self,
+        log: &Rc<PartitionLog>,
+        group_id: &str,
+        keys: Vec<(String, i32)>,
+    ) -> Result<(), String> {
+        let tombstones: Vec<(OffsetKey, Option<Committed>)> = keys
+            .iter()
+            .map(|(t, p)| ((group_id.to_string(), t.clone(), *p), None))
+            .collect();
+        if !tombstones.is_empty() {
+            self.persist(log, &tombstones).await?;
+        }
+        let mut offsets = self.offsets.borrow_mut();
+        if let Some(group) = offsets.get_mut(group_id) {
+            for k in &keys {
+                group.remove(k);
+            }
+            if group.is_empty() {
+                offsets.remove(group_id);
+            }
+        }
+        Ok(())
+    }
+
+    /// True if the group exists: members, or committed offsets.
+    pub fn exists(&self, group_id: &str) -> bool {
+        self.groups
+            .borrow()
+            .get(group_id)
+            .is_some_and(|g| !g.members.is_empty())
+            || self.offsets.borrow().contains_key(group_id)
+    }
+
+    /// Forgets an empty group's membership state (DeleteGroups, after its offsets are deleted).
+    pub fn forget(&self, group_id: &str) {
+        self.groups.borrow_mut().remove(group_id);
+    }
+
+    /// Every group of this shard as (id, protocol type, state).
+    pub fn list(&self) -> Vec<(String, String, &'static str)> {
+        let groups = self.groups.borrow();
+        let mut out: Vec<_> = groups
+            .values()
+            .filter(|g| !g.members.is_empty())
+            .map(|g| {
+                (
+                    g.id.clone(),
+                    g.protocol_type.clone().unwrap_or_default(),
+                    g.state.name(),
+                )
+            })
+            .collect();
+        for id in self.offsets.borrow().keys() {
+            if !out.iter().any(|(g, _, _)| g == id) {
+                let protocol_type = groups
+                    .get(id)
+                    .and_then(|g| g.protocol_type.clone())
+                    .unwrap_or_default();
+                out.push((id.clone(), protocol_type, GroupState::Empty.name()));
+            }
+        }
+        out
+    }
+
+    pub fn describe(&self, group_id: &str) -> Option<GroupDescription> {
+        if !self.exists(group_id) {
+            return None;
+        }
+        let groups = self.groups.borrow();
+        let Some(g) = groups.get(group_id) else {
+            return Some(GroupDescription {
+                state: GroupState::Empty.name(),
+                protocol_type: String::new(),
+                protocol: String::new(),
+                members: Vec::new(),
+            });
+        };
+        let protocol = g.protocol.clone().unwrap_or_default();
+        Some(GroupDescription {
+            state: g.state.name(),
+            protocol_type: g.protocol_type.clone().unwrap_or_default(),
+            protocol: protocol.clone(),
+            members: g
+                .members
+                .values()
+                .map(|m| {
+                    let metadata = m
+                        .protocols
+                        .iter()
+                        .find(|(n, _)| *n == protocol)
+                        .map(|(_, b)| b.clone());
+                    (
+                        m.id.clone(),
+                        m.instance_id.clone(),
+                        m.client_id.clone(),
+                        m.client_host.clone(),
+                        metadata.unwrap_or_default(),
+                        m.assignment.clone(),
+                    )
+                })
+                .collect(),
+        })
+    }
+
+    /// Session expiry and rebalance deadlines for every group of this shard.
+    pub fn tick(&self, now: Instant) {
+        for group in self.groups.borrow_mut().values_mut() {
+            for member in group.tick(now) {
+                info!(group = %group.id, %member, "member evicted: session timed out");
+            }
+        }
+    }
+}
+
+/// Group settings from the broker config (Kafka's names).
+pub struct GroupSettings {
+    pub initial_rebalance_delay: Duration,
+    pub min_session_timeout: Duration,
+    pub max_session_timeout: Duration,
+}
+
+impl GroupSettings {
+    pub fn from(config: &BrokerConfig) -> GroupSettings {
+        GroupSettings {
+            initial_rebalance_delay: Duration::from_millis(config.group_initial_rebalance_delay_ms),
+            min_session_timeout: Duration::from_millis(config.group_min_session_timeout_ms),
+            max_session_timeout: Duration::from_millis(config.group_max_session_timeout_ms),
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! FindCoordinator: this broker coordinates every group (single node); transactions are not supported.
+
+use super::group_routing::coordinator_ready;
+use super::{broker_endpoint, RequestContext};
+use crate::runtime::shard::Shard;
+use kafka_protocol::messages::find_coordinator_response::Coordinator;
+use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::ResponseError;
+
+const KEY_TYPE_GROUP: i8 = 0;
+
+fn lookup(shard: &Shard, key: StrBytes, key_type: i8) -> Coordinator {
+    let (node_id, host, port) = broker_endpoint(shard);
+    let mut c = Coordinator::default();
+    c.key = key;
+    c.node_id = BrokerId(-1);
+    if key_type != KEY_TYPE_GROUP {
+        c.error_code = ResponseError::CoordinatorNotAvailable.code();
+        c.error_message = Some(StrBytes::from_static_str(
+            "transactions are not supported yet",
+        ));
+    } else if !coordinator_ready(shard) {
+        c.error_code = ResponseError::CoordinatorNotAvailable.code();
+    } else {
+        c.node_id = BrokerId(node_id);
+        c.host = StrBytes::from_string(host);
+        c.port = port;
+    }
+    c
+}
+
+pub fn handle(
+    shard: &Shard,
+    ctx: &RequestContext,
+    req: FindCoordinatorRequest,
+) -> FindCoordinatorResponse {
+    let mut resp = FindCoordinatorResponse::default();
+    if ctx.version >= 4 {
+        resp.coordinators = req
+            .coordinator_keys
+            .into_iter()
+            .map(|k| lookup(shard, k, req.key_type))
+            .collect();
+        return resp;
+    }
+    let c = lookup(shard, req.key, req.key_type);
+    resp.error_code = c.error_code;
+    resp.error_message = c.error_message;
+    resp.node_id = c.node_id;
+    resp.host = c.host;
+    resp.port = c.port;
+    resp
+}

@@ -1,0 +1,134 @@
+//! ListGroups (every shard's groups), DescribeGroups and DeleteGroups (on each group's shard).
+
+use super::group_routing::on_group_shard;
+use super::RequestContext;
+use crate::runtime::shard::Shard;
+use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
+use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
+use kafka_protocol::messages::list_groups_response::ListedGroup;
+use kafka_protocol::messages::*;
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::ResponseError;
+use std::rc::Rc;
+
+fn s(v: String) -> StrBytes {
+    StrBytes::from_string(v)
+}
+
+pub async fn list(
+    shard: &Rc<Shard>,
+    ctx: &RequestContext,
+    req: ListGroupsRequest,
+) -> ListGroupsResponse {
+    let mut all = Vec::new();
+    for target in 0..shard.count {
+        all.extend(
+            shard
+                .submit_to(target, |s| async move { s.groups.list() })
+                .await
+                .unwrap_or_default(),
+        );
+    }
+    let wanted_state = |state: &str| {
+        req.states_filter.is_empty()
+            || req
+                .states_filter
+                .iter()
+                .any(|f| f.eq_ignore_ascii_case(state))
+    };
+    // Only classic groups exist so far: a types filter without "classic" matches none.
+    let classic_wanted = req.types_filter.is_empty()
+        || req
+            .types_filter
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case("classic"));
+    let mut resp = ListGroupsResponse::default();
+    resp.groups = all
+        .into_iter()
+        .filter(|(_, _, state)| wanted_state(state) && classic_wanted)
+        .map(|(id, protocol_type, state)| {
+            let mut g = ListedGroup::default();
+            g.group_id = GroupId(s(id));
+            g.protocol_type = s(protocol_type);
+            g.group_state = StrBytes::from_static_str(state);
+            if ctx.version >= 5 {
+                g.group_type = StrBytes::from_static_str("classic");
+            }
+            g
+        })
+        .collect();
+    resp.groups.sort_by(|a, b| a.group_id.0.cmp(&b.group_id.0));
+    resp
+}
+
+pub async fn describe(shard: &Rc<Shard>, req: DescribeGroupsRequest) -> DescribeGroupsResponse {
+    let mut resp = DescribeGroupsResponse::default();
+    for group_id in req.groups {
+        let id = group_id.0.to_string();
+        let found = on_group_shard(shard, &id.clone(), move |s, _| async move {
+            s.groups.describe(&id)
+        })
+        .await;
+        let mut g = DescribedGroup::default();
+        g.group_id = group_id;
+        g.authorized_operations = i32::MIN;
+        match found {
+            Err(e) => g.error_code = e.code(),
+            // Kafka describes an unknown group as Dead, without an error.
+            Ok(None) => g.group_state = StrBytes::from_static_str("Dead"),
+            Ok(Some(d)) => {
+                g.group_state = StrBytes::from_static_str(d.state);
+                g.protocol_type = s(d.protocol_type);
+                g.protocol_data = s(d.protocol);
+                g.members = d
+                    .members
+                    .into_iter()
+                    .map(|(id, instance, client_id, host, metadata, assignment)| {
+                        let mut m = DescribedGroupMember::default();
+                        m.member_id = s(id);
+                        m.group_instance_id = instance.map(s);
+                        m.client_id = s(client_id);
+                        m.client_host = s(host);
+                        m.member_metadata = metadata;
+                        m.member_assignment = assignment;
+                        m
+                    })
+                    .collect();
+            }
+        }
+        resp.groups.push(g);
+    }
+    resp
+}
+
+pub async fn delete(shard: &Rc<Shard>, req: DeleteGroupsRequest) -> DeleteGroupsResponse {
+    let mut resp = DeleteGroupsResponse::default();
+    for group_id in req.groups_names {
+        let id = group_id.0.to_string();
+        let outcome = on_group_shard(shard, &id.clone(), move |s, log| async move {
+            if !s.groups.exists(&id) {
+                return Err(ResponseError::GroupIdNotFound);
+            }
+            let active = s
+                .groups
+                .with_existing(&id, |g| !g.members.is_empty())
+                .unwrap_or(false);
+            if active {
+                return Err(ResponseError::NonEmptyGroup);
+            }
+            let keys = s.groups.committed(&id).into_keys().collect();
+            s.groups
+                .delete_offsets(&log, &id, keys)
+                .await
+                .map_err(|_| ResponseError::KafkaStorageError)?;
+            s.groups.forget(&id);
+            Ok(())
+        })
+        .await;
+        let mut r = DeletableGroupResult::default();
+        r.group_id = group_id;
+        r.error_code = outcome.and_then(|o| o).err().map_or(0, |e| e.code());
+        resp.results.push(r);
+    }
+    resp
+}

@@ -1,0 +1,297 @@
+//! OffsetCommit, OffsetFetch and OffsetDelete: committed offsets, stored in `__consumer_offsets` on the
+//! group's shard and answered from its cache.
+
+use super::group_routing::on_group_shard;
+use super::RequestContext;
+use crate::coordinator::offsets_topic::Committed;
+use crate::coordinator::GroupOffsets;
+use crate::runtime::shard::Shard;
+use kafka_protocol::messages::offset_commit_response::{
+    OffsetCommitResponsePartition, OffsetCommitResponseTopic,
+};
+use kafka_protocol::messages::offset_delete_response::{
+    OffsetDeleteResponsePartition, OffsetDeleteResponseTopic,
+};
+use kafka_protocol::messages::offset_fetch_response::*;
+use kafka_protocol::messages::*;
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::ResponseError;
+use std::rc::Rc;
+
+/// (topic, partitions) as a request lists them.
+type TopicPartitions = Vec<(TopicName, Vec<i32>)>;
+
+pub async fn commit(shard: &Rc<Shard>, req: OffsetCommitRequest) -> OffsetCommitResponse {
+    let group_id = req.group_id.0.to_string();
+    let member_id = req.member_id.to_string();
+    let generation = req.generation_id_or_member_epoch;
+    let now = crate::storage::log::now_ms();
+    let shape: TopicPartitions = req
+        .topics
+        .iter()
+        .map(|t| {
+            (
+                t.name.clone(),
+                t.partitions.iter().map(|p| p.partition_index).collect(),
+            )
+        })
+        .collect();
+    let entries: Vec<((String, i32), Committed)> = req
+        .topics
+        .into_iter()
+        .flat_map(|t| {
+            let name = t.name.0.to_string();
+            t.partitions.into_iter().map(move |p| {
+                let committed = Committed {
+                    offset: p.committed_offset,
+                    leader_epoch: p.committed_leader_epoch,
+                    metadata: p
+                        .committed_metadata
+                        .map(|m| m.to_string())
+                        .unwrap_or_default(),
+                    commit_timestamp: now,
+                };
+                ((name.clone(), p.partition_index), committed)
+            })
+        })
+        .collect();
+    let count = entries.len();
+    let results = on_group_shard(shard, &group_id.clone(), move |s, log| async move {
+        if let Err(e) = s.groups.check_commit(&group_id, &member_id, generation) {
+            return vec![Err(e); entries.len()];
+        }
+        let metadata = s.metadata();
+        let known = |(t, p): &(String, i32)| metadata.shard_of(t, *p).is_some();
+        let (valid, invalid): (Vec<_>, Vec<_>) = entries
+            .into_iter()
+            .enumerate()
+            .partition(|(_, (k, _))| known(k));
+        let (positions, valid): (Vec<usize>, Vec<_>) = valid.into_iter().unzip();
+        let committed = s.groups.commit(&log, &group_id, valid).await;
+        let mut out = vec![Ok(()); positions.len() + invalid.len()];
+        for (i, _) in invalid {
+            out[i] = Err(ResponseError::UnknownTopicOrPartition);
+        }
+        for (i, r) in positions.into_iter().zip(committed) {
+            out[i] = r;
+        }
+        out
+    })
+    .await
+    .unwrap_or_else(|e| vec![Err(e); count]);
+    let mut results = results.into_iter();
+    let mut resp = OffsetCommitResponse::default();
+    resp.topics = shape
+        .into_iter()
+        .map(|(name, partitions)| {
+            let mut t = OffsetCommitResponseTopic::default();
+            t.name = name;
+            t.partitions = partitions
+                .into_iter()
+                .map(|p| {
+                    let mut r = OffsetCommitResponsePartition::default();
+                    r.partition_index = p;
+                    r.error_code = results.next().and_then(|r| r.err()).map_or(0, |e| e.code());
+                    r
+                })
+                .collect();
+            t
+        })
+        .collect();
+    resp
+}
+
+/// A group's committed offsets, or the error that prevented reading them.
+async fn committed_of(shard: &Rc<Shard>, group_id: String) -> Result<GroupOffsets, ResponseError> {
+    on_group_shard(shard, &group_id.clone(), move |s, _| async move {
+        s.groups.committed(&group_id)
+    })
+    .await
+}
+
+/// Answers `wanted` (None: everything committed) from `offsets`: -1 where nothing was committed.
+fn answer(
+    offsets: &GroupOffsets,
+    wanted: Option<TopicPartitions>,
+) -> Vec<(TopicName, Vec<(i32, Option<Committed>)>)> {
+    let wanted = wanted.unwrap_or_else(|| {
+        let mut by_topic: Vec<(TopicName, Vec<i32>)> = Vec::new();
+        for (t, p) in offsets.keys() {
+            match by_topic.last_mut() {
+                Some((name, ps)) if name.0.as_str() == t => ps.push(*p),
+                _ => by_topic.push((TopicName(StrBytes::from_string(t.clone())), vec![*p])),
+            }
+        }
+        by_topic
+    });
+    wanted
+        .into_iter()
+        .map(|(name, partitions)| {
+            let topic = name.0.to_string();
+            let found = partitions
+                .into_iter()
+                .map(|p| (p, offsets.get(&(topic.clone(), p)).cloned()))
+                .collect();
+            (name, found)
+        })
+        .collect()
+}
+
+fn fill(offset: &mut i64, epoch: &mut i32, metadata: &mut Option<StrBytes>, c: Option<Committed>) {
+    match c {
+        Some(c) => {
+            *offset = c.offset;
+            *epoch = c.leader_epoch;
+            *metadata = Some(StrBytes::from_string(c.metadata));
+        }
+        None => {
+            *offset = -1;
+            *epoch = -1;
+            *metadata = Some(StrBytes::default());
+        }
+    }
+}
+
+pub async fn fetch(
+    shard: &Rc<Shard>,
+    ctx: &RequestContext,
+    req: OffsetFetchRequest,
+) -> OffsetFetchResponse {
+    let mut resp = OffsetFetchResponse::default();
+    if ctx.version < 8 {
+        let wanted = req.topics.map(|ts| {
+            ts.into_iter()
+                .map(|t| (t.name, t.partition_indexes))
+                .collect()
+        });
+        match committed_of(shard, req.group_id.0.to_string()).await {
+            Err(e) => resp.error_code = e.code(),
+            Ok(offsets) => {
+                resp.topics = answer(&offsets, wanted)
+                    .into_iter()
+                    .map(|(name, parts)| {
+                        let mut t = OffsetFetchResponseTopic::default();
+                        t.name = name;
+                        t.partitions = parts
+                            .into_iter()
+                            .map(|(p, c)| {
+                                let mut r = OffsetFetchResponsePartition::default();
+                                r.partition_index = p;
+                                fill(
+                                    &mut r.committed_offset,
+                                    &mut r.committed_leader_epoch,
+                                    &mut r.metadata,
+                                    c,
+                                );
+                                r
+                            })
+                            .collect();
+                        t
+                    })
+                    .collect();
+            }
+        }
+        return resp;
+    }
+    for g in req.groups {
+        let wanted = g.topics.map(|ts| {
+            ts.into_iter()
+                .map(|t| (t.name, t.partition_indexes))
+                .collect()
+        });
+        let mut group = OffsetFetchResponseGroup::default();
+        match committed_of(shard, g.group_id.0.to_string()).await {
+            Err(e) => group.error_code = e.code(),
+            Ok(offsets) => {
+                group.topics = answer(&offsets, wanted)
+                    .into_iter()
+                    .map(|(name, parts)| {
+                        let mut t = OffsetFetchResponseTopics::default();
+                        t.name = name;
+                        t.partitions = parts
+                            .into_iter()
+                            .map(|(p, c)| {
+                                let mut r = OffsetFetchResponsePartitions::default();
+                                r.partition_index = p;
+                                fill(
+                                    &mut r.committed_offset,
+                                    &mut r.committed_leader_epoch,
+                                    &mut r.metadata,
+                                    c,
+                                );
+                                r
+                            })
+                            .collect();
+                        t
+                    })
+                    .collect();
+            }
+        }
+        group.group_id = g.group_id;
+        resp.groups.push(group);
+    }
+    resp
+}
+
+pub async fn delete(shard: &Rc<Shard>, req: OffsetDeleteRequest) -> OffsetDeleteResponse {
+    let group_id = req.group_id.0.to_string();
+    let shape: TopicPartitions = req
+        .topics
+        .iter()
+        .map(|t| {
+            (
+                t.name.clone(),
+                t.partitions.iter().map(|p| p.partition_index).collect(),
+            )
+        })
+        .collect();
+    let keys: Vec<(String, i32)> = shape
+        .iter()
+        .flat_map(|(t, ps)| ps.iter().map(move |p| (t.0.to_string(), *p)))
+        .collect();
+    let outcome = on_group_shard(shard, &group_id.clone(), move |s, log| async move {
+        if !s.groups.exists(&group_id) {
+            return Err(ResponseError::GroupIdNotFound);
+        }
+        // Without parsing member subscriptions, a group with members is treated as using every topic.
+        if s.groups
+            .with_existing(&group_id, |g| !g.members.is_empty())
+            .unwrap_or(false)
+        {
+            return Ok(Some(ResponseError::GroupSubscribedToTopic));
+        }
+        s.groups
+            .delete_offsets(&log, &group_id, keys)
+            .await
+            .map_err(|_| ResponseError::KafkaStorageError)?;
+        Ok(None)
+    })
+    .await
+    .and_then(|o| o);
+    let mut resp = OffsetDeleteResponse::default();
+    let per_partition = match outcome {
+        Err(e) => {
+            resp.error_code = e.code();
+            None
+        }
+        Ok(p) => p,
+    };
+    resp.topics = shape
+        .into_iter()
+        .map(|(name, partitions)| {
+            let mut t = OffsetDeleteResponseTopic::default();
+            t.name = name;
+            t.partitions = partitions
+                .into_iter()
+                .map(|p| {
+                    let mut r = OffsetDeleteResponsePartition::default();
+                    r.partition_index = p;
+                    r.error_code = per_partition.map_or(0, |e| e.code());
+                    r
+                })
+                .collect();
+            t
+        })
+        .collect();
+    resp
+}
