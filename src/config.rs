@@ -117,6 +117,13 @@ pub struct BrokerConfig {
         default_value_t = 4096
     )]
     pub log_index_interval_bytes: u32,
+    /// log.cleaner.backoff.ms: how often compacted topics are cleaned.
+    #[arg(
+        long,
+        env = "SHARDLOG_LOG_CLEANER_BACKOFF_MS",
+        default_value_t = 15_000
+    )]
+    pub log_cleaner_backoff_ms: u64,
     /// When produce requests wait for fsync; see README "Durability".
     #[arg(long, env = "SHARDLOG_FLUSH_POLICY", value_enum, default_value_t = FlushPolicy::AcksAll)]
     pub flush_policy: FlushPolicy,

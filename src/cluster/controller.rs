@@ -232,16 +232,16 @@ impl Controller {
         .await
     }
 
-    /// Creates `__consumer_offsets` on first start (offsets.topic.num.partitions, 100 MiB segments).
-    /// Until compaction exists it keeps everything (retention.ms=-1).
+    /// Creates `__consumer_offsets` on first start: offsets.topic.num.partitions partitions, compacted,
+    /// 100 MiB segments (Kafka's settings for it).
     pub async fn ensure_offsets_topic(&self, shard: &Rc<Shard>) -> Result<(), ControllerError> {
         let name = crate::coordinator::offsets_topic::TOPIC.to_string();
         if self.image.borrow().topic(&name).is_some() {
             return Ok(());
         }
         let configs = vec![
+            ("cleanup.policy".to_string(), "compact".to_string()),
             ("segment.bytes".to_string(), "104857600".to_string()),
-            ("retention.ms".to_string(), "-1".to_string()),
         ];
         let partitions = shard.config.offsets_topic_num_partitions;
         match self

@@ -17,6 +17,9 @@ pub enum ConfigError {
     },
 }
 
+/// delete.retention.ms default (one day, as Kafka).
+const DEFAULT_DELETE_RETENTION_MS: i64 = 86_400_000;
+
 /// One honoured topic config: its name and its broker default rendered as a string.
 pub struct ConfigEntry {
     pub name: &'static str,
@@ -28,6 +31,10 @@ pub fn supported(broker: &BrokerConfig) -> Vec<ConfigEntry> {
     let e = |name, default: String| ConfigEntry { name, default };
     vec![
         e("cleanup.policy", "delete".into()),
+        e(
+            "delete.retention.ms",
+            DEFAULT_DELETE_RETENTION_MS.to_string(),
+        ),
         e("segment.bytes", broker.log_segment_bytes.to_string()),
         e("segment.ms", broker.log_roll_ms.to_string()),
         e("retention.ms", broker.log_retention_ms.to_string()),
@@ -61,17 +68,15 @@ fn parse_int(key: &str, value: &str, min: i64) -> Result<i64, ConfigError> {
 /// Checks one override; the error says what is wrong in Kafka's words.
 pub fn validate(key: &str, value: &str) -> Result<(), ConfigError> {
     match key {
-        "cleanup.policy" => match value {
-            "delete" => Ok(()),
-            _ => Err(ConfigError::Invalid {
-                key: key.into(),
-                value: value.into(),
-                why: "only 'delete' is supported so far (compaction is not implemented yet)",
-            }),
-        },
+        "cleanup.policy" => cleanup_policy(value).map(drop).ok_or_else(|| ConfigError::Invalid {
+            key: key.into(),
+            value: value.into(),
+            why: "expected delete, compact, or compact,delete",
+        }),
         "segment.bytes" => parse_int(key, value, 14).map(drop),
         "segment.ms" | "index.interval.bytes" => parse_int(key, value, 1).map(drop),
         "retention.ms" | "retention.bytes" => parse_int(key, value, -1).map(drop),
+        "delete.retention.ms" => parse_int(key, value, 0).map(drop),
         "max.message.bytes" => parse_int(key, value, 0).and_then(|v| {
             i32::try_from(v).map(drop).map_err(|_| ConfigError::Invalid {
                 key: key.into(),
@@ -92,16 +97,36 @@ pub fn validate(key: &str, value: &str) -> Result<(), ConfigError> {
     }
 }
 
+/// (delete, compact) for a cleanup.policy value; `None` if it is not one.
+fn cleanup_policy(value: &str) -> Option<(bool, bool)> {
+    let mut policy = (false, false);
+    for part in value.split(',').map(str::trim) {
+        match part {
+            "delete" => policy.0 = true,
+            "compact" => policy.1 = true,
+            _ => return None,
+        }
+    }
+    Some(policy)
+}
+
 /// The effective log config of a topic: its overrides over the broker defaults.
 pub fn log_config(broker: &BrokerConfig, overrides: &[(String, String)]) -> LogConfig {
-    let get = |key: &str| {
+    let raw = |key: &str| {
         overrides
             .iter()
             .rev()
             .find(|(k, _)| k == key)
-            .and_then(|(_, v)| v.parse::<i64>().ok())
+            .map(|(_, v)| v.as_str())
     };
+    let get = |key: &str| raw(key).and_then(|v| v.parse::<i64>().ok());
+    let (delete, compact) = raw("cleanup.policy")
+        .and_then(cleanup_policy)
+        .unwrap_or((true, false));
     LogConfig {
+        delete,
+        compact,
+        delete_retention_ms: get("delete.retention.ms").unwrap_or(DEFAULT_DELETE_RETENTION_MS),
         segment_bytes: get("segment.bytes").unwrap_or(broker.log_segment_bytes),
         segment_ms: get("segment.ms").unwrap_or(broker.log_roll_ms),
         retention_ms: get("retention.ms").unwrap_or(broker.log_retention_ms),

@@ -227,6 +227,18 @@ fn spawn_housekeeping(shard: &std::rc::Rc<Shard>) {
         }
     })
     .detach();
+    let cleaner_every = Duration::from_millis(shard.config.log_cleaner_backoff_ms.max(1));
+    let s = shard.clone();
+    glommio::spawn_local(async move {
+        loop {
+            glommio::timer::sleep(cleaner_every).await;
+            let now = crate::storage::log::now_ms();
+            for log in s.local_partitions() {
+                log.compact(now);
+            }
+        }
+    })
+    .detach();
     let retention_every =
         Duration::from_millis(shard.config.log_retention_check_interval_ms.max(1));
     let s = shard.clone();

@@ -8,6 +8,7 @@
 
 use super::batch::{self, ValidBatch};
 use super::checkpoint;
+use super::compaction;
 use super::producer_state::{ProducerStateTable, SequenceCheck, SequenceError};
 use super::segment::{parse_segment_file_name, PendingBatch, ScanEnd, Segment};
 use crate::runtime::signal::OffsetWatch;
@@ -36,6 +37,12 @@ pub struct LogConfig {
     pub max_message_bytes: i32,
     /// index.interval.bytes
     pub index_interval_bytes: u32,
+    /// cleanup.policy contains `delete`: old segments are removed by retention.
+    pub delete: bool,
+    /// cleanup.policy contains `compact`: sealed segments keep only each key's newest record.
+    pub compact: bool,
+    /// delete.retention.ms: how long compaction keeps tombstones.
+    pub delete_retention_ms: i64,
 }
 
 #[derive(Debug, Error)]
@@ -146,7 +153,7 @@ impl PartitionLog {
         for (i, &base) in bases.iter().enumerate() {
             let path = dir.join(super::segment::segment_file_name(base));
             let is_last = i + 1 == bases.len();
-            if expected_next.is_some_and(|next| next != base) {
+            if expected_next.is_some_and(|next| base < next) {
                 warn!(path = %path.display(), "segment does not continue the previous one; removing it and all later ones");
                 remove_segments_from(&dir, &bases[i..]);
                 break;
@@ -428,6 +435,9 @@ impl PartitionLog {
     /// Returns the number of segments deleted.
     pub fn enforce_retention(&self, now_ms: i64) -> usize {
         let mut st = self.state.borrow_mut();
+        if !st.config.delete {
+            return 0;
+        }
         let retention_ms = st.config.retention_ms;
         let retention_bytes = st.config.retention_bytes;
         let mut total: i64 = st.segments.values().map(|s| s.size as i64).sum();
@@ -449,6 +459,27 @@ impl PartitionLog {
         }
         st.delete_segments(&doomed, &self.topic, self.partition, "retention");
         doomed.len()
+    }
+
+    /// One compaction round over the sealed segments (see `compaction.rs`); returns how many segments
+    /// were rewritten. Does nothing unless the topic's cleanup.policy includes `compact`.
+    pub fn compact(&self, now_ms: i64) -> usize {
+        let mut st = self.state.borrow_mut();
+        if !st.config.compact || st.segments.len() < 2 {
+            return 0;
+        }
+        match st.compact_sealed(now_ms) {
+            Ok(n) => {
+                if n > 0 {
+                    info!(topic = %self.topic, partition = self.partition, segments = n, "compacted");
+                }
+                n
+            }
+            Err(e) => {
+                warn!(topic = %self.topic, partition = self.partition, error = %e, "compaction failed; log unchanged");
+                0
+            }
+        }
     }
 
     /// DeleteRecords: moves the log start offset up to `offset` (<= high watermark) and drops segments
@@ -503,6 +534,38 @@ impl PartitionLog {
 }
 
 impl LogState {
+    fn compact_sealed(&mut self, now_ms: i64) -> io::Result<usize> {
+        let newest = compaction::newest_offsets(self.segments.values())?;
+        let horizon = now_ms.saturating_sub(self.config.delete_retention_ms);
+        let sealed: Vec<i64> = self
+            .segments
+            .keys()
+            .copied()
+            .take(self.segments.len() - 1)
+            .collect();
+        let mut rewritten = 0;
+        for base in sealed {
+            let seg = &self.segments[&base];
+            let Some(bytes) = compaction::compacted(seg, &newest, horizon)? else {
+                continue;
+            };
+            let tmp = seg.path.with_extension("log.cleaned");
+            std::fs::write(&tmp, &bytes)?;
+            std::fs::File::open(&tmp)?.sync_all()?;
+            std::fs::rename(&tmp, &seg.path)?;
+            let (clean, _) = Segment::open_and_scan(
+                &seg.path,
+                base,
+                self.config.index_interval_bytes,
+                false,
+                |_| {},
+            )?;
+            self.segments.insert(base, clean);
+            rewritten += 1;
+        }
+        Ok(rewritten)
+    }
+
     fn write_batches(&mut self, pending: &[PendingBatch]) -> Result<(), StorageError> {
         let mut start = 0;
         while start < pending.len() {

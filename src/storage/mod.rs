@@ -1,6 +1,7 @@
 //! The durable log: record batches stored exactly as received, per partition, in segment files.
 pub mod batch;
 pub mod checkpoint;
+pub mod compaction;
 pub mod index;
 pub mod log;
 pub mod producer_state;

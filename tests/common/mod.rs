@@ -284,6 +284,67 @@ fn encode_batch(
     encode_records(values.into_iter().map(|n| (n, timestamp)), producer)
 }
 
+/// One batch of keyed records; a `None` value is a tombstone.
+pub fn keyed_batch(records: &[(&str, Option<&str>)], timestamp: i64) -> Bytes {
+    let records: Vec<Record> = records
+        .iter()
+        .enumerate()
+        .map(|(i, (key, value))| Record {
+            transactional: false,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: 0,
+            producer_id: -1,
+            producer_epoch: -1,
+            timestamp_type: TimestampType::Creation,
+            offset: i as i64,
+            sequence: i as i32,
+            timestamp,
+            key: Some(Bytes::copy_from_slice(key.as_bytes())),
+            value: value.map(|v| Bytes::copy_from_slice(v.as_bytes())),
+            headers: Default::default(),
+        })
+        .collect();
+    let mut buf = BytesMut::new();
+    let opts = RecordEncodeOptions {
+        version: 2,
+        compression: Compression::None,
+    };
+    RecordBatchEncoder::encode(&mut buf, &records, &opts).unwrap();
+    buf.freeze()
+}
+
+/// Every record of a fetched record set as (offset, key, value); a partial last batch is ignored.
+pub fn decode_keyed(records: Bytes) -> Vec<(i64, String, Option<String>)> {
+    let mut records = whole_batches(records);
+    let mut out = Vec::new();
+    for set in kafka_protocol::records::RecordBatchDecoder::decode_all(&mut records).unwrap() {
+        for r in set.records {
+            let text = |b: Bytes| String::from_utf8(b.to_vec()).unwrap();
+            out.push((
+                r.offset,
+                r.key.map(text).unwrap_or_default(),
+                r.value.map(text),
+            ));
+        }
+    }
+    out
+}
+
+/// The prefix of `records` made of whole batches (Kafka may end a fetch with a partial one).
+fn whole_batches(records: Bytes) -> Bytes {
+    let mut whole = 0;
+    while records.len() >= whole + 12 {
+        let len =
+            12 + i32::from_be_bytes(records[whole + 8..whole + 12].try_into().unwrap()) as usize;
+        if whole + len > records.len() {
+            break;
+        }
+        whole += len;
+    }
+    records.slice(..whole)
+}
+
 /// One batch whose record `i` has value `value-<first + i>` and timestamp `timestamps[i]`.
 pub fn batch_with_timestamps(first: u64, timestamps: &[i64]) -> Bytes {
     let records = timestamps
@@ -331,16 +392,7 @@ fn encode_records(
 /// Decodes every record in a fetched record set as (offset, value).
 /// A partial batch at the end of a fetch (Kafka allows it) is ignored, as clients do.
 pub fn decode_values(records: Bytes) -> Vec<(i64, String)> {
-    let mut whole = 0;
-    while records.len() >= whole + 12 {
-        let len =
-            12 + i32::from_be_bytes(records[whole + 8..whole + 12].try_into().unwrap()) as usize;
-        if whole + len > records.len() {
-            break;
-        }
-        whole += len;
-    }
-    let mut records = records.slice(..whole);
+    let mut records = whole_batches(records);
     let mut out = Vec::new();
     for set in kafka_protocol::records::RecordBatchDecoder::decode_all(&mut records).unwrap() {
         for r in set.records {
