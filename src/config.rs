@@ -76,6 +76,20 @@ pub struct BrokerConfig {
         default_value_t = 3000
     )]
     pub group_initial_rebalance_delay_ms: u64,
+    /// group.consumer.session.timeout.ms: KIP-848 members silent this long are removed.
+    #[arg(
+        long,
+        env = "SHARDLOG_GROUP_CONSUMER_SESSION_TIMEOUT_MS",
+        default_value_t = 45_000
+    )]
+    pub group_consumer_session_timeout_ms: u64,
+    /// group.consumer.heartbeat.interval.ms: how often KIP-848 members are told to heartbeat.
+    #[arg(
+        long,
+        env = "SHARDLOG_GROUP_CONSUMER_HEARTBEAT_INTERVAL_MS",
+        default_value_t = 5_000
+    )]
+    pub group_consumer_heartbeat_interval_ms: u64,
     /// group.min.session.timeout.ms
     #[arg(
         long,

@@ -3,12 +3,15 @@
 //! `GroupCoordinator` is one shard's slice: its groups' classic-protocol state (`group.rs`) and their
 //! committed offsets, persisted in `__consumer_offsets` (`offsets_topic.rs`) and replayed at startup.
 
+pub mod consumer_group;
 pub mod group;
 pub mod offsets_topic;
 
+use crate::cluster::metadata::MetadataSnapshot;
 use crate::config::BrokerConfig;
 use crate::storage::batch::validate_record_set;
 use crate::storage::PartitionLog;
+use consumer_group::{ConsumerGroup, Heartbeat, HeartbeatAnswer};
 use group::{Group, GroupState};
 use kafka_protocol::ResponseError;
 use offsets_topic::{Committed, OffsetKey};
@@ -27,7 +30,18 @@ pub type GroupOffsets = BTreeMap<(String, i32), Committed>;
 #[derive(Default)]
 pub struct GroupCoordinator {
     groups: RefCell<HashMap<String, Group>>,
+    /// Groups using the KIP-848 protocol (`group.protocol=consumer`).
+    consumer_groups: RefCell<HashMap<String, ConsumerGroup>>,
     offsets: RefCell<HashMap<String, GroupOffsets>>,
+}
+
+/// Every topic as (id, partition count), what the KIP-848 assignor works from.
+pub fn topic_table(snapshot: &MetadataSnapshot) -> HashMap<String, (uuid::Uuid, i32)> {
+    snapshot
+        .topics
+        .values()
+        .map(|t| (t.name.clone(), (t.id, t.partition_shards.len() as i32)))
+        .collect()
 }
 
 /// A group as DescribeGroups shows it.
@@ -96,14 +110,36 @@ impl GroupCoordinator {
         }
     }
 
+    /// A KIP-848 heartbeat for `group_id` (created on first join).
+    pub fn consumer_heartbeat(
+        &self,
+        group_id: &str,
+        hb: Heartbeat,
+        topics: &HashMap<String, (uuid::Uuid, i32)>,
+    ) -> Result<HeartbeatAnswer, ResponseError> {
+        let mut groups = self.consumer_groups.borrow_mut();
+        let group = groups.entry(group_id.to_string()).or_default();
+        group.heartbeat(hb, topics, Instant::now())
+    }
+
     /// Checks a commit's member and generation. Generation -1 with no member is an admin commit,
-    /// accepted only while the group has no members.
+    /// accepted only while the group has no members. KIP-848 members commit with their member epoch;
+    /// being a current member is what counts.
     pub fn check_commit(
         &self,
         group_id: &str,
         member_id: &str,
         generation: i32,
     ) -> Result<(), ResponseError> {
+        if let Some(g) = self.consumer_groups.borrow().get(group_id) {
+            if !g.members.is_empty() || !member_id.is_empty() {
+                return if g.members.contains_key(member_id) {
+                    Ok(())
+                } else {
+                    Err(ResponseError::UnknownMemberId)
+                };
+            }
+        }
         let groups = self.groups.borrow();
         let Some(group) = groups.get(group_id) else {
             return if generation < 0 {
@@ -213,11 +249,20 @@ impl GroupCoordinator {
 
     /// True if the group exists: members, or committed offsets.
     pub fn exists(&self, group_id: &str) -> bool {
+        self.has_members(group_id) || self.offsets.borrow().contains_key(group_id)
+    }
+
+    /// True if the group has members (either protocol): it may not be deleted.
+    pub fn has_members(&self, group_id: &str) -> bool {
         self.groups
             .borrow()
             .get(group_id)
             .is_some_and(|g| !g.members.is_empty())
-            || self.offsets.borrow().contains_key(group_id)
+            || self
+                .consumer_groups
+                .borrow()
+                .get(group_id)
+                .is_some_and(|g| !g.members.is_empty())
     }
 
     /// Forgets an empty group's membership state (DeleteGroups, after its offsets are deleted).
@@ -225,8 +270,8 @@ impl GroupCoordinator {
         self.groups.borrow_mut().remove(group_id);
     }
 
-    /// Every group of this shard as (id, protocol type, state).
-    pub fn list(&self) -> Vec<(String, String, &'static str)> {
+    /// Every group of this shard as (id, protocol type, state, group type).
+    pub fn list(&self) -> Vec<(String, String, &'static str, &'static str)> {
         let groups = self.groups.borrow();
         let mut out: Vec<_> = groups
             .values()
@@ -236,16 +281,35 @@ impl GroupCoordinator {
                     g.id.clone(),
                     g.protocol_type.clone().unwrap_or_default(),
                     g.state.name(),
+                    "classic",
                 )
             })
             .collect();
+        for (id, _) in self
+            .consumer_groups
+            .borrow()
+            .iter()
+            .filter(|(_, g)| !g.members.is_empty())
+        {
+            out.push((
+                id.clone(),
+                "consumer".to_string(),
+                GroupState::Stable.name(),
+                "consumer",
+            ));
+        }
         for id in self.offsets.borrow().keys() {
-            if !out.iter().any(|(g, _, _)| g == id) {
+            if !out.iter().any(|(g, ..)| g == id) {
                 let protocol_type = groups
                     .get(id)
                     .and_then(|g| g.protocol_type.clone())
                     .unwrap_or_default();
-                out.push((id.clone(), protocol_type, GroupState::Empty.name()));
+                out.push((
+                    id.clone(),
+                    protocol_type,
+                    GroupState::Empty.name(),
+                    "classic",
+                ));
             }
         }
         out
@@ -292,10 +356,25 @@ impl GroupCoordinator {
     }
 
     /// Session expiry and rebalance deadlines for every group of this shard.
-    pub fn tick(&self, now: Instant) {
+    pub fn tick(
+        &self,
+        now: Instant,
+        consumer_session_timeout: Duration,
+        snapshot: &MetadataSnapshot,
+    ) {
         for group in self.groups.borrow_mut().values_mut() {
             for member in group.tick(now) {
                 info!(group = %group.id, %member, "member evicted: session timed out");
+            }
+        }
+        let mut consumer_groups = self.consumer_groups.borrow_mut();
+        if consumer_groups.is_empty() {
+            return;
+        }
+        let topics = topic_table(snapshot);
+        for (id, group) in consumer_groups.iter_mut() {
+            for member in group.expire(now, consumer_session_timeout, &topics) {
+                info!(group = %id, %member, "member evicted: session timed out");
             }
         }
     }
@@ -303,6 +382,8 @@ impl GroupCoordinator {
 
 /// Group settings from the broker config (Kafka's names).
 pub struct GroupSettings {
+    pub consumer_session_timeout: Duration,
+    pub consumer_heartbeat_interval: Duration,
     pub initial_rebalance_delay: Duration,
     pub min_session_timeout: Duration,
     pub max_session_timeout: Duration,
@@ -311,6 +392,12 @@ pub struct GroupSettings {
 impl GroupSettings {
     pub fn from(config: &BrokerConfig) -> GroupSettings {
         GroupSettings {
+            consumer_session_timeout: Duration::from_millis(
+                config.group_consumer_session_timeout_ms,
+            ),
+            consumer_heartbeat_interval: Duration::from_millis(
+                config.group_consumer_heartbeat_interval_ms,
+            ),
             initial_rebalance_delay: Duration::from_millis(config.group_initial_rebalance_delay_ms),
             min_session_timeout: Duration::from_millis(config.group_min_session_timeout_ms),
             max_session_timeout: Duration::from_millis(config.group_max_session_timeout_ms),

@@ -36,23 +36,24 @@ pub async fn list(
                 .iter()
                 .any(|f| f.eq_ignore_ascii_case(state))
     };
-    // Only classic groups exist so far: a types filter without "classic" matches none.
-    let classic_wanted = req.types_filter.is_empty()
-        || req
-            .types_filter
-            .iter()
-            .any(|t| t.eq_ignore_ascii_case("classic"));
+    let wanted_type = |kind: &str| {
+        req.types_filter.is_empty()
+            || req
+                .types_filter
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(kind))
+    };
     let mut resp = ListGroupsResponse::default();
     resp.groups = all
         .into_iter()
-        .filter(|(_, _, state)| wanted_state(state) && classic_wanted)
-        .map(|(id, protocol_type, state)| {
+        .filter(|(_, _, state, kind)| wanted_state(state) && wanted_type(kind))
+        .map(|(id, protocol_type, state, kind)| {
             let mut g = ListedGroup::default();
             g.group_id = GroupId(s(id));
             g.protocol_type = s(protocol_type);
             g.group_state = StrBytes::from_static_str(state);
             if ctx.version >= 5 {
-                g.group_type = StrBytes::from_static_str("classic");
+                g.group_type = StrBytes::from_static_str(kind);
             }
             g
         })
@@ -109,11 +110,7 @@ pub async fn delete(shard: &Rc<Shard>, req: DeleteGroupsRequest) -> DeleteGroups
             if !s.groups.exists(&id) {
                 return Err(ResponseError::GroupIdNotFound);
             }
-            let active = s
-                .groups
-                .with_existing(&id, |g| !g.members.is_empty())
-                .unwrap_or(false);
-            if active {
+            if s.groups.has_members(&id) {
                 return Err(ResponseError::NonEmptyGroup);
             }
             let keys = s.groups.committed(&id).into_keys().collect();

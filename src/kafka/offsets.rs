@@ -254,10 +254,7 @@ pub async fn delete(shard: &Rc<Shard>, req: OffsetDeleteRequest) -> OffsetDelete
             return Err(ResponseError::GroupIdNotFound);
         }
         // Without parsing member subscriptions, a group with members is treated as using every topic.
-        if s.groups
-            .with_existing(&group_id, |g| !g.members.is_empty())
-            .unwrap_or(false)
-        {
+        if s.groups.has_members(&group_id) {
             return Ok(Some(ResponseError::GroupSubscribedToTopic));
         }
         s.groups

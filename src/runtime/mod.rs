@@ -223,7 +223,9 @@ fn spawn_housekeeping(shard: &std::rc::Rc<Shard>) {
     glommio::spawn_local(async move {
         loop {
             glommio::timer::sleep(GROUP_TICK).await;
-            s.groups.tick(std::time::Instant::now());
+            let timeout = Duration::from_millis(s.config.group_consumer_session_timeout_ms);
+            s.groups
+                .tick(std::time::Instant::now(), timeout, &s.metadata());
         }
     })
     .detach();
