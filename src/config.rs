@@ -90,6 +90,13 @@ pub struct BrokerConfig {
         default_value_t = 5_000
     )]
     pub group_consumer_heartbeat_interval_ms: u64,
+    /// How often consumer lag is sampled for the lag status (OK/WARNING/ERROR over the last 10 samples).
+    #[arg(
+        long,
+        env = "SHARDLOG_GROUP_LAG_SAMPLE_INTERVAL_MS",
+        default_value_t = 5_000
+    )]
+    pub group_lag_sample_interval_ms: u64,
     /// group.min.session.timeout.ms
     #[arg(
         long,

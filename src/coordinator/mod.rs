@@ -5,6 +5,7 @@
 
 pub mod consumer_group;
 pub mod group;
+pub mod lag;
 pub mod offsets_topic;
 
 use crate::cluster::metadata::MetadataSnapshot;
@@ -14,6 +15,7 @@ use crate::storage::PartitionLog;
 use consumer_group::{ConsumerGroup, Heartbeat, HeartbeatAnswer};
 use group::{Group, GroupState};
 use kafka_protocol::ResponseError;
+use lag::{GroupLag, LagTracker};
 use offsets_topic::{Committed, OffsetKey};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -33,6 +35,7 @@ pub struct GroupCoordinator {
     /// Groups using the KIP-848 protocol (`group.protocol=consumer`).
     consumer_groups: RefCell<HashMap<String, ConsumerGroup>>,
     offsets: RefCell<HashMap<String, GroupOffsets>>,
+    lag: RefCell<HashMap<String, LagTracker>>,
 }
 
 /// Every topic as (id, partition count), what the KIP-848 assignor works from.
@@ -245,6 +248,42 @@ impl GroupCoordinator {
             }
         }
         Ok(())
+    }
+
+    /// Every committed (group, topic, partition, offset) of this shard: what lag sampling measures.
+    pub fn all_committed(&self) -> Vec<(String, (String, i32), i64)> {
+        self.offsets
+            .borrow()
+            .iter()
+            .flat_map(|(g, o)| o.iter().map(move |(k, c)| (g.clone(), k.clone(), c.offset)))
+            .collect()
+    }
+
+    /// Records one lag sample per committed partition; `ends` has each partition's log end offset.
+    pub fn record_lag(
+        &self,
+        committed: &[(String, (String, i32), i64)],
+        ends: &HashMap<(String, i32), i64>,
+    ) {
+        let mut by_group: HashMap<&str, Vec<((String, i32), i64, i64)>> = HashMap::new();
+        for (group, key, offset) in committed {
+            if let Some(end) = ends.get(key) {
+                by_group
+                    .entry(group)
+                    .or_default()
+                    .push((key.clone(), *offset, *end));
+            }
+        }
+        let mut lag = self.lag.borrow_mut();
+        lag.retain(|g, _| by_group.contains_key(g.as_str()));
+        for (group, samples) in by_group {
+            lag.entry(group.to_string()).or_default().record(&samples);
+        }
+    }
+
+    /// The group's lag and Burrow-style status (None before the first sample).
+    pub fn lag_report(&self, group_id: &str) -> Option<GroupLag> {
+        self.lag.borrow().get(group_id).map(LagTracker::report)
     }
 
     /// True if the group exists: members, or committed offsets.

@@ -1,7 +1,7 @@
 //! DeleteRecords: moves a partition's log start offset forward; whole segments below it are deleted.
 
 use super::errors::read_code;
-use super::router::on_owners_by_topic;
+use crate::runtime::router::on_owners_by_topic;
 use crate::runtime::shard::Shard;
 use crate::storage::PartitionLog;
 use kafka_protocol::messages::delete_records_response::{

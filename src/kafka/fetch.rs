@@ -6,9 +6,9 @@ use super::errors::read_code;
 use super::fetch_session::{
     PartitionKey, SessionError, SessionPartition, FINAL_EPOCH, INITIAL_EPOCH,
 };
-use super::router::{on_owners, PartitionItem};
 use super::{Outcome, RequestContext};
 use crate::net::response::{hole, MAX_HOLE};
+use crate::runtime::router::{on_owners, PartitionItem};
 use crate::runtime::shard::Shard;
 use crate::runtime::signal::Signal;
 use crate::storage::{FileSlice, PartitionLog};

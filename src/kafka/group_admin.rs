@@ -11,6 +11,10 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 use std::rc::Rc;
 
+/// Tagged field carrying the group's lag report (JSON: status OK/WARNING/ERROR, total and per partition)
+/// in DescribeGroups v5+ responses. Far above Kafka's tags so it never collides.
+pub const LAG_STATUS_TAG: i32 = 10_000;
+
 fn s(v: String) -> StrBytes {
     StrBytes::from_string(v)
 }
@@ -67,7 +71,9 @@ pub async fn describe(shard: &Rc<Shard>, req: DescribeGroupsRequest) -> Describe
     for group_id in req.groups {
         let id = group_id.0.to_string();
         let found = on_group_shard(shard, &id.clone(), move |s, _| async move {
-            s.groups.describe(&id)
+            s.groups
+                .describe(&id)
+                .map(|d| (d, s.groups.lag_report(&id)))
         })
         .await;
         let mut g = DescribedGroup::default();
@@ -77,7 +83,11 @@ pub async fn describe(shard: &Rc<Shard>, req: DescribeGroupsRequest) -> Describe
             Err(e) => g.error_code = e.code(),
             // Kafka describes an unknown group as Dead, without an error.
             Ok(None) => g.group_state = StrBytes::from_static_str("Dead"),
-            Ok(Some(d)) => {
+            Ok(Some((d, lag))) => {
+                if let Some(json) = lag.and_then(|l| serde_json::to_vec(&l).ok()) {
+                    // Not in Kafka's schema: an unknown tagged field, which Kafka clients skip.
+                    g.unknown_tagged_fields.insert(LAG_STATUS_TAG, json.into());
+                }
                 g.group_state = StrBytes::from_static_str(d.state);
                 g.protocol_type = s(d.protocol_type);
                 g.protocol_data = s(d.protocol);

@@ -1,7 +1,7 @@
 //! ListOffsets: earliest (-2), latest (-1, the high watermark) or the first batch at or after a timestamp.
 
 use super::errors::read_code;
-use super::router::on_owners_by_topic;
+use crate::runtime::router::on_owners_by_topic;
 use crate::runtime::shard::Shard;
 use crate::storage::PartitionLog;
 use kafka_protocol::messages::list_offsets_response::{

@@ -26,7 +26,6 @@ mod metadata;
 mod offset_for_leader_epoch;
 mod offsets;
 mod produce;
-mod router;
 
 use crate::net::response::{FrameWriter, ResponseFrame};
 use crate::runtime::shard::Shard;

@@ -1,7 +1,7 @@
 //! OffsetForLeaderEpoch: the end offset of a leader epoch, so consumers (and, later, followers) can detect
 //! log divergence after a leader change.
 
-use super::router::on_owners_by_topic;
+use crate::runtime::router::on_owners_by_topic;
 use crate::runtime::shard::Shard;
 use crate::storage::PartitionLog;
 use kafka_protocol::messages::offset_for_leader_epoch_response::{

@@ -3,9 +3,9 @@
 //! require: acks=0 nothing, acks=1 the write, acks=all the write plus (policy `acks-all`/`always`) fsync.
 
 use super::errors::append_code;
-use super::router::{on_owners, PartitionItem};
 use super::{Outcome, RequestContext};
 use crate::config::FlushPolicy;
+use crate::runtime::router::{on_owners, PartitionItem};
 use crate::runtime::shard::Shard;
 use crate::storage::batch::validate_record_set;
 use crate::storage::PartitionLog;

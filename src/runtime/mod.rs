@@ -4,6 +4,7 @@
 //! park at once unless `--spin-before-park-us` asks otherwise.
 
 pub mod allocator;
+pub mod router;
 pub mod shard;
 pub mod signal;
 
@@ -206,6 +207,35 @@ fn shutdown_on_signal(data_dir: &std::path::Path) {
     std::process::exit(0);
 }
 
+/// One lag sample for every group this shard coordinates: log end offsets come from the partitions'
+/// own shards.
+async fn sample_lag(shard: &std::rc::Rc<Shard>) {
+    let committed = shard.groups.all_committed();
+    if committed.is_empty() {
+        return;
+    }
+    let keys: std::collections::BTreeSet<(String, i32)> =
+        committed.iter().map(|(_, k, _)| k.clone()).collect();
+    let items = keys
+        .iter()
+        .map(|(topic, partition)| router::PartitionItem {
+            topic: topic.clone(),
+            partition: *partition,
+            input: (),
+        })
+        .collect();
+    let ends = router::on_owners(shard, items, |log, ()| async move {
+        log.map(|l| l.high_watermark.get())
+    })
+    .await;
+    let ends = keys
+        .into_iter()
+        .zip(ends)
+        .filter_map(|(k, e)| Some((k, e?)))
+        .collect();
+    shard.groups.record_lag(&committed, &ends);
+}
+
 /// Per-shard timers: background flush of unsynced data, and retention.
 fn spawn_housekeeping(shard: &std::rc::Rc<Shard>) {
     let flush_every = Duration::from_millis(shard.config.flush_interval_ms.max(1));
@@ -226,6 +256,15 @@ fn spawn_housekeeping(shard: &std::rc::Rc<Shard>) {
             let timeout = Duration::from_millis(s.config.group_consumer_session_timeout_ms);
             s.groups
                 .tick(std::time::Instant::now(), timeout, &s.metadata());
+        }
+    })
+    .detach();
+    let lag_every = Duration::from_millis(shard.config.group_lag_sample_interval_ms.max(1));
+    let s = shard.clone();
+    glommio::spawn_local(async move {
+        loop {
+            glommio::timer::sleep(lag_every).await;
+            sample_lag(&s).await;
         }
     })
     .detach();

@@ -1,7 +1,7 @@
 //! Splitting a request by partition owner: every (topic, partition) item runs on the shard that owns the
 //! partition, all shards work at once, and results come back in the request's order.
 
-use crate::runtime::shard::Shard;
+use super::shard::Shard;
 use crate::storage::PartitionLog;
 use kafka_protocol::messages::TopicName;
 use std::collections::BTreeMap;
