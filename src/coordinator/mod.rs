@@ -155,10 +155,10 @@ impl GroupCoordinator {
             return Ok(());
         }
         group.check_member(member_id, generation)?;
+        // As Kafka: members of the current generation may commit while a rebalance is being prepared
+        // (cooperative consumers do); only between JoinGroup and SyncGroup is it refused.
         match group.state {
-            GroupState::PreparingRebalance | GroupState::CompletingRebalance => {
-                Err(ResponseError::RebalanceInProgress)
-            }
+            GroupState::CompletingRebalance => Err(ResponseError::RebalanceInProgress),
             _ => Ok(()),
         }
     }
