@@ -24,8 +24,28 @@ pub struct Heartbeat {
     pub member_epoch: i32,
     pub subscribed_topics: Option<Vec<String>>,
     pub owned: Option<Vec<TopicPartition>>,
+    /// `group.remote.assignor`: `uniform` (default) or `range`; None keeps the previous choice.
+    pub assignor: Option<String>,
     pub client_id: String,
     pub client_host: String,
+}
+
+/// The server-side assignors (KIP-848's `uniform` and `range`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Assignor {
+    #[default]
+    Uniform,
+    Range,
+}
+
+impl Assignor {
+    pub fn parse(name: &str) -> Option<Assignor> {
+        match name {
+            "uniform" => Some(Assignor::Uniform),
+            "range" => Some(Assignor::Range),
+            _ => None,
+        }
+    }
 }
 
 /// The answer: the member's id and epoch, and the partitions it may own now (None after leaving).
@@ -38,6 +58,7 @@ pub struct HeartbeatAnswer {
 
 pub struct ConsumerMember {
     pub epoch: i32,
+    pub assignor: Assignor,
     pub subscriptions: Vec<String>,
     pub owned: BTreeSet<TopicPartition>,
     pub client_id: String,
@@ -60,6 +81,10 @@ impl ConsumerGroup {
         topics: &HashMap<String, (Uuid, i32)>,
         now: Instant,
     ) -> Result<HeartbeatAnswer, ResponseError> {
+        let assignor = match hb.assignor.as_deref() {
+            Some(name) => Some(Assignor::parse(name).ok_or(ResponseError::UnsupportedAssignor)?),
+            None => None,
+        };
         if hb.member_epoch == LEAVE_EPOCH || hb.member_epoch == STATIC_LEAVE_EPOCH {
             self.members.remove(&hb.member_id);
             self.rebalance(topics);
@@ -82,6 +107,7 @@ impl ConsumerGroup {
                 .entry(id.clone())
                 .or_insert_with(|| ConsumerMember {
                     epoch: 0,
+                    assignor: Assignor::default(),
                     subscriptions: Vec::new(),
                     owned: BTreeSet::new(),
                     client_id: hb.client_id,
@@ -97,6 +123,9 @@ impl ConsumerGroup {
         };
         let member = self.members.get_mut(&member_id).expect("present");
         member.last_seen = now;
+        if let Some(assignor) = assignor {
+            member.assignor = assignor;
+        }
         if let Some(topics) = hb.subscribed_topics {
             member.subscriptions = topics;
         }
@@ -139,8 +168,25 @@ impl ConsumerGroup {
     }
 
     /// Recomputes the target assignment; bumps the group epoch if it changed.
+    /// The assignor most members asked for (uniform on a tie or when none asked).
+    fn assignor(&self) -> Assignor {
+        let range = self
+            .members
+            .values()
+            .filter(|m| m.assignor == Assignor::Range)
+            .count();
+        if range * 2 > self.members.len() {
+            Assignor::Range
+        } else {
+            Assignor::Uniform
+        }
+    }
+
     fn rebalance(&mut self, topics: &HashMap<String, (Uuid, i32)>) {
-        let target = uniform_sticky(&self.members, &self.target, topics);
+        let target = match self.assignor() {
+            Assignor::Uniform => uniform_sticky(&self.members, &self.target, topics),
+            Assignor::Range => range(&self.members, topics),
+        };
         if target != self.target {
             self.target = target;
             self.epoch += 1;
@@ -232,6 +278,41 @@ fn uniform_sticky(
     target
 }
 
+/// The range assignor: per topic, its subscribers (sorted by id) get contiguous ranges of partitions,
+/// the first `partitions % subscribers` one more than the others.
+fn range(
+    members: &BTreeMap<String, ConsumerMember>,
+    topics: &HashMap<String, (Uuid, i32)>,
+) -> BTreeMap<String, BTreeSet<TopicPartition>> {
+    let mut target: BTreeMap<String, BTreeSet<TopicPartition>> = members
+        .keys()
+        .map(|id| (id.clone(), BTreeSet::new()))
+        .collect();
+    let subscribed: BTreeSet<&String> = members.values().flat_map(|m| &m.subscriptions).collect();
+    for topic in subscribed {
+        let Some((topic_id, count)) = topics.get(topic) else {
+            continue;
+        };
+        let subscribers: Vec<&String> = members
+            .iter()
+            .filter(|(_, m)| m.subscriptions.contains(topic))
+            .map(|(id, _)| id)
+            .collect();
+        let (per, extra) = (
+            *count as usize / subscribers.len(),
+            *count as usize % subscribers.len(),
+        );
+        let mut next = 0;
+        for (i, id) in subscribers.into_iter().enumerate() {
+            let n = per + usize::from(i < extra);
+            let set = target.get_mut(id).expect("every member has an entry");
+            set.extend((next..next + n).map(|p| (*topic_id, p as i32)));
+            next += n;
+        }
+    }
+    target
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,6 +323,7 @@ mod tests {
             member_epoch: epoch,
             subscribed_topics: (epoch == 0).then(|| vec!["t".to_string()]),
             owned,
+            assignor: None,
             client_id: "c".into(),
             client_host: "/127.0.0.1".into(),
         }
@@ -293,6 +375,32 @@ mod tests {
         assert_eq!(
             g.heartbeat(hb("zz", 3, None), &topics, now),
             Err(ResponseError::UnknownMemberId)
+        );
+    }
+
+    #[test]
+    fn range_assignor_gives_contiguous_ranges_and_unknown_assignors_are_refused() {
+        let topic = Uuid::new_v4();
+        let topics = HashMap::from([("t".to_string(), (topic, 5))]);
+        let now = Instant::now();
+        let mut g = ConsumerGroup::default();
+        for id in ["a", "b"] {
+            let mut join = hb(id, 0, Some(vec![]));
+            join.assignor = Some("range".into());
+            g.heartbeat(join, &topics, now).unwrap();
+        }
+        let ps = |id: &str| {
+            g.assignment_of(id)
+                .into_iter()
+                .map(|(_, p)| p)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!((ps("a"), ps("b")), (vec![0, 1, 2], vec![3, 4]));
+        let mut bad = hb("c", 0, Some(vec![]));
+        bad.assignor = Some("sticky-ish".into());
+        assert_eq!(
+            g.heartbeat(bad, &topics, now),
+            Err(ResponseError::UnsupportedAssignor)
         );
     }
 }

@@ -44,6 +44,7 @@ pub async fn handle(
                 .flat_map(|t| t.partitions.into_iter().map(move |p| (t.topic_id, p)))
                 .collect()
         }),
+        assignor: req.server_assignor.map(|a| a.to_string()),
         client_id: ctx.client_id.clone(),
         client_host: ctx.client_host.clone(),
     };
