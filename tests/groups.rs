@@ -844,6 +844,19 @@ fn java_kip848_consumer_protocol_joins_and_rebalances() {
         "a 4th KIP-848 member joins: 2 partitions each",
         &target,
     );
+    // Kafka's tool describes a KIP-848 group through ConsumerGroupDescribe: three members, six
+    // partitions assigned among them.
+    let described =
+        consumer_groups_tool(&target, &["--describe", "--group", &g.group, "--members"]);
+    let member_lines: Vec<&str> = described
+        .lines()
+        .filter(|l| l.starts_with(g.group.as_str()))
+        .collect();
+    assert_eq!(
+        member_lines.len(),
+        3,
+        "three members described:\n{described}"
+    );
     produced.produce(&target, &g.topic, 50);
     let everyone = [&m1, &m2, &m3, &m4];
     wait_all_consumed(&[&m2, &m3, &m4], &everyone, &produced, &target);

@@ -215,6 +215,18 @@ impl ConsumerGroup {
         expired
     }
 
+    /// The partitions `member_id` may own now (its target minus what others still hold).
+    pub fn current_assignment(&self, member_id: &str) -> BTreeSet<TopicPartition> {
+        self.grantable(member_id)
+    }
+
+    pub fn assignor_name(&self) -> &'static str {
+        match self.assignor() {
+            Assignor::Uniform => "uniform",
+            Assignor::Range => "range",
+        }
+    }
+
     pub fn assignment_of(&self, member_id: &str) -> BTreeSet<TopicPartition> {
         self.target.get(member_id).cloned().unwrap_or_default()
     }

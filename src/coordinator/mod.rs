@@ -281,6 +281,19 @@ impl GroupCoordinator {
         }
     }
 
+    /// Runs `f` on a KIP-848 group with members, if there is one.
+    pub fn with_consumer_group<T>(
+        &self,
+        group_id: &str,
+        f: impl FnOnce(&ConsumerGroup) -> T,
+    ) -> Option<T> {
+        self.consumer_groups
+            .borrow()
+            .get(group_id)
+            .filter(|g| !g.members.is_empty())
+            .map(f)
+    }
+
     /// The group's lag and Burrow-style status (None before the first sample).
     pub fn lag_report(&self, group_id: &str) -> Option<GroupLag> {
         self.lag.borrow().get(group_id).map(LagTracker::report)

@@ -7,6 +7,7 @@
 
 mod api_versions;
 mod configs;
+mod consumer_group_describe;
 mod consumer_group_heartbeat;
 mod create_partitions;
 mod create_topics;
@@ -66,6 +67,7 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DeleteGroups, 0, 2),
     (ApiKey::OffsetDelete, 0, 0),
     (ApiKey::ConsumerGroupHeartbeat, 0, 1),
+    (ApiKey::ConsumerGroupDescribe, 0, 1),
 ];
 
 pub fn supports(api_key: ApiKey, version: i16) -> bool {
@@ -237,6 +239,9 @@ async fn dispatch(shard: &Rc<Shard>, ctx: &RequestContext, request: RequestKind)
         RequestKind::ListGroups(r) => ctx.respond(&group_admin::list(shard, ctx, r).await),
         RequestKind::DescribeGroups(r) => ctx.respond(&group_admin::describe(shard, r).await),
         RequestKind::DeleteGroups(r) => ctx.respond(&group_admin::delete(shard, r).await),
+        RequestKind::ConsumerGroupDescribe(r) => {
+            ctx.respond(&consumer_group_describe::handle(shard, r).await)
+        }
         RequestKind::ConsumerGroupHeartbeat(r) => {
             ctx.respond(&consumer_group_heartbeat::handle(shard, ctx, r).await)
         }
