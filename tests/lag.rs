@@ -67,7 +67,6 @@ fn lag_status_follows_the_consumer() {
     let mut conn = broker.conn();
     assert_eq!(create_topic(&mut conn, "lagging", 1, &[]), 0);
     let mut end = 0u64;
-    let mut committed = 0i64;
     // Keeping up: every step produces 10 and commits everything.
     let ok = drive_until(&mut conn, "OK", |c| {
         produce(c, "lagging", 0, 1, batch_of(end..end + 10, 1));
@@ -76,7 +75,7 @@ fn lag_status_follows_the_consumer() {
     });
     assert_eq!(ok["total_lag"], 0);
     // Falling behind: commits advance by 2 while 10 arrive.
-    committed = end as i64;
+    let mut committed = end as i64;
     let warning = drive_until(&mut conn, "WARNING", |c| {
         produce(c, "lagging", 0, 1, batch_of(end..end + 10, 1));
         end += 10;

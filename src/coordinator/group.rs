@@ -168,7 +168,7 @@ impl Group {
         }
         let member_id = match self.resolve_member_id(&req, now) {
             Ok(id) => id,
-            Err(result) => return JoinOutcome::Now(result),
+            Err(result) => return JoinOutcome::Now(*result),
         };
         let (tx, rx) = oneshot::channel();
         let member = self
@@ -201,7 +201,11 @@ impl Group {
     }
 
     /// Finds or issues the member id for a JoinGroup (KIP-394 handshake, static membership).
-    fn resolve_member_id(&mut self, req: &JoinRequest, now: Instant) -> Result<String, JoinResult> {
+    fn resolve_member_id(
+        &mut self,
+        req: &JoinRequest,
+        now: Instant,
+    ) -> Result<String, Box<JoinResult>> {
         if let Some(instance) = &req.instance_id {
             // Static member: a rejoin under the same instance id replaces (fences) the old member id.
             let old = self
@@ -239,7 +243,10 @@ impl Group {
             let id = new_member_id(&req.client_id);
             if req.require_known_member_id {
                 self.pending.insert(id.clone(), now + req.session_timeout);
-                return Err(JoinResult::error(ResponseError::MemberIdRequired, id));
+                return Err(Box::new(JoinResult::error(
+                    ResponseError::MemberIdRequired,
+                    id,
+                )));
             }
             return Ok(id);
         }
@@ -248,10 +255,10 @@ impl Group {
         {
             return Ok(req.member_id.clone());
         }
-        Err(JoinResult::error(
+        Err(Box::new(JoinResult::error(
             ResponseError::UnknownMemberId,
             req.member_id.clone(),
-        ))
+        )))
     }
 
     fn prepare_rebalance(&mut self, now: Instant, initial_delay: Option<Duration>) {
@@ -619,7 +626,7 @@ mod tests {
             panic!()
         };
         assert_eq!(r.error, Some(ResponseError::MemberIdRequired));
-        joined(g.join(join_req(&r.member_id, &["range"]), t0, Duration::ZERO));
+        let _waiting = joined(g.join(join_req(&r.member_id, &["range"]), t0, Duration::ZERO));
         let JoinOutcome::Now(r) = g.join(join_req("made-up", &["range"]), t0, Duration::ZERO)
         else {
             panic!()

@@ -22,6 +22,9 @@ pub enum LagStatus {
     Error,
 }
 
+/// One observation of a partition: ((topic, partition), committed offset, log end offset).
+pub type Observation = ((String, i32), i64, i64);
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Sample {
     committed: i64,
@@ -79,7 +82,7 @@ fn judge(window: &VecDeque<Sample>) -> LagStatus {
 
 impl LagTracker {
     /// Records one sample per partition; partitions no longer committed are forgotten.
-    pub fn record(&mut self, samples: &[((String, i32), i64, i64)]) {
+    pub fn record(&mut self, samples: &[Observation]) {
         self.windows
             .retain(|k, _| samples.iter().any(|(s, ..)| s == k));
         for (key, committed, end) in samples {

@@ -265,7 +265,7 @@ impl GroupCoordinator {
         committed: &[(String, (String, i32), i64)],
         ends: &HashMap<(String, i32), i64>,
     ) {
-        let mut by_group: HashMap<&str, Vec<((String, i32), i64, i64)>> = HashMap::new();
+        let mut by_group: HashMap<&str, Vec<lag::Observation>> = HashMap::new();
         for (group, key, offset) in committed {
             if let Some(end) = ends.get(key) {
                 by_group

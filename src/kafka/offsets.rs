@@ -20,6 +20,8 @@ use std::rc::Rc;
 
 /// (topic, partitions) as a request lists them.
 type TopicPartitions = Vec<(TopicName, Vec<i32>)>;
+/// Per topic, each requested partition with its committed offset (None: nothing committed).
+type Answer = Vec<(TopicName, Vec<(i32, Option<Committed>)>)>;
 
 pub async fn commit(shard: &Rc<Shard>, req: OffsetCommitRequest) -> OffsetCommitResponse {
     let group_id = req.group_id.0.to_string();
@@ -110,10 +112,7 @@ async fn committed_of(shard: &Rc<Shard>, group_id: String) -> Result<GroupOffset
 }
 
 /// Answers `wanted` (None: everything committed) from `offsets`: -1 where nothing was committed.
-fn answer(
-    offsets: &GroupOffsets,
-    wanted: Option<TopicPartitions>,
-) -> Vec<(TopicName, Vec<(i32, Option<Committed>)>)> {
+fn answer(offsets: &GroupOffsets, wanted: Option<TopicPartitions>) -> Answer {
     let wanted = wanted.unwrap_or_else(|| {
         let mut by_topic: Vec<(TopicName, Vec<i32>)> = Vec::new();
         for (t, p) in offsets.keys() {
