@@ -32,6 +32,9 @@ bash tests/clients/java/build.sh
 bash tests/clients/python/build.sh
 bash tests/clients/go/build.sh
 
+step "reference Apache Kafka from Maven Central (perf/compare.sh --smoke runs it: tests/perf_smoke.rs)"
+bash perf/kafka/kafka.sh install
+
 step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --release --all-targets -- -D warnings
