@@ -74,7 +74,8 @@ impl Shard {
         }
     }
 
-    /// Runs `f` on shard `target` and returns its result here. On the own shard it simply runs inline.
+    /// Runs `f` on shard `target` and returns its result here (one mesh message each way). On the own
+    /// shard it simply runs inline.
     pub async fn submit_to<R, F, Fut>(self: &Rc<Self>, target: ShardId, f: F) -> Option<R>
     where
         R: Send + 'static,
@@ -84,10 +85,26 @@ impl Shard {
         if target == self.id {
             return Some(f(self.clone()).await);
         }
+        // The result travels back over the mesh as a job of its own, and the oneshot is completed on
+        // this (the waiting) shard: a task's waker is never woken from another thread. (glommio's
+        // cross-thread wake-ups raced with task teardown under load: double frees.)
         let (tx, rx) = futures_channel::oneshot::channel();
+        let origin = self.id;
         let job: Job = Box::new(move |shard| {
             Box::pin(async move {
-                let _ = tx.send(f(shard).await);
+                let result = f(shard.clone()).await;
+                let reply: Job = Box::new(move |_| {
+                    Box::pin(async move {
+                        let _ = tx.send(result);
+                    })
+                });
+                if shard.senders.send_to(origin, reply).await.is_err() {
+                    error!(
+                        from = shard.id,
+                        to = origin,
+                        "mesh channel closed; reply lost"
+                    );
+                }
             })
         });
         if self.senders.send_to(target, job).await.is_err() {

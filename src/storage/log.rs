@@ -100,7 +100,7 @@ struct LogState {
     next_offset: i64,
     pending: Vec<PendingBatch>,
     /// Files of rolled segments whose last writes may not be fsynced yet.
-    unsynced_rolled: Vec<Arc<File>>,
+    unsynced_rolled: Vec<PathBuf>,
     producers: ProducerStateTable,
     leader_epoch: i32,
     failed: Option<String>,
@@ -332,9 +332,7 @@ impl PartitionLog {
             while self.durable.get() < self.high_watermark.get() {
                 let target = self.high_watermark.get();
                 let files = self.state.borrow_mut().files_to_sync();
-                let synced = glommio::executor()
-                    .spawn_blocking(move || files.iter().try_for_each(|f| f.sync_data()))
-                    .await;
+                let synced = fdatasync_all(files).await;
                 if let Err(e) = synced {
                     error!(topic = %self.topic, partition = self.partition, error = %e, "fsync failed; partition refuses further writes");
                     self.state.borrow_mut().failed = Some(format!("fsync failed: {e}"));
@@ -599,16 +597,16 @@ impl LogState {
         if !(full || old) {
             return Ok(());
         }
-        self.unsynced_rolled.push(active.file.clone());
+        self.unsynced_rolled.push(active.path.clone());
         let seg = Segment::create(&self.dir, next.header.base_offset).map_err(io_err(&self.dir))?;
         self.segments.insert(seg.base_offset, seg);
         Ok(())
     }
 
-    fn files_to_sync(&mut self) -> Vec<Arc<File>> {
+    fn files_to_sync(&mut self) -> Vec<PathBuf> {
         let mut files = std::mem::take(&mut self.unsynced_rolled);
         if let Some(active) = self.segments.values().next_back() {
-            files.push(active.file.clone());
+            files.push(active.path.clone());
         }
         files
     }
@@ -627,6 +625,31 @@ impl LogState {
             self.log_start_offset = self.log_start_offset.max(first.base_offset);
         }
     }
+}
+
+/// fdatasync through io_uring (glommio), so the shard keeps serving while the disk flushes. Any fd of
+/// a file flushes the file's data, so each is opened just for this. A segment deleted meanwhile (by
+/// retention) needs no flush.
+async fn fdatasync_all(paths: Vec<PathBuf>) -> io::Result<()> {
+    for path in paths {
+        let file = match glommio::io::OpenOptions::new()
+            .write(true)
+            .buffered_open(&path)
+            .await
+        {
+            Ok(f) => f,
+            Err(e) => {
+                let e: io::Error = e.into();
+                if e.kind() == io::ErrorKind::NotFound {
+                    continue;
+                }
+                return Err(e);
+            }
+        };
+        file.fdatasync().await.map_err(io::Error::from)?;
+        file.close().await.map_err(io::Error::from)?;
+    }
+    Ok(())
 }
 
 fn remove_segments_from(dir: &Path, bases: &[i64]) {
