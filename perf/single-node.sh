@@ -8,6 +8,7 @@
 # Writes perf/results/<date>-single-node.json and prints a table. Not part of the test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source perf/lib.sh
 RECORDS="${1:-2000000}"
 SL_PORT=19200 KAFKA_PORT=19300
 WORK="$(mktemp -d /tmp/shardlog-perf.XXXX)"
@@ -27,8 +28,6 @@ produce() {
 # "N records sent, R records/sec (M MB/sec), ..." -> "R M"
 rate_of() { sed -E 's/.* ([0-9.]+) records\/sec \(([0-9.]+) MB\/sec\).*/\1 \2/'; }
 catchup() { perf/catchup/catchup --bootstrap "127.0.0.1:$1" --topic perf-16; }
-# Broker CPU seconds (user + system) so far: zero-copy saves broker CPU even when the reader is the limit.
-cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"; }
 # Runs the catch-up read and adds the broker's CPU seconds for it to the JSON line.
 catchup_with_cpu() {
   local before after
@@ -43,15 +42,7 @@ start_shardlog() {
   ./target/release/shardlog serve --listen "127.0.0.1:$SL_PORT" --data-dir "$WORK/shardlog" "$@" \
     >>"$WORK/shardlog.log" 2>&1 &
   SL_PID=$!
-  for _ in $(seq 100); do answers $SL_PORT && return; sleep 0.1; done
-  echo "shardlog did not start" >&2; exit 1
-}
-# Ready = answers an ApiVersions request. (Right after a restart the previous process's listener can
-# linger for a moment while the kernel tears down its io_uring, accepting connections nobody serves.)
-answers() {
-  timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1 &&
-    printf '\\x00\\x00\\x00\\x0f\\x00\\x12\\x00\\x00\\x00\\x00\\x00\\x01\\x00\\x05ready' >&3 &&
-    head -c 4 <&3 >/dev/null" 2>/dev/null
+  wait_answers $SL_PORT || { echo "shardlog did not start" >&2; exit 1; }
 }
 stop_shardlog() { kill -TERM "$SL_PID"; wait "$SL_PID" || true; }
 
@@ -59,7 +50,7 @@ echo "== shardlog"
 start_shardlog
 create_topic $SL_PORT
 sl_produce=$(produce $SL_PORT | rate_of)
-sl_rss_kib=$(awk '/VmHWM/ {print $2}' "/proc/$SL_PID/status")
+sl_rss_kib=$(peak_rss_kib "$SL_PID")
 sl_consume=$(catchup_with_cpu $SL_PORT "$SL_PID")
 stop_shardlog
 start_shardlog --fetch-zero-copy false
@@ -71,7 +62,7 @@ bash perf/kafka/kafka.sh start $KAFKA_PORT "$WORK/kafka" >/dev/null
 create_topic $KAFKA_PORT
 k_produce=$(produce $KAFKA_PORT | rate_of)
 k_pid=$(cat "$WORK/kafka/kafka.pid")
-k_rss_kib=$(awk '/VmHWM/ {print $2}' "/proc/$k_pid/status")
+k_rss_kib=$(peak_rss_kib "$k_pid")
 k_consume=$(catchup_with_cpu $KAFKA_PORT "$k_pid")
 bash perf/kafka/kafka.sh stop "$WORK/kafka" >/dev/null
 

@@ -10,6 +10,7 @@
 //! | `coordinator` | consumer groups: classic rebalance protocol, committed offsets in `__consumer_offsets` |
 //! | `storage`   | partition logs: batches, segments, indexes, recovery, retention, producer state |
 //! | `cluster`   | topic metadata, partition placement on shards, the (single-node) controller |
+//! | `loadgen`   | `shardlog bench`: a Kafka-protocol load generator for any broker (not used by `serve`) |
 //!
 //! See ARCHITECTURE.md for how a request travels through these.
 
@@ -17,6 +18,7 @@ pub mod cluster;
 pub mod config;
 pub mod coordinator;
 pub mod kafka;
+pub mod loadgen;
 pub mod net;
 pub mod runtime;
 pub mod storage;

@@ -18,18 +18,27 @@ struct Cli {
 enum Command {
     /// Run a broker.
     Serve(Box<BrokerConfig>),
+    /// Load-test a Kafka-compatible broker (shardlog or Apache Kafka); see perf/README.md.
+    Bench(Box<shardlog::loadgen::BenchArgs>),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
-        .with_target(false)
-        .init();
+        .with_target(false);
     match cli.command {
-        Command::Serve(config) => shardlog::runtime::serve(*config),
+        Command::Serve(config) => {
+            logs.init();
+            shardlog::runtime::serve(*config)
+        }
+        // stdout may carry the JSON result: the bench logs to stderr.
+        Command::Bench(args) => {
+            logs.with_writer(std::io::stderr).init();
+            Ok(shardlog::loadgen::bench(*args)?)
+        }
     }
 }

@@ -1,0 +1,97 @@
+//! The side-by-side harness must never rot: `perf/compare.sh --smoke` runs every part of the comparison
+//! (load generator ceiling, both brokers, max-throughput and fixed-rate runs, catch-up, Kafka's
+//! ProducerPerformance) at tiny volumes. This asserts that both brokers served every record — never how
+//! fast: timings belong in perf/results, not in tests.
+//!
+//! Needs Java and the reference Kafka jars (`bash perf/kafka/kafka.sh install`, done by tests/run.sh).
+
+mod common;
+
+use serde_json::Value;
+use std::process::Command;
+
+fn count(run: &Value, path: &[&str]) -> u64 {
+    let mut v = run;
+    for key in path {
+        v = &v[key];
+    }
+    v.as_u64()
+        .unwrap_or_else(|| panic!("{path:?} missing in {run}"))
+}
+
+#[test]
+fn both_brokers_serve_every_record_of_the_smoke_comparison() {
+    let out = common::temp_dir("perf-smoke");
+    let status = Command::new("bash")
+        .arg(common::repo_root().join("perf/compare.sh"))
+        .args(["--smoke", "--out"])
+        .arg(&out)
+        .env("SHARDLOG_BIN", env!("CARGO_BIN_EXE_shardlog"))
+        .env("RUST_BACKTRACE", "0")
+        .status()
+        .expect("run perf/compare.sh");
+    assert!(status.success(), "perf/compare.sh --smoke failed: {status}");
+
+    let result = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("-smoke.json"))
+        .expect("a <date>-smoke.json result");
+    let result: Value = serde_json::from_str(&std::fs::read_to_string(&result).unwrap()).unwrap();
+    let catchup_records: u64 = result["settings"]["catchup_records"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("catchup_records setting");
+
+    let runs = |broker: &str| {
+        result["runs"][broker]
+            .as_object()
+            .unwrap_or_else(|| panic!("no runs for {broker}"))
+            .clone()
+    };
+    let (kafka, shardlog) = (runs("kafka"), runs("shardlog"));
+    let names: Vec<&String> = kafka.keys().collect();
+    assert_eq!(
+        names,
+        shardlog.keys().collect::<Vec<_>>(),
+        "both brokers ran the same workloads"
+    );
+    assert!(names.iter().any(|n| n.starts_with("max-")));
+    assert!(names.iter().any(|n| n.starts_with("rate-")));
+
+    for (broker, runs) in [("kafka", &kafka), ("shardlog", &shardlog)] {
+        for (name, run) in runs {
+            let what = format!("{broker} {name}");
+            let sent = count(run, &["produce", "records_sent"]);
+            let acked = count(run, &["produce", "records_acked"]);
+            let consumed = count(run, &["consume", "records"]);
+            assert_eq!(
+                count(run, &["produce", "records_failed"]),
+                0,
+                "{what}: failed records"
+            );
+            assert_eq!(acked, sent, "{what}: every record sent was acknowledged");
+            match name.as_str() {
+                "catchup-write" => assert_eq!(acked, catchup_records, "{what}"),
+                "catchup-read" => {
+                    assert_eq!(consumed, catchup_records, "{what}: read everything back")
+                }
+                _ => {
+                    assert!(acked > 0, "{what}: produced something");
+                    assert_eq!(
+                        consumed, acked,
+                        "{what}: consumers read every record produced"
+                    );
+                }
+            }
+        }
+        let perf = &result["producer_performance"][broker];
+        assert_eq!(
+            perf["records"].as_u64(),
+            result["settings"]["perf_records"]
+                .as_str()
+                .and_then(|s| s.parse().ok()),
+            "{broker}: ProducerPerformance sent every record: {perf}"
+        );
+    }
+}
