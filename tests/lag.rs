@@ -31,6 +31,35 @@ fn commit(conn: &mut Conn, offset: i64) {
     assert_eq!(resp.topics[0].partitions[0].error_code, 0);
 }
 
+/// The group's committed offset for lagging/0, read with OffsetFetch at `version`.
+fn fetched_offset(conn: &mut Conn, version: i16) -> i64 {
+    use kafka_protocol::messages::offset_fetch_request::{
+        OffsetFetchRequestGroup, OffsetFetchRequestTopic, OffsetFetchRequestTopics,
+    };
+    let group = GroupId(kafka_protocol::protocol::StrBytes::from_static_str(
+        "watched",
+    ));
+    let mut req = OffsetFetchRequest::default();
+    if version < 8 {
+        let mut t = OffsetFetchRequestTopic::default();
+        t.name = topic_name("lagging");
+        t.partition_indexes = vec![0];
+        req.group_id = group;
+        req.topics = Some(vec![t]);
+        let resp: OffsetFetchResponse = conn.request(ApiKey::OffsetFetch, version, &req);
+        return resp.topics[0].partitions[0].committed_offset;
+    }
+    let mut t = OffsetFetchRequestTopics::default();
+    t.name = topic_name("lagging");
+    t.partition_indexes = vec![0];
+    let mut g = OffsetFetchRequestGroup::default();
+    g.group_id = group;
+    g.topics = Some(vec![t]);
+    req.groups = vec![g];
+    let resp: OffsetFetchResponse = conn.request(ApiKey::OffsetFetch, version, &req);
+    resp.groups[0].topics[0].partitions[0].committed_offset
+}
+
 /// The group's lag report from DescribeGroups, once the broker has sampled it.
 fn lag_report(conn: &mut Conn) -> Option<serde_json::Value> {
     let mut req = DescribeGroupsRequest::default();
@@ -88,6 +117,9 @@ fn lag_status_follows_the_consumer() {
         produce(c, "lagging", 0, 1, batch_of(end..end + 10, 1));
         end += 10;
     });
+    // OffsetFetch answers the same committed offset in both of its response layouts (v1-7 and v8+).
+    assert_eq!(fetched_offset(&mut conn, 5), committed);
+    assert_eq!(fetched_offset(&mut conn, 9), committed);
     let partition = &error["partitions"][0];
     assert_eq!(partition["committed"], committed);
     assert_eq!(

@@ -151,6 +151,35 @@ fn fill(offset: &mut i64, epoch: &mut i32, metadata: &mut Option<StrBytes>, c: O
     }
 }
 
+/// The response topics for `answer`'s result, in the generated types of the request's version range
+/// (v1-7 and v8+ use differently named but identically shaped structs).
+macro_rules! topics_of {
+    ($answer:expr, $topic:ty, $partition:ty) => {
+        $answer
+            .into_iter()
+            .map(|(name, parts)| {
+                let mut t = <$topic>::default();
+                t.name = name;
+                t.partitions = parts
+                    .into_iter()
+                    .map(|(p, c)| {
+                        let mut r = <$partition>::default();
+                        r.partition_index = p;
+                        fill(
+                            &mut r.committed_offset,
+                            &mut r.committed_leader_epoch,
+                            &mut r.metadata,
+                            c,
+                        );
+                        r
+                    })
+                    .collect();
+                t
+            })
+            .collect()
+    };
+}
+
 pub async fn fetch(
     shard: &Rc<Shard>,
     ctx: &RequestContext,
@@ -166,28 +195,11 @@ pub async fn fetch(
         match committed_of(shard, req.group_id.0.to_string()).await {
             Err(e) => resp.error_code = e.code(),
             Ok(offsets) => {
-                resp.topics = answer(&offsets, wanted)
-                    .into_iter()
-                    .map(|(name, parts)| {
-                        let mut t = OffsetFetchResponseTopic::default();
-                        t.name = name;
-                        t.partitions = parts
-                            .into_iter()
-                            .map(|(p, c)| {
-                                let mut r = OffsetFetchResponsePartition::default();
-                                r.partition_index = p;
-                                fill(
-                                    &mut r.committed_offset,
-                                    &mut r.committed_leader_epoch,
-                                    &mut r.metadata,
-                                    c,
-                                );
-                                r
-                            })
-                            .collect();
-                        t
-                    })
-                    .collect();
+                resp.topics = topics_of!(
+                    answer(&offsets, wanted),
+                    OffsetFetchResponseTopic,
+                    OffsetFetchResponsePartition
+                )
             }
         }
         return resp;
@@ -202,28 +214,11 @@ pub async fn fetch(
         match committed_of(shard, g.group_id.0.to_string()).await {
             Err(e) => group.error_code = e.code(),
             Ok(offsets) => {
-                group.topics = answer(&offsets, wanted)
-                    .into_iter()
-                    .map(|(name, parts)| {
-                        let mut t = OffsetFetchResponseTopics::default();
-                        t.name = name;
-                        t.partitions = parts
-                            .into_iter()
-                            .map(|(p, c)| {
-                                let mut r = OffsetFetchResponsePartitions::default();
-                                r.partition_index = p;
-                                fill(
-                                    &mut r.committed_offset,
-                                    &mut r.committed_leader_epoch,
-                                    &mut r.metadata,
-                                    c,
-                                );
-                                r
-                            })
-                            .collect();
-                        t
-                    })
-                    .collect();
+                group.topics = topics_of!(
+                    answer(&offsets, wanted),
+                    OffsetFetchResponseTopics,
+                    OffsetFetchResponsePartitions
+                )
             }
         }
         group.group_id = g.group_id;
