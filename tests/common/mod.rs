@@ -281,37 +281,25 @@ fn encode_batch(
     timestamp: i64,
     producer: (i64, i16, i32),
 ) -> Bytes {
-    encode_records(values.into_iter().map(|n| (n, timestamp)), producer)
+    encode_records(values.into_iter().map(|n| numbered(n, timestamp)), producer)
+}
+
+/// Record `n` of the numbered test records: key `key-<n>`, value `value-<n>`.
+fn numbered(n: u64, timestamp: i64) -> (Bytes, Option<Bytes>, i64) {
+    (
+        Bytes::from(format!("key-{n}")),
+        Some(Bytes::from(format!("value-{n}"))),
+        timestamp,
+    )
 }
 
 /// One batch of keyed records; a `None` value is a tombstone.
 pub fn keyed_batch(records: &[(&str, Option<&str>)], timestamp: i64) -> Bytes {
-    let records: Vec<Record> = records
-        .iter()
-        .enumerate()
-        .map(|(i, (key, value))| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: 0,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            sequence: i as i32,
-            timestamp,
-            key: Some(Bytes::copy_from_slice(key.as_bytes())),
-            value: value.map(|v| Bytes::copy_from_slice(v.as_bytes())),
-            headers: Default::default(),
-        })
-        .collect();
-    let mut buf = BytesMut::new();
-    let opts = RecordEncodeOptions {
-        version: 2,
-        compression: Compression::None,
-    };
-    RecordBatchEncoder::encode(&mut buf, &records, &opts).unwrap();
-    buf.freeze()
+    let records = records.iter().map(|(key, value)| {
+        let value = value.map(|v| Bytes::copy_from_slice(v.as_bytes()));
+        (Bytes::copy_from_slice(key.as_bytes()), value, timestamp)
+    });
+    encode_records(records, (-1, -1, -1))
 }
 
 /// Every record of a fetched record set as (offset, key, value); a partial last batch is ignored.
@@ -350,19 +338,20 @@ pub fn batch_with_timestamps(first: u64, timestamps: &[i64]) -> Bytes {
     let records = timestamps
         .iter()
         .enumerate()
-        .map(|(i, &ts)| (first + i as u64, ts));
+        .map(|(i, &ts)| numbered(first + i as u64, ts));
     encode_records(records, (-1, -1, -1))
 }
 
+/// One uncompressed v2 batch of (key, value, timestamp) records from `producer` (id, epoch, first sequence).
 fn encode_records(
-    records: impl IntoIterator<Item = (u64, i64)>,
+    records: impl IntoIterator<Item = (Bytes, Option<Bytes>, i64)>,
     producer: (i64, i16, i32),
 ) -> Bytes {
     let (producer_id, producer_epoch, first_sequence) = producer;
     let records: Vec<Record> = records
         .into_iter()
         .enumerate()
-        .map(|(i, (n, timestamp))| Record {
+        .map(|(i, (key, value, timestamp))| Record {
             transactional: false,
             control: false,
             delete_horizon: false,
@@ -375,8 +364,8 @@ fn encode_records(
             // all records form one batch (a non-idempotent batch then carries base sequence 0, harmless).
             sequence: first_sequence.max(0) + i as i32,
             timestamp,
-            key: Some(Bytes::from(format!("key-{n}"))),
-            value: Some(Bytes::from(format!("value-{n}"))),
+            key: Some(key),
+            value,
             headers: Default::default(),
         })
         .collect();
