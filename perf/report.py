@@ -59,6 +59,10 @@ def summary(run):
         "broker_cpu_s": broker.get("cpu_s"),
         "broker_cpu_cores_avg": broker.get("cpu_cores_avg"),
         "broker_rss_max_mib": round(broker.get("rss_max_kib", 0) / 1024, 1),
+        # What the broker does with the CPU it gets (the load generator shares the machine).
+        "produce_mb_per_s_per_broker_core": (
+            round(p["rate"]["mb_per_s"] / broker["cpu_cores_avg"], 1) if broker.get("cpu_cores_avg") else None
+        ),
     }
 
 
@@ -215,6 +219,10 @@ def print_table(r):
     for w in r["workloads"]:
         m = w["max"]
         row(f"max produce MB/s  {w['name']}", m["kafka"]["produce_mb_per_s"], m.get("shardlog", {}).get("produce_mb_per_s"))
+    for w in r["workloads"]:
+        m = w["max"]
+        row(f"MB/s per broker core  {w['name']}", m["kafka"]["produce_mb_per_s_per_broker_core"],
+            m.get("shardlog", {}).get("produce_mb_per_s_per_broker_core"))
     for w in r["workloads"]:
         f = w.get("fixed_rate")
         if f:
