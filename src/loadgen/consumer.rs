@@ -5,7 +5,7 @@
 //! It stops once every partition reaches its target (known when producing is over) or when told to.
 
 use super::admin::topic_name;
-use super::connection::Connection;
+use super::connection::{Connection, RequestWriter};
 use super::error::BenchError;
 use super::payload::{now_ns, sent_ns};
 use super::stats::{add, latency_histogram, record_latency};
@@ -60,19 +60,16 @@ struct Consumer<'a> {
 }
 
 impl Consumer<'_> {
+    /// Keeps one fetch ahead of decoding, as the Java consumer does: each answer's batch headers say where
+    /// every partition continues, so the next fetch goes out before this answer's records are decoded.
     fn run(mut self, targets: &Targets, stop: &AtomicBool) -> Result<Histogram<u64>, BenchError> {
-        let mut conn = Connection::connect(&self.plan.addr)?;
-        while !stop.load(Ordering::Relaxed) {
-            let behind: Vec<(i32, i64)> = self
-                .positions
-                .iter()
-                .copied()
-                .filter(|&(p, at)| targets.get().is_none_or(|t| at < t[p as usize]))
-                .collect();
-            if behind.is_empty() {
+        let (mut writer, mut reader) = Connection::connect(&self.plan.addr)?.split();
+        let mut in_flight = self.fetch_behind(&mut writer, targets)?;
+        while let Some(correlation_id) = in_flight {
+            if stop.load(Ordering::Relaxed) {
                 break;
             }
-            let resp = conn.call(&self.fetch_request(&behind))?;
+            let resp = reader.receive::<FetchRequest>(correlation_id)?;
             if resp.error_code != 0 {
                 return Err(BenchError::Broker {
                     what: "Fetch".into(),
@@ -80,6 +77,7 @@ impl Consumer<'_> {
                 });
             }
             let received_ns = now_ns();
+            let mut answers = Vec::new();
             for part in resp.responses.into_iter().flat_map(|t| t.partitions) {
                 if part.error_code != 0 {
                     return Err(BenchError::Broker {
@@ -87,12 +85,44 @@ impl Consumer<'_> {
                         code: part.error_code,
                     });
                 }
-                if let Some(records) = part.records {
-                    self.take(part.partition_index, records, received_ns)?;
-                }
+                let Some(records) = part.records else {
+                    continue;
+                };
+                let Some(slot) = self
+                    .positions
+                    .iter_mut()
+                    .find(|(p, _)| *p == part.partition_index)
+                else {
+                    continue;
+                };
+                let (records, next_offset) = complete_batches(records);
+                answers.push((slot.0, slot.1, records));
+                slot.1 = slot.1.max(next_offset);
+            }
+            in_flight = self.fetch_behind(&mut writer, targets)?;
+            for (partition, from_offset, records) in answers {
+                self.take(partition, from_offset, records, received_ns)?;
             }
         }
         Ok(self.latency)
+    }
+
+    /// Sends a fetch for every partition not yet at its target; `None` when all are there.
+    fn fetch_behind(
+        &self,
+        writer: &mut RequestWriter,
+        targets: &Targets,
+    ) -> Result<Option<i32>, BenchError> {
+        let behind: Vec<(i32, i64)> = self
+            .positions
+            .iter()
+            .copied()
+            .filter(|&(p, at)| targets.get().is_none_or(|t| at < t[p as usize]))
+            .collect();
+        if behind.is_empty() {
+            return Ok(None);
+        }
+        writer.send(&self.fetch_request(&behind)).map(Some)
     }
 
     fn fetch_request(&self, behind: &[(i32, i64)]) -> FetchRequest {
@@ -124,22 +154,24 @@ impl Consumer<'_> {
         req
     }
 
-    /// Decodes one partition's records (whole batches only), counts them, times them, moves on.
-    fn take(&mut self, partition: i32, records: Bytes, received_ns: u64) -> Result<(), BenchError> {
-        let Some(slot) = self.positions.iter_mut().find(|(p, _)| *p == partition) else {
-            return Ok(());
-        };
-        let mut whole = complete_batches(records);
-        let sets = RecordBatchDecoder::decode_all(&mut whole)
+    /// Decodes one partition's records (whole batches only, from `from_offset` on), counts them, times
+    /// them.
+    fn take(
+        &mut self,
+        partition: i32,
+        from_offset: i64,
+        mut records: Bytes,
+        received_ns: u64,
+    ) -> Result<(), BenchError> {
+        let sets = RecordBatchDecoder::decode_all(&mut records)
             .map_err(|e| BenchError::decode(format!("records of partition {partition}"), e))?;
         let (mut count, mut bytes) = (0u64, 0u64);
         let window = self.plan.window;
         for r in sets.iter().flat_map(|s| &s.records) {
             // A compressed batch can start before the offset asked for; control records are not data.
-            if r.offset < slot.1 || r.control {
+            if r.offset < from_offset || r.control {
                 continue;
             }
-            slot.1 = r.offset + 1;
             count += 1;
             bytes += (r.key.as_ref().map_or(0, Bytes::len) + r.value.as_ref().map_or(0, Bytes::len))
                 as u64;
@@ -155,45 +187,58 @@ impl Consumer<'_> {
     }
 }
 
-/// The record set up to its last complete batch: a broker may cut the final batch short at the size
-/// limit (clients ignore the partial tail and fetch it again).
-fn complete_batches(records: Bytes) -> Bytes {
-    const HEADER: usize = 12; // base offset (8) + batch length (4)
-    let mut end = 0;
-    while let Some(len_bytes) = records.get(end + 8..end + HEADER) {
-        let len = i32::from_be_bytes([len_bytes[0], len_bytes[1], len_bytes[2], len_bytes[3]]);
-        let Some(next) = usize::try_from(len).ok().map(|l| end + HEADER + l) else {
+/// The record set up to its last complete batch, and the offset after that batch (0 when there is
+/// none): a broker may cut the final batch short at the size limit (clients ignore the partial tail and
+/// fetch it again).
+fn complete_batches(records: Bytes) -> (Bytes, i64) {
+    // Batch header: base offset (8), batch length (4), leader epoch (4), magic (1), CRC (4),
+    // attributes (2), last offset delta (4).
+    const LENGTH_END: usize = 12;
+    const LAST_OFFSET_DELTA: std::ops::Range<usize> = 23..27;
+    let be_i32 = |b: &[u8]| i32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    let (mut end, mut next_offset) = (0, 0);
+    while let Some(header) = records.get(end..end + LAST_OFFSET_DELTA.end) {
+        let base_offset = i64::from_be_bytes(header[..8].try_into().expect("8 bytes"));
+        let Some(next) = usize::try_from(be_i32(&header[8..LENGTH_END]))
+            .ok()
+            .map(|len| end + LENGTH_END + len)
+        else {
             break;
         };
         if next > records.len() {
             break;
         }
+        next_offset = base_offset + i64::from(be_i32(&header[LAST_OFFSET_DELTA])) + 1;
         end = next;
     }
-    records.slice(..end)
+    (records.slice(..end), next_offset)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::complete_batches;
+    use crate::storage::batch::test_support::build_batch;
+    use bytes::Bytes;
 
-    #[test]
-    fn partitions_are_dealt_round_robin() {
-        assert_eq!(assignment(5, 2, 0), [0, 2, 4]);
-        assert_eq!(assignment(5, 2, 1), [1, 3]);
-        assert_eq!(assignment(2, 3, 2), Vec::<i32>::new());
+    /// A batch of `count` records starting at `base_offset`.
+    fn batch_at(base_offset: i64, count: i32) -> Vec<u8> {
+        let mut batch = build_batch(count, 1, (-1, -1, -1));
+        batch[..8].copy_from_slice(&base_offset.to_be_bytes());
+        batch
     }
 
     #[test]
-    fn a_partial_last_batch_is_cut_off() {
-        let mut set = Vec::new();
-        for body_len in [4u8, 6] {
-            set.extend_from_slice(&[0; 8]);
-            set.extend_from_slice(&i32::from(body_len).to_be_bytes());
-            set.extend(std::iter::repeat_n(0xab, body_len as usize));
-        }
-        let whole = set.len();
-        set.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 99, 1, 2]);
-        assert_eq!(complete_batches(Bytes::from(set)).len(), whole);
+    fn a_cut_final_batch_is_dropped_and_the_next_offset_follows_the_last_whole_one() {
+        let (first, second) = (batch_at(0, 3), batch_at(3, 5));
+        let mut set = [first.clone(), second.clone()].concat();
+        let (whole, next) = complete_batches(Bytes::from(set.clone()));
+        assert_eq!((whole.len(), next), (set.len(), 8));
+        set.truncate(first.len() + second.len() / 2);
+        let (whole, next) = complete_batches(Bytes::from(set));
+        assert_eq!((whole.len(), next), (first.len(), 3));
+        assert_eq!(
+            complete_batches(Bytes::from_static(b"short")),
+            (Bytes::new(), 0)
+        );
     }
 }
