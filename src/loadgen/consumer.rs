@@ -1,6 +1,7 @@
-//! One consumer: a thread fetching a fixed set of partitions (no consumer group: shardlog has none yet,
-//! so partitions are assigned statically, like a Java client's `assign()`), decoding every record — a real
-//! consumer pays for that too — and timing each against the send time it carries.
+//! One consumer: a thread fetching a fixed set of partitions (no consumer group: partitions are assigned
+//! statically, like a Java client's `assign()`, so both brokers do the same fetch work and no group
+//! protocol is timed), decoding every record — a real consumer pays for that too — and timing each
+//! against the send time it carries.
 //!
 //! It stops once every partition reaches its target (known when producing is over) or when told to.
 
