@@ -102,6 +102,9 @@ def machine():
         "cpu_model": model,
         "memory_gib": round(mem_kib / 1048576, 1),
         "kernel": platform.release(),
+        # A VM that hands freed pages back to its host makes first writes into the page cache slow for
+        # every broker (perf/README.md, "Where the time goes").
+        "free_page_reporting": os.path.exists("/sys/module/page_reporting/parameters/page_reporting_order"),
     }
 
 
