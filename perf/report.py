@@ -8,6 +8,7 @@
       gathers every run under WORKDIR/runs into RESULT.json with the settings, limits and goals, and prints
       a table
 """
+import glob
 import json
 import os
 import platform
@@ -104,8 +105,18 @@ def machine():
         "kernel": platform.release(),
         # A VM that hands freed pages back to its host makes first writes into the page cache slow for
         # every broker (perf/README.md, "Where the time goes").
-        "free_page_reporting": os.path.exists("/sys/module/page_reporting/parameters/page_reporting_order"),
+        "free_page_reporting": free_page_reporting(),
     }
+
+
+def free_page_reporting():
+    """Whether a virtio balloon offers free page reporting (feature bit 5, VIRTIO_BALLOON_F_REPORTING)."""
+    for features in glob.glob("/sys/bus/virtio/drivers/virtio_balloon/virtio*/features"):
+        with open(features) as f:
+            bits = f.read().strip()
+        if len(bits) > 5 and bits[5] == "1":
+            return True
+    return False
 
 
 def ratio(a, b):
