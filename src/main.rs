@@ -22,6 +22,9 @@ enum Command {
     /// Show the effective config and the reference of every setting.
     #[command(subcommand)]
     Config(shardlog::config::cli::ConfigCommand),
+    /// Check (and optionally apply) Linux tuning for a broker on this machine; see tuning/README.md.
+    #[command(subcommand)]
+    Tune(shardlog::tune::TuneCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -45,5 +48,6 @@ fn main() -> anyhow::Result<()> {
             Ok(shardlog::loadgen::bench(*args)?)
         }
         Command::Config(cmd) => Ok(shardlog::config::cli::run(&cmd, &Cli::command())?),
+        Command::Tune(cmd) => Ok(shardlog::tune::run(&cmd, &Cli::command())?),
     }
 }
