@@ -164,3 +164,64 @@ fn missing_proc_and_sys_files_are_unknown_not_errors() {
     assert_eq!(get("transparent_hugepage")["current"], "always");
     assert_eq!(get("vm.dirty_ratio")["status"], "UNKNOWN");
 }
+
+/// The shipped sysctl.d file is exactly what `tune check` asks for: applied, every sysctl it sets is OK.
+#[test]
+fn the_shipped_sysctl_file_satisfies_tune_check() {
+    let conf =
+        std::fs::read_to_string(common::repo_root().join("tuning/sysctl.d/60-shardlog.conf"))
+            .unwrap();
+    let root = common::temp_dir("tune-sysctl-root");
+    let mut names = Vec::new();
+    for line in conf
+        .lines()
+        .filter(|l| !l.starts_with('#') && l.contains('='))
+    {
+        let (name, value) = line.split_once('=').unwrap();
+        let path = root.join("proc/sys").join(name.trim().replace('.', "/"));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, format!("{}\n", value.trim())).unwrap();
+        names.push(name.trim().to_string());
+    }
+    assert!(names.len() >= 8, "{names:?}");
+    let report = json(&["--sysroot", root.to_str().unwrap()]);
+    for name in &names {
+        let f = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["check"] == name.as_str())
+            .unwrap_or_else(|| panic!("tune check does not check {name}"));
+        assert_eq!(f["status"], "OK", "{f}");
+    }
+}
+
+#[test]
+fn the_shipped_unit_and_irq_script_are_sane() {
+    let unit =
+        std::fs::read_to_string(common::repo_root().join("tuning/shardlog.service")).unwrap();
+    for line in [
+        "ExecStart=/usr/local/bin/shardlog serve --config /etc/shardlog/shardlog.toml",
+        "LimitMEMLOCK=infinity",
+        "LimitNOFILE=",
+        "Restart=on-failure",
+        "KillSignal=SIGTERM",
+    ] {
+        assert!(unit.contains(line), "shardlog.service lacks {line}");
+    }
+    let script = common::repo_root().join("tuning/irq-affinity.sh");
+    let syntax = Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .status()
+        .unwrap();
+    assert!(syntax.success());
+    // Only --help is run: anything else could touch this machine's IRQs.
+    let help = Command::new("bash")
+        .arg(&script)
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--apply"));
+}
