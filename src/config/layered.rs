@@ -125,7 +125,11 @@ pub fn resolve_from(
         .get_one::<PathBuf>("config")
         .cloned();
     let values = match &file {
-        Some(p) => read_file(p, &settings)?,
+        Some(p) => {
+            let values = read_file(p, &settings)?;
+            tracing::info!(file = %p.display(), settings = values.len(), "read config file");
+            values
+        }
         None => BTreeMap::new(),
     };
     let cmd = with_defaults(root.clone(), path, &values);
