@@ -1,6 +1,15 @@
 //! Every broker setting, its default, and where it can be overridden (flag or `SHARDLOG_*` variable).
 //! Names follow Kafka's broker configs where one exists, so Kafka users recognise them.
 //! The defaults here *are* the embedded default config: `shardlog serve` with no flags is a working broker.
+//!
+//! Layering (flag > `SHARDLOG_*` env > TOML file > default) and the file's key names live in the
+//! submodules: `keys` (the one key ⇄ flag table), `layered` (loading), `render` (print/reference),
+//! `cli` (`shardlog config …`).
+
+pub mod cli;
+pub mod keys;
+pub mod layered;
+pub mod render;
 
 use clap::{Args, ValueEnum};
 use std::net::SocketAddr;
@@ -50,6 +59,10 @@ pub struct BrokerConfig {
     /// num.partitions: partitions of an auto-created topic.
     #[arg(long, env = "SHARDLOG_NUM_PARTITIONS", default_value_t = 1)]
     pub num_partitions: i32,
+    /// default.replication.factor: replicas of an auto-created topic (or one created with -1). Only 1 is
+    /// accepted: shardlog runs a single node until replication lands (#6).
+    #[arg(long, env = "SHARDLOG_DEFAULT_REPLICATION_FACTOR", default_value_t = 1, value_parser = single_replica)]
+    pub default_replication_factor: i16,
     /// message.max.bytes: the largest record batch accepted (topic override: max.message.bytes).
     #[arg(long, env = "SHARDLOG_MESSAGE_MAX_BYTES", default_value_t = 1_048_588)]
     pub message_max_bytes: i32,
@@ -155,6 +168,17 @@ pub struct BrokerConfig {
     /// Background flush period for data nobody waited on.
     #[arg(long, env = "SHARDLOG_FLUSH_INTERVAL_MS", default_value_t = 1000)]
     pub flush_interval_ms: u64,
+}
+
+/// default.replication.factor: a number, and 1 until there is more than one node.
+fn single_replica(value: &str) -> Result<i16, String> {
+    match value.parse::<i16>() {
+        Ok(1) => Ok(1),
+        Ok(n) => Err(format!(
+            "{n} replicas: only 1 is supported, shardlog runs a single node until replication (#6)"
+        )),
+        Err(e) => Err(format!("not an integer: {e}")),
+    }
 }
 
 impl BrokerConfig {

@@ -11,6 +11,7 @@
 //! | `storage`   | partition logs: batches, segments, indexes, recovery, retention, producer state |
 //! | `cluster`   | topic metadata, partition placement on shards, the (single-node) controller |
 //! | `loadgen`   | `shardlog bench`: a Kafka-protocol load generator for any broker (not used by `serve`) |
+//! | `tune`      | `shardlog tune check`: this machine's Linux settings against tuning/README.md |
 //!
 //! See ARCHITECTURE.md for how a request travels through these.
 
@@ -22,6 +23,7 @@ pub mod loadgen;
 pub mod net;
 pub mod runtime;
 pub mod storage;
+pub mod tune;
 
 /// Huge allocations become lazy mappings so a hostile array length cannot abort the process
 /// (see `runtime::allocator`).

@@ -1,7 +1,6 @@
 //! The `shardlog` binary: parses the command line and hands off. Errors become `anyhow` only here.
 
-use clap::{Parser, Subcommand};
-use shardlog::config::BrokerConfig;
+use clap::{CommandFactory, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -17,9 +16,15 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a broker.
-    Serve(Box<BrokerConfig>),
+    Serve(Box<shardlog::config::layered::ServeArgs>),
     /// Load-test a Kafka-compatible broker (shardlog or Apache Kafka); see perf/README.md.
     Bench(Box<shardlog::loadgen::BenchArgs>),
+    /// Show the effective config and the reference of every setting.
+    #[command(subcommand)]
+    Config(shardlog::config::cli::ConfigCommand),
+    /// Check (and optionally apply) Linux tuning for a broker on this machine; see tuning/README.md.
+    #[command(subcommand)]
+    Tune(shardlog::tune::TuneCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -31,14 +36,18 @@ fn main() -> anyhow::Result<()> {
         )
         .with_target(false);
     match cli.command {
-        Command::Serve(config) => {
+        Command::Serve(_) => {
             logs.init();
-            shardlog::runtime::serve(*config)
+            // Parsed again with the config file's values as defaults (flag > env > file > default).
+            let config = shardlog::config::layered::resolve(&Cli::command(), &["serve"])?;
+            shardlog::runtime::serve(config.broker)
         }
         // stdout may carry the JSON result: the bench logs to stderr.
         Command::Bench(args) => {
             logs.with_writer(std::io::stderr).init();
             Ok(shardlog::loadgen::bench(*args)?)
         }
+        Command::Config(cmd) => Ok(shardlog::config::cli::run(&cmd, &Cli::command())?),
+        Command::Tune(cmd) => Ok(shardlog::tune::run(&cmd, &Cli::command())?),
     }
 }

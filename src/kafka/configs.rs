@@ -90,6 +90,10 @@ pub fn describe(
                         c.auto_create_topics_enable.to_string(),
                     ),
                     ("num.partitions", c.num_partitions.to_string()),
+                    (
+                        "default.replication.factor",
+                        c.default_replication_factor.to_string(),
+                    ),
                     ("message.max.bytes", c.message_max_bytes.to_string()),
                     (
                         "socket.request.max.bytes",

@@ -24,7 +24,7 @@ pub async fn handle(
             t.num_partitions
         };
         let replication = if t.replication_factor == -1 {
-            1
+            shard.config.default_replication_factor
         } else {
             t.replication_factor
         };

@@ -25,7 +25,13 @@ const MESH_CHANNEL_CAPACITY: usize = 1024;
 /// How often group session timeouts and rebalance deadlines are checked.
 const GROUP_TICK: Duration = Duration::from_millis(100);
 /// io_uring rings glommio opens per executor (main, latency, poll): what `io_memory` is locked for.
-const RINGS_PER_EXECUTOR: usize = 3;
+pub const RINGS_PER_EXECUTOR: usize = 3;
+
+/// Bytes of locked memory `shards` executors with `io_memory` bytes each need (`shardlog tune check`
+/// compares it with RLIMIT_MEMLOCK too).
+pub fn memlock_needed(shards: usize, io_memory: usize) -> u64 {
+    (shards * RINGS_PER_EXECUTOR * io_memory) as u64
+}
 
 fn check_memlock(shards: usize, io_memory: usize) -> anyhow::Result<()> {
     // SAFETY: geteuid has no preconditions.
@@ -40,7 +46,7 @@ fn check_memlock(shards: usize, io_memory: usize) -> anyhow::Result<()> {
     if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut lim) } != 0 {
         return Ok(());
     }
-    let need = (shards * RINGS_PER_EXECUTOR * io_memory) as u64;
+    let need = memlock_needed(shards, io_memory);
     if lim.rlim_cur != libc::RLIM_INFINITY && need > lim.rlim_cur && lim.rlim_max > lim.rlim_cur {
         // Any process may raise its soft limit up to the hard limit: do that before giving up.
         lim.rlim_cur = lim.rlim_max;

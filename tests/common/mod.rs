@@ -53,16 +53,26 @@ pub struct Broker {
     pub port: u16,
     pub data_dir: PathBuf,
     args: Vec<String>,
+    envs: Vec<(String, String)>,
 }
 
 impl Broker {
     /// Starts a broker with 2 shards on a free port; `args` are extra `serve` flags.
     pub fn start(data_dir: &Path, args: &[&str]) -> Broker {
+        Self::start_with_env(data_dir, args, &[])
+    }
+
+    /// `start` with extra environment variables (e.g. `SHARDLOG_*` settings).
+    pub fn start_with_env(data_dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Broker {
         let mut b = Broker {
             child: None,
             port: free_port(),
             data_dir: data_dir.to_path_buf(),
             args: args.iter().map(|s| s.to_string()).collect(),
+            envs: envs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         b.spawn();
         b
@@ -94,6 +104,7 @@ impl Broker {
             .arg(&self.data_dir)
             .args(["--shards", "2"])
             .args(&self.args)
+            .envs(self.envs.iter().map(|(k, v)| (k, v)))
             .env("RUST_LOG", "info")
             // An abort must kill the broker at once, not after a slow backtrace, or a test could miss it.
             .env("RUST_BACKTRACE", "0")
