@@ -28,6 +28,7 @@ mod offset_for_leader_epoch;
 mod offsets;
 mod produce;
 
+use crate::metrics::GaugeGuard;
 use crate::net::response::{FrameWriter, ResponseFrame};
 use crate::runtime::shard::Shard;
 use crate::storage::FileSlice;
@@ -36,6 +37,8 @@ use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseHeade
 use kafka_protocol::protocol::{Decodable, Encodable};
 use std::collections::VecDeque;
 use std::rc::Rc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Instant;
 use tracing::warn;
 
 /// (API, lowest version, highest version) we implement.
@@ -161,7 +164,20 @@ pub async fn handle(shard: Rc<Shard>, frame: Bytes, peer: Rc<str>) -> Outcome {
         ),
         Err(reason) => return Outcome::Close(reason),
     };
-    dispatch(&shard, &ctx, request).await
+    // Per-API counters: relaxed atomics of this shard, indexed by API (no lock, no allocation).
+    let metrics = shard.metrics.clone();
+    let _in_flight = match ctx.api_key {
+        ApiKey::Produce => Some(GaugeGuard::inc(&metrics.produce_in_flight)),
+        ApiKey::Fetch => Some(GaugeGuard::inc(&metrics.fetch_in_flight)),
+        _ => None,
+    };
+    let started = Instant::now();
+    let outcome = dispatch(&shard, &ctx, request).await;
+    if let Some(api) = metrics.api(ctx.api_key) {
+        api.requests.fetch_add(1, Relaxed);
+        api.latency.observe(started.elapsed());
+    }
+    outcome
 }
 
 /// Everything done to a request frame (without its length prefix) before dispatch: the fixed header

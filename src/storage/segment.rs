@@ -225,6 +225,40 @@ impl Segment {
         self.scan_from(pos, |h| h.last_offset() >= offset)
     }
 
+    /// One past the last offset of the whole batches in bytes `[position, end)`, where `position` is the
+    /// batch `first` (what a fetch of that range delivers; a partial last batch delivers nothing).
+    /// Cheap: a range reaching the segment end needs no I/O, otherwise the scan starts at the sparse
+    /// index entry below `end`, so it reads at most `index.interval.bytes` worth of headers.
+    pub fn end_offset_of_range(
+        &self,
+        position: u64,
+        first: &BatchHeader,
+        end: u64,
+    ) -> io::Result<i64> {
+        if end >= self.size {
+            return Ok(self.next_offset);
+        }
+        if position + first.total_len() as u64 > end {
+            return Ok(first.base_offset);
+        }
+        let floor = u64::from(
+            self.index
+                .floor_by_position(u32::try_from(end).unwrap_or(u32::MAX)),
+        );
+        let mut pos = floor.max(position);
+        let mut last = first.last_offset() + 1;
+        while pos < end {
+            let h = self.header_at(pos)?;
+            let next = pos + h.total_len() as u64;
+            if next > end {
+                break;
+            }
+            last = h.last_offset() + 1;
+            pos = next;
+        }
+        Ok(last)
+    }
+
     /// Position of the first batch whose max timestamp is >= `timestamp`.
     pub fn position_of_timestamp(&self, timestamp: i64) -> io::Result<Option<(u64, BatchHeader)>> {
         let pos = u64::from(self.index.floor_for_timestamp(timestamp));
