@@ -310,6 +310,16 @@ fn counters_move_by_exactly_what_was_produced_and_fetched() {
             - end.value("shardlog_requests_total", &produce_api),
         1.0
     );
+
+    // Other APIs' codes too: deleting a topic that does not exist answers 3 for it.
+    let mut req = DeleteTopicsRequest::default();
+    req.topic_names = vec![topic_name("never-created")];
+    req.timeout_ms = 10_000;
+    let resp: DeleteTopicsResponse = conn.request(ApiKey::DeleteTopics, 4, &req);
+    assert_eq!(resp.responses[0].error_code, 3);
+    let s = scrape(&broker);
+    let delete = [("api", "DeleteTopics"), ("error_code", "3")];
+    assert_eq!(s.value("shardlog_request_errors_total", &delete), 1.0);
 }
 
 #[test]

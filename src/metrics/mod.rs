@@ -439,7 +439,7 @@ impl Registry {
         }
         out.family(
             "shardlog_request_errors_total",
-            "Error codes answered, per API and Kafka error code (per partition where the API has them).",
+            "Non-zero Kafka error codes answered, per API and code (top-level and per topic/partition/group/member).",
             "counter",
         );
         for (i, &(key, _, _)) in SUPPORTED.iter().enumerate() {
