@@ -337,6 +337,7 @@ fn executor_stats_are_exported_per_shard() {
             let u = s.value("shardlog_shard_utilisation_ratio", &[("shard", shard)]);
             assert!((0.0..=1.0).contains(&u));
             s.value("shardlog_shard_busy_seconds_total", &[("shard", shard)]);
+            s.value("shardlog_shard_idle_seconds_total", &[("shard", shard)]);
             s.value(
                 "shardlog_io_uring_files_opened_total",
                 &[("shard", shard), ("ring", "main")],

@@ -167,7 +167,7 @@ pub async fn handle(shard: Rc<Shard>, frame: Bytes, peer: Rc<str>) -> Outcome {
         Err(reason) => return Outcome::Close(reason),
     };
     // Per-API counters: relaxed atomics of this shard, indexed by API (no lock, no allocation).
-    let metrics = shard.metrics.clone();
+    let metrics = &*shard.metrics;
     let _in_flight = match ctx.api_key {
         ApiKey::Produce => Some(GaugeGuard::inc(&metrics.produce_in_flight)),
         ApiKey::Fetch => Some(GaugeGuard::inc(&metrics.fetch_in_flight)),

@@ -134,6 +134,8 @@ pub struct ShardMetrics {
     pub connections_accepted: AtomicU64,
     pub fsync: Histogram,
     busy_nanos: AtomicU64,
+    /// Wall time minus busy time, summed over the stats intervals.
+    idle_nanos: AtomicU64,
     runtime_nanos: AtomicU64,
     tasks_executed: AtomicU64,
     scheduler_runs: AtomicU64,
@@ -162,6 +164,7 @@ impl ShardMetrics {
             connections_accepted: AtomicU64::new(0),
             fsync: Histogram::default(),
             busy_nanos: AtomicU64::new(0),
+            idle_nanos: AtomicU64::new(0),
             runtime_nanos: AtomicU64::new(0),
             tasks_executed: AtomicU64::new(0),
             scheduler_runs: AtomicU64::new(0),
@@ -201,6 +204,8 @@ impl ShardMetrics {
         let ex = glommio::executor().executor_stats();
         let busy = ex.executor_runtime();
         self.busy_nanos.fetch_add(nanos(busy), Relaxed);
+        self.idle_nanos
+            .fetch_add(nanos(wall.saturating_sub(busy)), Relaxed);
         self.runtime_nanos
             .fetch_add(nanos(ex.total_runtime()), Relaxed);
         self.tasks_executed.fetch_add(ex.tasks_executed(), Relaxed);
@@ -522,12 +527,18 @@ impl Registry {
             }
         }
         type Seconds = fn(&ShardMetrics) -> f64;
-        let seconds: [(&str, &str, &str, Seconds); 3] = [
+        let seconds: [(&str, &str, &str, Seconds); 4] = [
             (
                 "shardlog_shard_busy_seconds_total",
-                "Time the shard's executor spent running tasks (rate() = utilisation; idle = wall - busy).",
+                "Time the shard's executor spent running tasks (rate() = utilisation).",
                 "counter",
                 |s| s.busy_nanos.load(Relaxed) as f64 / 1e9,
+            ),
+            (
+                "shardlog_shard_idle_seconds_total",
+                "Wall time the shard's executor was not running tasks (parked or polling io_uring).",
+                "counter",
+                |s| s.idle_nanos.load(Relaxed) as f64 / 1e9,
             ),
             (
                 "shardlog_shard_runtime_seconds_total",
