@@ -294,6 +294,33 @@ fn counters_move_by_exactly_what_was_produced_and_fetched() {
     assert_eq!(delta("shardlog_requests_total", &fetch_api), 1.0);
     assert_eq!(delta("shardlog_partition_records_in_total", &part), 0.0);
 
+    // A fetch limited to one batch and a byte of the next sends those bytes but only the whole
+    // batch's records.
+    let first_len = batch_of(0..5, 1).len() as i32;
+    let mut p = kafka_protocol::messages::fetch_request::FetchPartition::default();
+    p.partition = 0;
+    p.fetch_offset = 0;
+    p.partition_max_bytes = first_len + 1;
+    let mut t = kafka_protocol::messages::fetch_request::FetchTopic::default();
+    t.topic = topic_name("metered");
+    t.partitions = vec![p];
+    let mut req = FetchRequest::default();
+    req.replica_id = BrokerId(-1);
+    req.min_bytes = 1;
+    req.max_bytes = 1 << 20;
+    req.topics = vec![t];
+    let resp: FetchResponse = conn.request(ApiKey::Fetch, 12, &req);
+    let sent = resp.responses[0].partitions[0]
+        .records
+        .as_ref()
+        .unwrap()
+        .len();
+    assert_eq!(sent, first_len as usize + 1);
+    let partial = scrape(&broker);
+    let delta = |name: &str| partial.value(name, &part) - end.value(name, &part);
+    assert_eq!(delta("shardlog_partition_bytes_out_total"), sent as f64);
+    assert_eq!(delta("shardlog_partition_records_out_total"), 5.0);
+
     // An error answer is counted per API and error code: partition 7 does not exist (3 =
     // UNKNOWN_TOPIC_OR_PARTITION).
     assert_eq!(produce(&mut conn, "metered", 7, 1, batch_of(0..1, 1)).0, 3);
