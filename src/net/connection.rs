@@ -81,7 +81,7 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream) {
         }
     };
     debug!(%peer, shard = shard.id, "connection opened");
-    let metrics = shard.metrics.clone(); // the guard below outlives the moves of `shard`
+    let metrics = &*shard.metrics;
     metrics.connections_accepted.fetch_add(1, Relaxed);
     let _open = GaugeGuard::inc(&metrics.connections_open);
     let (tx, rx) = local_channel::new_bounded::<Task<Outcome>>(MAX_IN_FLIGHT);
