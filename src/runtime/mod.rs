@@ -109,12 +109,13 @@ pub fn serve(config: BrokerConfig) -> anyhow::Result<()> {
         "starting shardlog"
     );
     let data_dir = config.data_dir.clone();
-    let registry = Registry::new(shards);
-    // Before the shards start, so /health answers and /ready says 503 during recovery.
-    metrics::http::start(config.admin_listen, registry.clone())
-        .context("starting the admin HTTP endpoint (--admin-listen)")?;
     let config = Arc::new(config);
     block_shutdown_signals()?;
+    let registry = Registry::new(shards);
+    // Before the shards start, so /health answers and /ready says 503 during recovery; after the
+    // signals are blocked, so its threads inherit the mask and SIGTERM reaches the shutdown thread.
+    metrics::http::start(config.admin_listen, registry.clone())
+        .context("starting the admin HTTP endpoint (--admin-listen)")?;
     std::thread::Builder::new()
         .name("shutdown".into())
         .spawn(move || shutdown_on_signal(&data_dir))
