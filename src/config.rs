@@ -168,6 +168,11 @@ pub struct BrokerConfig {
     /// Background flush period for data nobody waited on.
     #[arg(long, env = "SHARDLOG_FLUSH_INTERVAL_MS", default_value_t = 1000)]
     pub flush_interval_ms: u64,
+
+    // ---- Observability (issue #5): the admin HTTP endpoint ----
+    /// Address of the admin HTTP endpoint: `GET /metrics` (Prometheus text format), `/health`, `/ready`.
+    #[arg(long, env = "SHARDLOG_ADMIN_LISTEN", default_value = "127.0.0.1:9644")]
+    pub admin_listen: SocketAddr,
 }
 
 /// default.replication.factor: a number, and 1 until there is more than one node.

@@ -12,6 +12,7 @@
 //! | `cluster`   | topic metadata, partition placement on shards, the (single-node) controller |
 //! | `loadgen`   | `shardlog bench`: a Kafka-protocol load generator for any broker (not used by `serve`) |
 //! | `tune`      | `shardlog tune check`: this machine's Linux settings against tuning/README.md |
+//! | `metrics`   | per-shard and per-partition counters (relaxed atomics), Prometheus text, the admin HTTP endpoint |
 //!
 //! See ARCHITECTURE.md for how a request travels through these.
 
@@ -20,6 +21,7 @@ pub mod config;
 pub mod coordinator;
 pub mod kafka;
 pub mod loadgen;
+pub mod metrics;
 pub mod net;
 pub mod runtime;
 pub mod storage;

@@ -294,6 +294,21 @@ impl GroupCoordinator {
             .map(f)
     }
 
+    /// The latest lag of every sampled (group, topic, partition), for the metrics endpoint.
+    pub fn lag_samples(&self) -> Vec<crate::metrics::LagSample> {
+        self.lag
+            .borrow()
+            .iter()
+            .flat_map(|(group, tracker)| {
+                tracker
+                    .report()
+                    .partitions
+                    .into_iter()
+                    .map(move |p| (group.clone(), p.topic, p.partition, p.lag))
+            })
+            .collect()
+    }
+
     /// The group's lag and Burrow-style status (None before the first sample).
     pub fn lag_report(&self, group_id: &str) -> Option<GroupLag> {
         self.lag.borrow().get(group_id).map(LagTracker::report)

@@ -7,6 +7,7 @@ use super::fetch_session::{
     PartitionKey, SessionError, SessionPartition, FINAL_EPOCH, INITIAL_EPOCH,
 };
 use super::{Outcome, RequestContext};
+use crate::metrics::PartitionMetrics;
 use crate::net::response::{hole, MAX_HOLE};
 use crate::runtime::router::{on_owners, PartitionItem};
 use crate::runtime::shard::Shard;
@@ -18,6 +19,8 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
@@ -32,6 +35,9 @@ struct ReadOutput {
     high_watermark: i64,
     log_start_offset: i64,
     slice: Option<FileSlice>,
+    /// Records in the whole batches of `slice`, and the partition's counters to add what is sent to.
+    records: u64,
+    metrics: Option<Arc<PartitionMetrics>>,
 }
 
 async fn read_partition(log: Option<Rc<PartitionLog>>, input: ReadInput) -> ReadOutput {
@@ -41,25 +47,31 @@ async fn read_partition(log: Option<Rc<PartitionLog>>, input: ReadInput) -> Read
             high_watermark: -1,
             log_start_offset: -1,
             slice: None,
+            records: 0,
+            metrics: None,
         };
     };
-    let (error, slice) = match log.read(input.offset, input.max_bytes) {
+    let (error, slice, records) = match log.read(input.offset, input.max_bytes) {
         // A hole can stand for at most MAX_HOLE bytes; a larger first batch is sent partially (clients
         // treat a truncated trailing batch as "fetch more").
-        Ok(slice) => (
-            None,
-            slice.map(|s| FileSlice {
+        Ok(Some((s, records))) => {
+            let truncated = s.len > MAX_HOLE as u64;
+            let slice = FileSlice {
                 len: s.len.min(MAX_HOLE as u64),
                 ..s
-            }),
-        ),
-        Err(e) => (Some(read_code(&e)), None),
+            };
+            (None, Some(slice), if truncated { 0 } else { records })
+        }
+        Ok(None) => (None, None, 0),
+        Err(e) => (Some(read_code(&e)), None, 0),
     };
     ReadOutput {
         error,
         high_watermark: log.high_watermark.get(),
         log_start_offset: log.log_start_offset(),
         slice,
+        records,
+        metrics: Some(log.metrics.partition.clone()),
     }
 }
 
@@ -191,6 +203,7 @@ pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: FetchRequest) 
     let plan = match plan(shard, &req) {
         Ok(p) => p,
         Err(code) => {
+            shard.metrics.record_error(ctx.api_key, code.code());
             let mut resp = FetchResponse::default();
             resp.error_code = code.code();
             return ctx.respond(&resp);
@@ -259,6 +272,7 @@ fn respond(
         let mut data = PartitionData::default();
         data.partition_index = key.1;
         data.error_code = read.error.map_or(0, |e| e.code());
+        shard.metrics.record_error(ctx.api_key, data.error_code);
         data.high_watermark = read.high_watermark;
         data.last_stable_offset = read.high_watermark;
         data.log_start_offset = read.log_start_offset;
@@ -269,6 +283,10 @@ fn respond(
             Some(slice) if first || slice.len <= budget => {
                 first = false;
                 budget = budget.saturating_sub(slice.len);
+                if let Some(m) = &read.metrics {
+                    m.bytes_out.fetch_add(slice.len, Relaxed);
+                    m.records_out.fetch_add(read.records, Relaxed);
+                }
                 let h = hole(slice.len as usize);
                 files.push_back(slice);
                 h

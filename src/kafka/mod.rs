@@ -14,6 +14,7 @@ mod create_topics;
 mod delete_records;
 mod delete_topics;
 mod describe_cluster;
+mod error_codes;
 mod errors;
 mod fetch;
 pub mod fetch_session;
@@ -28,14 +29,18 @@ mod offset_for_leader_epoch;
 mod offsets;
 mod produce;
 
+use crate::metrics::GaugeGuard;
 use crate::net::response::{FrameWriter, ResponseFrame};
 use crate::runtime::shard::Shard;
 use crate::storage::FileSlice;
 use bytes::{BufMut, Bytes};
+use error_codes::ErrorCodes;
 use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable};
 use std::collections::VecDeque;
 use std::rc::Rc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Instant;
 use tracing::warn;
 
 /// (API, lowest version, highest version) we implement.
@@ -161,7 +166,20 @@ pub async fn handle(shard: Rc<Shard>, frame: Bytes, peer: Rc<str>) -> Outcome {
         ),
         Err(reason) => return Outcome::Close(reason),
     };
-    dispatch(&shard, &ctx, request).await
+    // Per-API counters: relaxed atomics of this shard, indexed by API (no lock, no allocation).
+    let metrics = &*shard.metrics;
+    let _in_flight = match ctx.api_key {
+        ApiKey::Produce => Some(GaugeGuard::inc(&metrics.produce_in_flight)),
+        ApiKey::Fetch => Some(GaugeGuard::inc(&metrics.fetch_in_flight)),
+        _ => None,
+    };
+    let started = Instant::now();
+    let outcome = dispatch(&shard, &ctx, request).await;
+    if let Some(api) = metrics.api(ctx.api_key) {
+        api.requests.fetch_add(1, Relaxed);
+        api.latency.observe(started.elapsed());
+    }
+    outcome
 }
 
 /// Everything done to a request frame (without its length prefix) before dispatch: the fixed header
@@ -213,40 +231,62 @@ fn request_context(frame: &[u8]) -> Result<RequestContext, String> {
 async fn dispatch(shard: &Rc<Shard>, ctx: &RequestContext, request: RequestKind) -> Outcome {
     match request {
         RequestKind::ApiVersions(_) => api_versions::handle(ctx),
-        RequestKind::Metadata(r) => ctx.respond(&metadata::handle(shard, ctx, r).await),
+        RequestKind::Metadata(r) => counted(shard, ctx, &metadata::handle(shard, ctx, r).await),
         RequestKind::Produce(r) => produce::handle(shard, ctx, r).await,
         RequestKind::Fetch(r) => fetch::handle(shard, ctx, r).await,
-        RequestKind::ListOffsets(r) => ctx.respond(&list_offsets::handle(shard, r).await),
-        RequestKind::CreateTopics(r) => ctx.respond(&create_topics::handle(shard, ctx, r).await),
-        RequestKind::DeleteTopics(r) => ctx.respond(&delete_topics::handle(shard, ctx, r).await),
-        RequestKind::CreatePartitions(r) => ctx.respond(&create_partitions::handle(shard, r).await),
-        RequestKind::InitProducerId(r) => ctx.respond(&init_producer_id::handle(shard, r).await),
-        RequestKind::DescribeConfigs(r) => ctx.respond(&configs::describe(shard, ctx, r)),
-        RequestKind::AlterConfigs(r) => ctx.respond(&configs::alter(shard, r).await),
+        RequestKind::ListOffsets(r) => counted(shard, ctx, &list_offsets::handle(shard, r).await),
+        RequestKind::CreateTopics(r) => {
+            counted(shard, ctx, &create_topics::handle(shard, ctx, r).await)
+        }
+        RequestKind::DeleteTopics(r) => {
+            counted(shard, ctx, &delete_topics::handle(shard, ctx, r).await)
+        }
+        RequestKind::CreatePartitions(r) => {
+            counted(shard, ctx, &create_partitions::handle(shard, r).await)
+        }
+        RequestKind::InitProducerId(r) => {
+            counted(shard, ctx, &init_producer_id::handle(shard, r).await)
+        }
+        RequestKind::DescribeConfigs(r) => counted(shard, ctx, &configs::describe(shard, ctx, r)),
+        RequestKind::AlterConfigs(r) => counted(shard, ctx, &configs::alter(shard, r).await),
         RequestKind::IncrementalAlterConfigs(r) => {
-            ctx.respond(&configs::incremental_alter(shard, r).await)
+            counted(shard, ctx, &configs::incremental_alter(shard, r).await)
         }
-        RequestKind::DescribeCluster(_) => ctx.respond(&describe_cluster::handle(shard)),
-        RequestKind::DeleteRecords(r) => ctx.respond(&delete_records::handle(shard, r).await),
-        RequestKind::FindCoordinator(r) => ctx.respond(&find_coordinator::handle(shard, ctx, r)),
-        RequestKind::JoinGroup(r) => ctx.respond(&group_membership::join(shard, ctx, r).await),
-        RequestKind::SyncGroup(r) => ctx.respond(&group_membership::sync(shard, r).await),
-        RequestKind::Heartbeat(r) => ctx.respond(&group_membership::heartbeat(shard, r).await),
-        RequestKind::LeaveGroup(r) => ctx.respond(&group_membership::leave(shard, ctx, r).await),
-        RequestKind::OffsetCommit(r) => ctx.respond(&offsets::commit(shard, r).await),
-        RequestKind::OffsetFetch(r) => ctx.respond(&offsets::fetch(shard, ctx, r).await),
-        RequestKind::OffsetDelete(r) => ctx.respond(&offsets::delete(shard, r).await),
-        RequestKind::ListGroups(r) => ctx.respond(&group_admin::list(shard, ctx, r).await),
-        RequestKind::DescribeGroups(r) => ctx.respond(&group_admin::describe(shard, r).await),
-        RequestKind::DeleteGroups(r) => ctx.respond(&group_admin::delete(shard, r).await),
+        RequestKind::DescribeCluster(_) => counted(shard, ctx, &describe_cluster::handle(shard)),
+        RequestKind::DeleteRecords(r) => {
+            counted(shard, ctx, &delete_records::handle(shard, r).await)
+        }
+        RequestKind::FindCoordinator(r) => {
+            counted(shard, ctx, &find_coordinator::handle(shard, ctx, r))
+        }
+        RequestKind::JoinGroup(r) => {
+            counted(shard, ctx, &group_membership::join(shard, ctx, r).await)
+        }
+        RequestKind::SyncGroup(r) => counted(shard, ctx, &group_membership::sync(shard, r).await),
+        RequestKind::Heartbeat(r) => {
+            counted(shard, ctx, &group_membership::heartbeat(shard, r).await)
+        }
+        RequestKind::LeaveGroup(r) => {
+            counted(shard, ctx, &group_membership::leave(shard, ctx, r).await)
+        }
+        RequestKind::OffsetCommit(r) => counted(shard, ctx, &offsets::commit(shard, r).await),
+        RequestKind::OffsetFetch(r) => counted(shard, ctx, &offsets::fetch(shard, ctx, r).await),
+        RequestKind::OffsetDelete(r) => counted(shard, ctx, &offsets::delete(shard, r).await),
+        RequestKind::ListGroups(r) => counted(shard, ctx, &group_admin::list(shard, ctx, r).await),
+        RequestKind::DescribeGroups(r) => {
+            counted(shard, ctx, &group_admin::describe(shard, r).await)
+        }
+        RequestKind::DeleteGroups(r) => counted(shard, ctx, &group_admin::delete(shard, r).await),
         RequestKind::ConsumerGroupDescribe(r) => {
-            ctx.respond(&consumer_group_describe::handle(shard, r).await)
+            counted(shard, ctx, &consumer_group_describe::handle(shard, r).await)
         }
-        RequestKind::ConsumerGroupHeartbeat(r) => {
-            ctx.respond(&consumer_group_heartbeat::handle(shard, ctx, r).await)
-        }
+        RequestKind::ConsumerGroupHeartbeat(r) => counted(
+            shard,
+            ctx,
+            &consumer_group_heartbeat::handle(shard, ctx, r).await,
+        ),
         RequestKind::OffsetForLeaderEpoch(r) => {
-            ctx.respond(&offset_for_leader_epoch::handle(shard, r).await)
+            counted(shard, ctx, &offset_for_leader_epoch::handle(shard, r).await)
         }
         other => {
             // Unreachable while SUPPORTED and this match agree; a clean close, never a panic.
@@ -255,6 +295,12 @@ async fn dispatch(shard: &Rc<Shard>, ctx: &RequestContext, request: RequestKind)
             Outcome::Close(format!("no handler for {:?}", ctx.api_key))
         }
     }
+}
+
+/// Counts the response's error codes for the metrics, then encodes it.
+fn counted<R: Encodable + ErrorCodes>(shard: &Shard, ctx: &RequestContext, body: &R) -> Outcome {
+    body.error_codes(&mut |code| shard.metrics.record_error(ctx.api_key, code));
+    ctx.respond(body)
 }
 
 /// The node id and advertised endpoint of this broker, as Metadata-like responses show it.

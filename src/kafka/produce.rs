@@ -15,6 +15,7 @@ use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 use std::rc::Rc;
+use std::sync::atomic::Ordering::Relaxed;
 use tracing::warn;
 
 struct PartitionInput {
@@ -71,6 +72,9 @@ pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: ProduceRequest
     } else {
         on_owners(shard, items, append_partition).await
     };
+    for r in &results {
+        shard.metrics.record_error(ctx.api_key, r.error_code);
+    }
     if acks == 0 {
         return Outcome::NoResponse;
     }
@@ -112,11 +116,27 @@ async fn append_partition(
     };
     let records = input.records.unwrap_or_default();
     let max = log.config().max_message_bytes.max(0) as usize;
+    let mut counted = (0u64, 0u64); // (bytes, records) of the batches appended
     let appended = validate_record_set(&records, max)
         .map_err(Into::into)
-        .and_then(|batches| log.append(batches));
+        .and_then(|batches| {
+            counted = batches.iter().fold((0, 0), |(b, r), batch| {
+                (
+                    b + batch.bytes.len() as u64,
+                    r + batch.header.records_count.max(0) as u64,
+                )
+            });
+            log.append(batches)
+        });
     let outcome = match appended {
-        Ok(o) => o,
+        Ok(o) => {
+            if !o.duplicate {
+                let m = &log.metrics.partition;
+                m.bytes_in.fetch_add(counted.0, Relaxed);
+                m.records_in.fetch_add(counted.1, Relaxed);
+            }
+            o
+        }
         Err(e) => {
             warn!(topic = %log.topic, partition = log.partition, error = %e, "produce rejected");
             return error_response(input.index, append_code(&e), e.to_string());

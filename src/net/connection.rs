@@ -8,6 +8,7 @@
 use super::response::ResponseFrame;
 use super::zero_copy;
 use crate::kafka::{self, Outcome};
+use crate::metrics::GaugeGuard;
 use crate::runtime::shard::Shard;
 use bytes::{Bytes, BytesMut};
 use futures_lite::AsyncReadExt;
@@ -17,6 +18,7 @@ use glommio::Task;
 use std::io;
 use std::os::unix::io::{AsRawFd, FromRawFd};
 use std::rc::Rc;
+use std::sync::atomic::Ordering::Relaxed;
 use thiserror::Error;
 use tracing::{debug, warn};
 
@@ -79,6 +81,9 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream) {
         }
     };
     debug!(%peer, shard = shard.id, "connection opened");
+    let metrics = &*shard.metrics;
+    metrics.connections_accepted.fetch_add(1, Relaxed);
+    let _open = GaugeGuard::inc(&metrics.connections_open);
     let (tx, rx) = local_channel::new_bounded::<Task<Outcome>>(MAX_IN_FLIGHT);
     let socket_fd = stream.as_raw_fd();
     let peer_w = peer.clone();

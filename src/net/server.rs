@@ -55,6 +55,7 @@ pub async fn run(shard: Rc<Shard>) -> io::Result<()> {
         )
     })?;
     info!(shard = shard.id, addr = %shard.config.listen, "listening");
+    shard.registry.shard_listening();
     loop {
         match listener.accept().await {
             Ok(stream) => {

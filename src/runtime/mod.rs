@@ -11,6 +11,7 @@ pub mod signal;
 use crate::cluster::controller::Controller;
 use crate::cluster::metadata::{MetadataImage, MetadataSnapshot};
 use crate::config::BrokerConfig;
+use crate::metrics::{self, Registry};
 use crate::net;
 use anyhow::{bail, Context};
 use glommio::channels::channel_mesh::MeshBuilder;
@@ -116,6 +117,11 @@ pub fn serve(config: BrokerConfig) -> anyhow::Result<()> {
     let data_dir = config.data_dir.clone();
     let config = Arc::new(config);
     block_shutdown_signals()?;
+    let registry = Registry::new(shards);
+    // Before the shards start, so /health answers and /ready says 503 during recovery; after the
+    // signals are blocked, so its threads inherit the mask and SIGTERM reaches the shutdown thread.
+    metrics::http::start(config.admin_listen, registry.clone())
+        .context("starting the admin HTTP endpoint (--admin-listen)")?;
     std::thread::Builder::new()
         .name("shutdown".into())
         .spawn(move || shutdown_on_signal(&data_dir))
@@ -137,6 +143,7 @@ pub fn serve(config: BrokerConfig) -> anyhow::Result<()> {
             let config = config.clone();
             let snapshot = snapshot.clone();
             let image = image.clone();
+            let registry = registry.clone();
             async move {
                 let (senders, receivers) = mesh.join().await.expect("joining the shard mesh");
                 let controller = (senders.peer_id() == CONTROLLER_SHARD).then(|| {
@@ -147,7 +154,7 @@ pub fn serve(config: BrokerConfig) -> anyhow::Result<()> {
                         .expect("one controller");
                     Controller::new(config.data_dir.clone(), image)
                 });
-                let shard = Shard::new(config, senders, snapshot.clone(), controller);
+                let shard = Shard::new(config, senders, snapshot.clone(), controller, registry);
                 shard.start_mesh_receivers(receivers);
                 shard.apply_metadata(snapshot);
                 shard.wait_for_peers_started().await;
@@ -218,6 +225,7 @@ fn shutdown_on_signal(data_dir: &std::path::Path) {
 async fn sample_lag(shard: &std::rc::Rc<Shard>) {
     let committed = shard.groups.all_committed();
     if committed.is_empty() {
+        shard.metrics.publish_lag(Vec::new());
         return;
     }
     let keys: std::collections::BTreeSet<(String, i32)> =
@@ -240,10 +248,23 @@ async fn sample_lag(shard: &std::rc::Rc<Shard>) {
         .filter_map(|(k, e)| Some((k, e?)))
         .collect();
     shard.groups.record_lag(&committed, &ends);
+    shard.metrics.publish_lag(shard.groups.lag_samples());
 }
 
-/// Per-shard timers: background flush of unsynced data, and retention.
+/// Per-shard timers: background flush of unsynced data, group ticks, lag samples, compaction,
+/// retention, and folding glommio's executor/io_uring stats into the shard's metrics.
 fn spawn_housekeeping(shard: &std::rc::Rc<Shard>) {
+    let s = shard.clone();
+    glommio::spawn_local(async move {
+        let mut last = std::time::Instant::now();
+        loop {
+            glommio::timer::sleep(crate::metrics::STATS_SAMPLE_INTERVAL).await;
+            let now = std::time::Instant::now();
+            s.metrics.sample_executor(now - last);
+            last = now;
+        }
+    })
+    .detach();
     let flush_every = Duration::from_millis(shard.config.flush_interval_ms.max(1));
     let s = shard.clone();
     glommio::spawn_local(async move {

@@ -8,6 +8,7 @@ use crate::cluster::topic_config;
 use crate::config::BrokerConfig;
 use crate::coordinator::{offsets_topic, GroupCoordinator};
 use crate::kafka::fetch_session::SessionCache;
+use crate::metrics::{Registry, ShardMetrics};
 use crate::storage::PartitionLog;
 use glommio::channels::channel_mesh::{Receivers, Senders};
 use std::cell::RefCell;
@@ -39,6 +40,10 @@ pub struct Shard {
     pub fetch_sessions: SessionCache,
     /// The consumer groups whose `__consumer_offsets` partition this shard owns.
     pub groups: GroupCoordinator,
+    /// This shard's counters (relaxed atomics, written only here; read by the admin endpoint).
+    pub metrics: Arc<ShardMetrics>,
+    /// Every shard's and partition's metrics: partitions register their counters here when opened.
+    pub registry: Arc<Registry>,
 }
 
 impl Shard {
@@ -47,8 +52,11 @@ impl Shard {
         senders: Senders<Job>,
         metadata: Arc<MetadataSnapshot>,
         controller: Option<Controller>,
+        registry: Arc<Registry>,
     ) -> Rc<Shard> {
         Rc::new(Shard {
+            metrics: registry.shard(senders.peer_id()),
+            registry,
             id: senders.peer_id(),
             count: senders.nr_consumers(),
             config,
@@ -137,6 +145,7 @@ impl Shard {
             let keep = snapshot.topics.contains_key(topic);
             if !keep {
                 log.close(true);
+                self.registry.remove_partition(&log.topic, log.partition);
             }
             keep
         });
@@ -154,7 +163,11 @@ impl Shard {
                     continue;
                 }
                 let dir = self.config.data_dir.join(format!("{}-{}", topic.name, p));
-                match PartitionLog::open(dir, &topic.name, p as i32, log_config.clone()) {
+                let metrics = crate::storage::log::LogMetrics {
+                    partition: self.registry.register_partition(&topic.name, p as i32),
+                    shard: self.metrics.clone(),
+                };
+                match PartitionLog::open(dir, &topic.name, p as i32, log_config.clone(), metrics) {
                     Ok(log) => {
                         if topic.name == offsets_topic::TOPIC {
                             self.groups.load(&log);

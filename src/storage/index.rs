@@ -67,6 +67,16 @@ impl SegmentIndex {
         }
     }
 
+    /// The position of the last entry at or before byte `position` (a batch boundary to scan from).
+    pub fn floor_by_position(&self, position: u32) -> u32 {
+        let idx = self.offsets.partition_point(|e| e.position <= position);
+        if idx == 0 {
+            0
+        } else {
+            self.offsets[idx - 1].position
+        }
+    }
+
     /// The offset entry to start a scan from for the first batch whose max timestamp is >= `timestamp`.
     pub fn floor_for_timestamp(&self, timestamp: i64) -> u32 {
         let idx = self.times.partition_point(|e| e.max_timestamp < timestamp);

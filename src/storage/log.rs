@@ -106,9 +106,28 @@ struct LogState {
     failed: Option<String>,
 }
 
+/// The counters a partition log updates: its own (registered once when opened) and its shard's
+/// (fsync latency).
+#[derive(Clone)]
+pub struct LogMetrics {
+    pub partition: Arc<crate::metrics::PartitionMetrics>,
+    pub shard: Arc<crate::metrics::ShardMetrics>,
+}
+
+impl LogMetrics {
+    /// Counters no registry reads (unit tests, tools).
+    pub fn detached() -> LogMetrics {
+        LogMetrics {
+            partition: Arc::default(),
+            shard: crate::metrics::ShardMetrics::detached(),
+        }
+    }
+}
+
 pub struct PartitionLog {
     pub topic: String,
     pub partition: i32,
+    pub metrics: LogMetrics,
     state: RefCell<LogState>,
     /// Everything below is written to the segment files and visible to fetches.
     pub high_watermark: OffsetWatch,
@@ -139,6 +158,7 @@ impl PartitionLog {
         topic: &str,
         partition: i32,
         config: LogConfig,
+        metrics: LogMetrics,
     ) -> Result<Rc<PartitionLog>, StorageError> {
         std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
         let mut bases: Vec<i64> = std::fs::read_dir(&dir)
@@ -188,6 +208,7 @@ impl PartitionLog {
         Ok(Rc::new(PartitionLog {
             topic: topic.to_string(),
             partition,
+            metrics,
             state: RefCell::new(LogState {
                 dir,
                 config,
@@ -332,7 +353,9 @@ impl PartitionLog {
             while self.durable.get() < self.high_watermark.get() {
                 let target = self.high_watermark.get();
                 let files = self.state.borrow_mut().files_to_sync();
+                let started = std::time::Instant::now();
                 let synced = fdatasync_all(files).await;
+                self.metrics.shard.fsync.observe(started.elapsed());
                 if let Err(e) = synced {
                     error!(topic = %self.topic, partition = self.partition, error = %e, "fsync failed; partition refuses further writes");
                     self.state.borrow_mut().failed = Some(format!("fsync failed: {e}"));
@@ -354,8 +377,9 @@ impl PartitionLog {
     }
 
     /// Locates up to `max_bytes` (but at least one whole batch) starting at `offset`, below the high
-    /// watermark. `Ok(None)`: nothing to read yet (offset == high watermark).
-    pub fn read(&self, offset: i64, max_bytes: u64) -> Result<Option<FileSlice>, ReadError> {
+    /// watermark, with the number of records (offsets) in its whole batches (for the metrics).
+    /// `Ok(None)`: nothing to read yet (offset == high watermark).
+    pub fn read(&self, offset: i64, max_bytes: u64) -> Result<Option<(FileSlice, u64)>, ReadError> {
         let st = self.state.borrow();
         let hw = self.high_watermark.get();
         if offset < st.log_start_offset || offset > hw {
@@ -379,11 +403,16 @@ impl PartitionLog {
             if let Some((position, header)) = found {
                 let first = header.total_len() as u64;
                 let len = max_bytes.max(first).min(seg.size - position);
-                return Ok(Some(FileSlice {
+                let end = seg
+                    .end_offset_of_range(position, &header, position + len)
+                    .map_err(|e| ReadError::Storage(e.to_string()))?;
+                let records = (end - header.base_offset).max(0) as u64;
+                let slice = FileSlice {
                     file: seg.file.clone(),
                     position,
                     len,
-                }));
+                };
+                return Ok(Some((slice, records)));
             }
         }
         Ok(None)

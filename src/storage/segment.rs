@@ -225,6 +225,42 @@ impl Segment {
         self.scan_from(pos, |h| h.last_offset() >= offset)
     }
 
+    /// One past the last offset of the whole batches in bytes `[position, end)`, where `position` is the
+    /// batch `first` (what a fetch of that range delivers; a partial last batch delivers nothing).
+    /// Cheap: a range reaching the segment end needs no I/O, otherwise the scan starts at the sparse
+    /// index entry below `end`, so it reads at most `index.interval.bytes` worth of headers.
+    pub fn end_offset_of_range(
+        &self,
+        position: u64,
+        first: &BatchHeader,
+        end: u64,
+    ) -> io::Result<i64> {
+        if end >= self.size {
+            return Ok(self.next_offset);
+        }
+        if position + first.total_len() as u64 > end {
+            return Ok(first.base_offset);
+        }
+        let floor = u64::from(
+            self.index
+                .floor_by_position(u32::try_from(end).unwrap_or(u32::MAX)),
+        );
+        let mut pos = floor.max(position);
+        let mut last = first.last_offset() + 1;
+        while pos < end {
+            let h = self.header_at(pos)?;
+            let next = pos + h.total_len() as u64;
+            if next > end {
+                // Every batch before this one is whole (it starts at or below `end`).
+                last = last.max(h.base_offset);
+                break;
+            }
+            last = h.last_offset() + 1;
+            pos = next;
+        }
+        Ok(last)
+    }
+
     /// Position of the first batch whose max timestamp is >= `timestamp`.
     pub fn position_of_timestamp(&self, timestamp: i64) -> io::Result<Option<(u64, BatchHeader)>> {
         let pos = u64::from(self.index.floor_for_timestamp(timestamp));
@@ -379,6 +415,35 @@ mod tests {
         assert!(seg.position_of(160).unwrap().is_none());
         let (_, h) = seg.position_of_timestamp(1005).unwrap().unwrap();
         assert_eq!(h.base_offset, 115);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn end_offset_of_range_counts_whole_batches_only() {
+        let dir = temp_dir("range");
+        let mut seg = Segment::create(&dir, 100).unwrap();
+        // 20 batches of 3 records, an index entry every 64 bytes (so scans start mid-segment).
+        seg.append(&pending(100, 20), 64).unwrap();
+        let (pos, first) = seg.position_of(106).unwrap().unwrap();
+        let len = first.total_len() as u64;
+        assert_eq!(first.base_offset, 106);
+        // To the segment end: no scan needed.
+        assert_eq!(seg.end_offset_of_range(pos, &first, seg.size).unwrap(), 160);
+        // Part of the first batch only: nothing whole.
+        assert_eq!(
+            seg.end_offset_of_range(pos, &first, pos + len - 1).unwrap(),
+            106
+        );
+        // Exactly one, then two and a half batches.
+        assert_eq!(
+            seg.end_offset_of_range(pos, &first, pos + len).unwrap(),
+            109
+        );
+        let end = pos + 2 * len + len / 2;
+        assert_eq!(seg.end_offset_of_range(pos, &first, end).unwrap(), 112);
+        // Far into the segment (the scan starts at the index entry below the end).
+        let end = pos + 10 * len + 1;
+        assert_eq!(seg.end_offset_of_range(pos, &first, end).unwrap(), 136);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -51,6 +51,8 @@ fn free_port() -> u16 {
 pub struct Broker {
     child: Option<Child>,
     pub port: u16,
+    /// The admin HTTP endpoint's port (`--admin-listen`): /metrics, /health, /ready.
+    pub admin_port: u16,
     pub data_dir: PathBuf,
     args: Vec<String>,
     envs: Vec<(String, String)>,
@@ -67,6 +69,7 @@ impl Broker {
         let mut b = Broker {
             child: None,
             port: free_port(),
+            admin_port: free_port(),
             data_dir: data_dir.to_path_buf(),
             args: args.iter().map(|s| s.to_string()).collect(),
             envs: envs
@@ -80,6 +83,36 @@ impl Broker {
 
     pub fn addr(&self) -> String {
         format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn admin_addr(&self) -> String {
+        format!("127.0.0.1:{}", self.admin_port)
+    }
+
+    /// A plain HTTP/1.1 GET to the admin endpoint: (status code, body).
+    pub fn admin_get(&self, path: &str) -> (u16, String) {
+        let mut s = TcpStream::connect(self.admin_addr()).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.admin_addr()
+        )
+        .unwrap();
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).unwrap();
+        let raw = String::from_utf8(raw).unwrap();
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+        let chunked = head
+            .lines()
+            .any(|l| l.eq_ignore_ascii_case("transfer-encoding: chunked"));
+        let body = if chunked {
+            dechunk(body)
+        } else {
+            body.to_string()
+        };
+        (status, body)
     }
 
     fn spawn(&mut self) {
@@ -103,6 +136,7 @@ impl Broker {
             .arg("--data-dir")
             .arg(&self.data_dir)
             .args(["--shards", "2"])
+            .args(["--admin-listen", &self.admin_addr()])
             .args(&self.args)
             .envs(self.envs.iter().map(|(k, v)| (k, v)))
             .env("RUST_LOG", "info")
@@ -193,6 +227,20 @@ impl Broker {
 impl Drop for Broker {
     fn drop(&mut self) {
         self.kill9();
+    }
+}
+
+/// The body of a `Transfer-Encoding: chunked` HTTP response.
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    loop {
+        let (size, after) = rest.split_once("\r\n").unwrap();
+        let size = usize::from_str_radix(size.split(';').next().unwrap().trim(), 16).unwrap();
+        if size == 0 {
+            return out;
+        }
+        out.push_str(&after[..size]);
+        rest = &after[size + 2..];
     }
 }
 

@@ -1,0 +1,81 @@
+//! The Kafka error codes inside each response body, for `shardlog_request_errors_total`: top-level codes
+//! and every per-topic, per-partition, per-group or per-member code the response carries. Walked once
+//! per response just before it is encoded; nothing is allocated.
+
+use kafka_protocol::messages::*;
+
+pub trait ErrorCodes {
+    /// Calls `f` with every error code in the response (zeros included; the caller skips them).
+    fn error_codes(&self, f: &mut dyn FnMut(i16));
+}
+
+/// `impl ErrorCodes` from a list of paths to codes: `field` for a top-level code, `[list].field` for
+/// one code per element, `[list][inner].field` one level deeper.
+macro_rules! error_codes {
+    ($t:ty { $($path:tt)* }) => {
+        impl ErrorCodes for $t {
+            fn error_codes(&self, f: &mut dyn FnMut(i16)) {
+                error_codes!(@walk self, f, $($path)*);
+            }
+        }
+    };
+    (@walk $s:ident, $f:ident,) => {};
+    (@walk $s:ident, $f:ident, $code:ident; $($rest:tt)*) => {
+        $f($s.$code);
+        error_codes!(@walk $s, $f, $($rest)*);
+    };
+    (@walk $s:ident, $f:ident, [$list:ident] . $code:ident; $($rest:tt)*) => {
+        for x in &$s.$list {
+            $f(x.$code);
+        }
+        error_codes!(@walk $s, $f, $($rest)*);
+    };
+    (@walk $s:ident, $f:ident, [$list:ident][$inner:ident] . $code:ident; $($rest:tt)*) => {
+        for x in &$s.$list {
+            for y in &x.$inner {
+                $f(y.$code);
+            }
+        }
+        error_codes!(@walk $s, $f, $($rest)*);
+    };
+}
+
+error_codes!(MetadataResponse { [topics].error_code; [topics][partitions].error_code; });
+error_codes!(ListOffsetsResponse { [topics][partitions].error_code; });
+error_codes!(CreateTopicsResponse { [topics].error_code; });
+error_codes!(DeleteTopicsResponse { [responses].error_code; });
+error_codes!(CreatePartitionsResponse { [results].error_code; });
+error_codes!(InitProducerIdResponse { error_code; });
+error_codes!(DescribeConfigsResponse { [results].error_code; });
+error_codes!(AlterConfigsResponse { [responses].error_code; });
+error_codes!(IncrementalAlterConfigsResponse { [responses].error_code; });
+error_codes!(DescribeClusterResponse { error_code; });
+error_codes!(DeleteRecordsResponse { [topics][partitions].error_code; });
+error_codes!(FindCoordinatorResponse { error_code; [coordinators].error_code; });
+error_codes!(JoinGroupResponse { error_code; });
+error_codes!(SyncGroupResponse { error_code; });
+error_codes!(HeartbeatResponse { error_code; });
+error_codes!(LeaveGroupResponse { error_code; [members].error_code; });
+error_codes!(OffsetCommitResponse { [topics][partitions].error_code; });
+impl ErrorCodes for OffsetFetchResponse {
+    fn error_codes(&self, f: &mut dyn FnMut(i16)) {
+        // v0-7: one group, top-level topics; v8+: per-group codes and topics.
+        f(self.error_code);
+        for t in &self.topics {
+            t.partitions.iter().for_each(|p| f(p.error_code));
+        }
+        for g in &self.groups {
+            f(g.error_code);
+            for t in &g.topics {
+                t.partitions.iter().for_each(|p| f(p.error_code));
+            }
+        }
+    }
+}
+error_codes!(OffsetDeleteResponse { error_code; [topics][partitions].error_code; });
+error_codes!(ListGroupsResponse { error_code; });
+error_codes!(DescribeGroupsResponse { [groups].error_code; });
+error_codes!(DeleteGroupsResponse { [results].error_code; });
+error_codes!(ConsumerGroupDescribeResponse { [groups].error_code; });
+error_codes!(ConsumerGroupHeartbeatResponse { error_code; });
+error_codes!(OffsetForLeaderEpochResponse { [topics][partitions].error_code; });
