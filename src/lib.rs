@@ -10,10 +10,12 @@
 //! | `coordinator` | consumer groups: classic rebalance protocol, committed offsets in `__consumer_offsets` |
 //! | `storage`   | partition logs: batches, segments, indexes, recovery, retention, producer state |
 //! | `cluster`   | topic metadata, partition placement on shards, the (single-node) controller |
+//! | `client`    | a small blocking Kafka client shared by `loadgen` and `cli` (not used by `serve`) |
 //! | `loadgen`   | `shardlog bench`: a Kafka-protocol load generator for any broker (not used by `serve`) |
 //!
 //! See ARCHITECTURE.md for how a request travels through these.
 
+pub mod client;
 pub mod cluster;
 pub mod config;
 pub mod coordinator;

@@ -4,17 +4,15 @@
 //!
 //! It stops once every partition reaches its target (known when producing is over) or when told to.
 
-use super::admin::topic_name;
-use super::connection::Connection;
 use super::error::BenchError;
 use super::payload::{now_ns, sent_ns};
 use super::stats::{add, latency_histogram, record_latency};
 use super::Plan;
+use crate::client::{decode_records, topic_name};
 use bytes::Bytes;
 use hdrhistogram::Histogram;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::{BrokerId, FetchRequest};
-use kafka_protocol::records::RecordBatchDecoder;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
@@ -61,7 +59,7 @@ struct Consumer<'a> {
 
 impl Consumer<'_> {
     fn run(mut self, targets: &Targets, stop: &AtomicBool) -> Result<Histogram<u64>, BenchError> {
-        let mut conn = Connection::connect(&self.plan.addr)?;
+        let mut conn = super::connect(&self.plan.addr)?;
         while !stop.load(Ordering::Relaxed) {
             let behind: Vec<(i32, i64)> = self
                 .positions
@@ -74,18 +72,15 @@ impl Consumer<'_> {
             }
             let resp = conn.call(&self.fetch_request(&behind))?;
             if resp.error_code != 0 {
-                return Err(BenchError::Broker {
-                    what: "Fetch".into(),
-                    code: resp.error_code,
-                });
+                return Err(BenchError::broker("Fetch", resp.error_code));
             }
             let received_ns = now_ns();
             for part in resp.responses.into_iter().flat_map(|t| t.partitions) {
                 if part.error_code != 0 {
-                    return Err(BenchError::Broker {
-                        what: format!("Fetch partition {}", part.partition_index),
-                        code: part.error_code,
-                    });
+                    return Err(BenchError::broker(
+                        format!("Fetch partition {}", part.partition_index),
+                        part.error_code,
+                    ));
                 }
                 if let Some(records) = part.records {
                     self.take(part.partition_index, records, received_ns)?;
@@ -129,12 +124,10 @@ impl Consumer<'_> {
         let Some(slot) = self.positions.iter_mut().find(|(p, _)| *p == partition) else {
             return Ok(());
         };
-        let mut whole = complete_batches(records);
-        let sets = RecordBatchDecoder::decode_all(&mut whole)
-            .map_err(|e| BenchError::decode(format!("records of partition {partition}"), e))?;
+        let records = decode_records(records, &format!("partition {partition}"))?;
         let (mut count, mut bytes) = (0u64, 0u64);
         let window = self.plan.window;
-        for r in sets.iter().flat_map(|s| &s.records) {
+        for r in &records {
             // A compressed batch can start before the offset asked for; control records are not data.
             if r.offset < slot.1 || r.control {
                 continue;
@@ -155,24 +148,6 @@ impl Consumer<'_> {
     }
 }
 
-/// The record set up to its last complete batch: a broker may cut the final batch short at the size
-/// limit (clients ignore the partial tail and fetch it again).
-fn complete_batches(records: Bytes) -> Bytes {
-    const HEADER: usize = 12; // base offset (8) + batch length (4)
-    let mut end = 0;
-    while let Some(len_bytes) = records.get(end + 8..end + HEADER) {
-        let len = i32::from_be_bytes([len_bytes[0], len_bytes[1], len_bytes[2], len_bytes[3]]);
-        let Some(next) = usize::try_from(len).ok().map(|l| end + HEADER + l) else {
-            break;
-        };
-        if next > records.len() {
-            break;
-        }
-        end = next;
-    }
-    records.slice(..end)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,18 +157,5 @@ mod tests {
         assert_eq!(assignment(5, 2, 0), [0, 2, 4]);
         assert_eq!(assignment(5, 2, 1), [1, 3]);
         assert_eq!(assignment(2, 3, 2), Vec::<i32>::new());
-    }
-
-    #[test]
-    fn a_partial_last_batch_is_cut_off() {
-        let mut set = Vec::new();
-        for body_len in [4u8, 6] {
-            set.extend_from_slice(&[0; 8]);
-            set.extend_from_slice(&i32::from(body_len).to_be_bytes());
-            set.extend(std::iter::repeat_n(0xab, body_len as usize));
-        }
-        let whole = set.len();
-        set.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 99, 1, 2]);
-        assert_eq!(complete_batches(Bytes::from(set)).len(), whole);
     }
 }

@@ -1,16 +1,20 @@
-//! Record batches as a producer sends them. kafka-protocol encodes them; only lz4 is compressed here,
+//! Record batches: encoding them as a producer sends them, decoding what a fetch returns.
+//!
+//! kafka-protocol encodes them; only lz4 is compressed here,
 //! because kafka-protocol's lz4 runs at level 4, which is LZ4-HC — about ten times slower than the fast
 //! compressor the Java client uses by default (`Lz4BlockOutputStream` picks `fastCompressor()` at the
 //! default level). Same frame format (independent blocks), Java's speed: a compressed run then measures
 //! the broker, not an unusually slow client.
 
-use super::error::BenchError;
+use super::error::ClientError;
 use bytes::{BufMut, Bytes, BytesMut};
-use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions};
+use kafka_protocol::records::{
+    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions,
+};
 use std::io::Write;
 
 /// One v2 record batch holding `records`.
-pub fn encode_batch(records: &[Record], compression: Compression) -> Result<Bytes, BenchError> {
+pub fn encode_batch(records: &[Record], compression: Compression) -> Result<Bytes, ClientError> {
     let payload: usize = records
         .iter()
         .map(|r| r.value.as_ref().map_or(0, Bytes::len))
@@ -29,8 +33,35 @@ pub fn encode_batch(records: &[Record], compression: Compression) -> Result<Byte
         ),
         _ => RecordBatchEncoder::encode(&mut buf, records, &options),
     };
-    encoded.map_err(|e| BenchError::encode("a record batch", e))?;
+    encoded.map_err(|e| ClientError::encode("a record batch", e))?;
     Ok(buf.freeze())
+}
+
+/// Every record of the complete batches in a fetched record set, decompressed (any codec), in order.
+/// `what` names the partition in an error.
+pub fn decode_records(records: Bytes, what: &str) -> Result<Vec<Record>, ClientError> {
+    let mut whole = complete_batches(records);
+    let sets = RecordBatchDecoder::decode_all(&mut whole)
+        .map_err(|e| ClientError::decode(format!("records of {what}"), e))?;
+    Ok(sets.into_iter().flat_map(|s| s.records).collect())
+}
+
+/// The record set up to its last complete batch: a broker may cut the final batch short at the size
+/// limit (clients ignore the partial tail and fetch it again).
+pub fn complete_batches(records: Bytes) -> Bytes {
+    const HEADER: usize = 12; // base offset (8) + batch length (4)
+    let mut end = 0;
+    while let Some(len_bytes) = records.get(end + 8..end + HEADER) {
+        let len = i32::from_be_bytes([len_bytes[0], len_bytes[1], len_bytes[2], len_bytes[3]]);
+        let Some(next) = usize::try_from(len).ok().map(|l| end + HEADER + l) else {
+            break;
+        };
+        if next > records.len() {
+            break;
+        }
+        end = next;
+    }
+    records.slice(..end)
 }
 
 /// kafka-protocol's compressor callback (its signature, anyhow included): the uncompressed records in,
@@ -48,7 +79,7 @@ fn lz4_fast(records: &mut BytesMut, out: &mut BytesMut, _: Compression) -> anyho
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kafka_protocol::records::{RecordBatchDecoder, TimestampType};
+    use kafka_protocol::records::TimestampType;
 
     fn record(i: i32) -> Record {
         Record {
@@ -86,5 +117,18 @@ mod tests {
             let expected: Vec<_> = records.iter().map(|r| r.value.clone()).collect();
             assert_eq!(values, expected, "{c:?}");
         }
+    }
+
+    #[test]
+    fn a_partial_last_batch_is_cut_off() {
+        let mut set = Vec::new();
+        for body_len in [4u8, 6] {
+            set.extend_from_slice(&[0; 8]);
+            set.extend_from_slice(&i32::from(body_len).to_be_bytes());
+            set.extend(std::iter::repeat_n(0xab, body_len as usize));
+        }
+        let whole = set.len();
+        set.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 99, 1, 2]);
+        assert_eq!(complete_batches(Bytes::from(set)).len(), whole);
     }
 }
