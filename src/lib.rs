@@ -12,9 +12,11 @@
 //! | `cluster`   | topic metadata, partition placement on shards, the (single-node) controller |
 //! | `client`    | a small blocking Kafka client shared by `loadgen` and `cli` (not used by `serve`) |
 //! | `loadgen`   | `shardlog bench`: a Kafka-protocol load generator for any broker (not used by `serve`) |
+//! | `cli`       | the operator CLI: `shardlog topic|produce|consume|group|cluster ...` against any broker |
 //!
 //! See ARCHITECTURE.md for how a request travels through these.
 
+pub mod cli;
 pub mod client;
 pub mod cluster;
 pub mod config;

@@ -34,7 +34,7 @@ mod producer;
 mod report;
 mod stats;
 
-pub use args::BenchArgs;
+pub use args::{parse_acks, parse_key_value, BenchArgs, CompressionArg};
 pub use error::BenchError;
 pub use report::Report;
 
