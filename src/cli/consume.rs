@@ -9,7 +9,7 @@
 //! generation -1, empty member id) — the simple-consumer commit Kafka accepts while the group has no
 //! active members. Running two `consume --group` at once therefore reads the same records twice.
 
-use super::error::{is_broken_pipe, output, CliError};
+use super::error::{output, CliError};
 use super::session::{Offsets, Session, Topic, EARLIEST, LATEST};
 use super::BrokerArgs;
 use crate::client::{decode_records, topic_name};
@@ -69,13 +69,7 @@ pub struct ConsumeArgs {
 }
 
 pub fn run(args: ConsumeArgs) -> Result<(), CliError> {
-    match consume(&args) {
-        Err(e) if is_broken_pipe(&e) => Ok(()),
-        other => other,
-    }
-}
-
-fn consume(args: &ConsumeArgs) -> Result<(), CliError> {
+    let args = &args;
     let mut s = Session::connect(&args.brokers.brokers)?;
     let topic = s.topic(&args.topic)?;
     let partitions: Vec<i32> = match args.partition {

@@ -7,7 +7,7 @@
 
 use super::error::CliError;
 use super::output;
-use super::session::{Offsets, Session, Topic, EARLIEST, LATEST};
+use super::session::{retry, Offsets, Session, Topic, EARLIEST, LATEST};
 use super::{BrokerArgs, Format};
 use crate::client::str_bytes;
 use crate::kafka::LAG_STATUS_TAG;
@@ -131,6 +131,10 @@ struct Described {
 }
 
 fn describe_group(s: &mut Session, group: &str) -> Result<Described, CliError> {
+    retry(|| describe_group_once(s, group))
+}
+
+fn describe_group_once(s: &mut Session, group: &str) -> Result<Described, CliError> {
     let mut req = DescribeGroupsRequest::default();
     req.groups = vec![GroupId(str_bytes(group))];
     let resp = s.coordinator(group)?.call(&req)?;
@@ -417,7 +421,17 @@ fn reset(
 fn delete(s: &mut Session, group: &str) -> Result<(), CliError> {
     let mut req = DeleteGroupsRequest::default();
     req.groups_names = vec![GroupId(str_bytes(group))];
-    let resp = s.coordinator(group)?.call(&req)?;
+    let resp = retry(|| {
+        let resp = s.coordinator(group)?.call(&req)?;
+        // Answers explained below are final; anything else may be retried.
+        let explained = [ResponseError::GroupIdNotFound, ResponseError::NonEmptyGroup];
+        for r in &resp.results {
+            if !explained.iter().any(|e| e.code() == r.error_code) {
+                CliError::check(r.error_code, || format!("DeleteGroups {group}"))?;
+            }
+        }
+        Ok(resp)
+    })?;
     for r in resp.results {
         if r.error_code == ResponseError::GroupIdNotFound.code() {
             return Err(not_found(group));

@@ -76,12 +76,17 @@ pub enum Format {
 }
 
 /// Runs one CLI command.
+/// Runs one CLI command. Output ending at a closed pipe (`| head`) is not an error.
 pub fn run(command: CliCommand) -> Result<(), CliError> {
-    match command {
+    let result = match command {
         CliCommand::Topic(args) => topic::run(args),
         CliCommand::Produce(args) => produce::run(args),
         CliCommand::Consume(args) => consume::run(args),
         CliCommand::Group(args) => group::run(args),
         CliCommand::Cluster(args) => cluster::run(args),
+    };
+    match result {
+        Err(e) if error::is_broken_pipe(&e) => Ok(()),
+        other => other,
     }
 }

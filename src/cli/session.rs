@@ -19,12 +19,39 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::ResponseError;
 use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
 
 const CLIENT_ID: &str = "shardlog-cli";
 
 /// ListOffsets' special timestamps.
 pub const EARLIEST: i64 = -2;
 pub const LATEST: i64 = -1;
+
+/// Errors a moment later may not repeat: a coordinator or leader still being elected or loaded (Kafka
+/// creates `__consumer_offsets` on first use).
+const RETRIABLE: [ResponseError; 5] = [
+    ResponseError::CoordinatorNotAvailable,
+    ResponseError::CoordinatorLoadInProgress,
+    ResponseError::NotCoordinator,
+    ResponseError::NotLeaderOrFollower,
+    ResponseError::LeaderNotAvailable,
+];
+const RETRY_FOR: Duration = Duration::from_secs(30);
+
+/// Runs `f` again while it fails with a retriable broker error, for up to 30 s.
+pub fn retry<T>(mut f: impl FnMut() -> Result<T, CliError>) -> Result<T, CliError> {
+    let deadline = Instant::now() + RETRY_FOR;
+    loop {
+        match f() {
+            Err(CliError::Client(e))
+                if RETRIABLE.iter().any(|&r| e.is(r)) && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(200))
+            }
+            other => return other,
+        }
+    }
+}
 
 /// A (topic, partition) → offset map, ordered for printing.
 pub type Offsets = BTreeMap<(String, i32), i64>;
@@ -175,6 +202,14 @@ impl Session {
         partitions: &[(&Topic, i32)],
         timestamp: i64,
     ) -> Result<Offsets, CliError> {
+        retry(|| self.offsets_once(partitions, timestamp))
+    }
+
+    fn offsets_once(
+        &mut self,
+        partitions: &[(&Topic, i32)],
+        timestamp: i64,
+    ) -> Result<Offsets, CliError> {
         let mut by_leader: BTreeMap<i32, BTreeMap<&str, Vec<i32>>> = BTreeMap::new();
         for &(t, p) in partitions {
             by_leader
@@ -225,18 +260,28 @@ impl Session {
         let mut req = FindCoordinatorRequest::default();
         req.key_type = 0;
         req.coordinator_keys = vec![str_bytes(group)];
-        let resp = self.bootstrap.call(&req)?;
-        let c = resp
-            .coordinators
-            .first()
-            .ok_or_else(|| CliError::broker(format!("FindCoordinator {group}"), -1))?;
-        CliError::check(c.error_code, || format!("FindCoordinator {group}"))?;
-        let addr = format!("{}:{}", c.host.as_str(), c.port);
+        let addr = retry(|| {
+            let resp = self.bootstrap.call(&req)?;
+            let c = resp
+                .coordinators
+                .first()
+                .ok_or_else(|| CliError::broker(format!("FindCoordinator {group}"), -1))?;
+            CliError::check(c.error_code, || format!("FindCoordinator {group}"))?;
+            Ok(format!("{}:{}", c.host.as_str(), c.port))
+        })?;
         self.at(&addr)
     }
 
     /// `group`'s committed offsets: of every partition it committed (`None`), or of `partitions`.
     pub fn committed(
+        &mut self,
+        group: &str,
+        partitions: Option<&[(String, i32)]>,
+    ) -> Result<Offsets, CliError> {
+        retry(|| self.committed_once(group, partitions))
+    }
+
+    fn committed_once(
         &mut self,
         group: &str,
         partitions: Option<&[(String, i32)]>,
@@ -282,6 +327,10 @@ impl Session {
     /// Commits `offsets` for `group` as a standalone (simple) consumer: generation -1, no member id —
     /// accepted only while the group has no active members.
     pub fn commit(&mut self, group: &str, offsets: &Offsets) -> Result<(), CliError> {
+        retry(|| self.commit_once(group, offsets))
+    }
+
+    fn commit_once(&mut self, group: &str, offsets: &Offsets) -> Result<(), CliError> {
         let mut by_topic: BTreeMap<&str, Vec<OffsetCommitRequestPartition>> = BTreeMap::new();
         for ((t, p), &offset) in offsets {
             let mut cp = OffsetCommitRequestPartition::default();
