@@ -437,3 +437,89 @@ fn cluster_info() {
     assert_eq!(info["controller"], brokers[0]["id"]);
     assert!(!info["cluster_id"].as_str().unwrap().is_empty());
 }
+
+/// A Java consumer-group member (tests/clients/java/group-member.sh), killed when dropped.
+struct Member(std::process::Child);
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn group_with_an_active_member() {
+    let b = Broker::start(
+        &temp_dir("cli-active-group"),
+        &[
+            "--group-initial-rebalance-delay-ms",
+            "200",
+            "--group-lag-sample-interval-ms",
+            "100",
+        ],
+    );
+    ok(&b, &["topic", "create", "live", "--partitions", "2"], "");
+    ok(&b, &["produce", "live"], "a\nb\nc\n");
+    let script = repo_root().join("tests/clients/java/group-member.sh");
+    let _member = Member(
+        Command::new("bash")
+            .arg(&script)
+            .args(["--bootstrap", &b.addr(), "--topic", "live", "--group", "jg"])
+            .args(["--client-id", "member-a"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run the Java group member (tests/clients/java/build.sh builds it)"),
+    );
+    // Stable, with its assignment, its commits and the broker's lag status.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let d = loop {
+        let out = run(
+            &b.addr(),
+            &["group", "describe", "jg", "--format", "json"],
+            "",
+        );
+        if let Ok(d) = serde_json::from_slice::<Value>(&out.stdout) {
+            let committed: i64 = d["offsets"].as_array().map_or(0, |o| {
+                o.iter().filter_map(|o| o["committed"].as_i64()).sum()
+            });
+            if d["state"] == "Stable" && committed == 3 && d["lag_status"].is_string() {
+                break d;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "group jg never settled"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    };
+    assert_eq!(d["protocol_type"], "consumer");
+    assert_eq!(d["lag_status"], "OK");
+    let members = d["members"].as_array().unwrap();
+    assert_eq!(members.len(), 1);
+    assert_eq!(members[0]["client_id"], "member-a");
+    assert_eq!(members[0]["assignment"][0]["topic"], "live");
+    assert_eq!(
+        members[0]["assignment"][0]["partitions"],
+        serde_json::json!([0, 1])
+    );
+    for o in d["offsets"].as_array().unwrap() {
+        assert_eq!(o["owner"], "member-a");
+        assert_eq!(o["status"], "OK");
+    }
+    let table = ok(&b, &["group", "describe", "jg"], "");
+    assert!(
+        table.contains("Lag status: OK") && table.contains("live:0,1"),
+        "{table}"
+    );
+
+    // An active group's offsets are not reset, nor is it deleted.
+    let err = fails(
+        &b.addr(),
+        &["group", "reset-offsets", "jg", "--to-earliest"],
+        5,
+    );
+    assert!(err.contains("stop its consumers"), "{err}");
+    fails(&b.addr(), &["group", "delete", "jg"], 5);
+}
