@@ -523,3 +523,24 @@ fn group_with_an_active_member() {
     assert!(err.contains("stop its consumers"), "{err}");
     fails(&b.addr(), &["group", "delete", "jg"], 5);
 }
+
+#[test]
+fn large_uncompressed_input_is_cut_into_batches_the_broker_accepts() {
+    let b = start("large");
+    ok(&b, &["topic", "create", "large", "--partitions", "1"], "");
+    // 3 MB of lines for one partition: one batch would pass max.message.bytes (1 MiB).
+    let line = "x".repeat(150);
+    let input: String = (0..20_000).map(|_| format!("{line}\n")).collect();
+    ok(&b, &["produce", "large", "--acks", "1"], &input);
+    // acks=0 gets no answer: a rejected batch would only show as missing records.
+    ok(&b, &["produce", "large", "--acks", "0"], &input);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let d = json(&b, &["topic", "describe", "large"]);
+        if d["partitions"][0]["latest_offset"] == 40_000 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{d}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

@@ -9,7 +9,7 @@ use super::BrokerArgs;
 use crate::client::partitioner::{partition_for_key, Sticky};
 use crate::client::{encode_batch, str_bytes, topic_name};
 use crate::loadgen::{parse_acks, parse_key_value, CompressionArg};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
@@ -21,7 +21,12 @@ use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Bytes (keys and values) buffered before a round of produce requests.
-const ROUND_BYTES: usize = 1 << 20;
+const ROUND_BYTES: usize = 4 << 20;
+/// A partition's records are cut into batches of about this size, well under the default
+/// `max.message.bytes` (1 MiB) even uncompressed.
+const BATCH_BYTES: usize = 256 << 10;
+/// Per-record overhead assumed when sizing a batch (varints, attributes, deltas).
+const RECORD_OVERHEAD: usize = 24;
 /// Unkeyed records move to the next partition after this many bytes (the Java client's batch.size).
 const STICKY_BATCH_BYTES: usize = 16 << 10;
 
@@ -134,8 +139,8 @@ struct Producer<'a> {
     topic: &'a Topic,
     args: &'a ProduceArgs,
     sticky: Sticky,
-    /// Records waiting, per partition.
-    pending: BTreeMap<i32, Vec<Record>>,
+    /// Batches waiting, per partition: records and their estimated encoded bytes.
+    pending: BTreeMap<i32, Vec<(Vec<Record>, usize)>>,
     pending_bytes: usize,
     sent: u64,
 }
@@ -162,7 +167,23 @@ impl Producer<'_> {
             (None, Some(k)) => partition_for_key(k, partitions),
             (None, None) => self.sticky.next(value.len()),
         };
-        let batch = self.pending.entry(partition).or_default();
+        let size = line.len()
+            + RECORD_OVERHEAD
+            + self
+                .args
+                .headers
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 2)
+                .sum::<usize>();
+        let batches = self.pending.entry(partition).or_default();
+        if batches
+            .last()
+            .is_none_or(|(_, bytes)| bytes + size > BATCH_BYTES)
+        {
+            batches.push((Vec::new(), 0));
+        }
+        let (batch, bytes) = batches.last_mut().expect("pushed above");
+        *bytes += size;
         let index = batch.len() as i32;
         let mut record = Record {
             transactional: false,
@@ -185,7 +206,7 @@ impl Producer<'_> {
                 .insert(str_bytes(k), Some(Bytes::copy_from_slice(v.as_bytes())));
         }
         batch.push(record);
-        self.pending_bytes += line.len();
+        self.pending_bytes += size;
         if self.pending_bytes >= ROUND_BYTES {
             self.flush()?;
         }
@@ -197,11 +218,15 @@ impl Producer<'_> {
         let compression: Compression = self.args.compression.into();
         let mut by_leader: BTreeMap<i32, Vec<PartitionProduceData>> = BTreeMap::new();
         let mut records = 0u64;
-        for (partition, batch) in std::mem::take(&mut self.pending) {
+        for (partition, batches) in std::mem::take(&mut self.pending) {
             let mut data = PartitionProduceData::default();
             data.index = partition;
-            data.records = Some(encode_batch(&batch, compression)?);
-            records += batch.len() as u64;
+            let mut set = BytesMut::new();
+            for (batch, _) in &batches {
+                set.extend_from_slice(&encode_batch(batch, compression)?);
+                records += batch.len() as u64;
+            }
+            data.records = Some(set.freeze());
             by_leader
                 .entry(self.topic.leader_of(partition))
                 .or_default()
