@@ -445,3 +445,27 @@ fn delete(s: &mut Session, group: &str) -> Result<(), CliError> {
     }
     output::line(&format!("deleted group {group}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kafka_protocol::messages::consumer_protocol_assignment::TopicPartition;
+    use kafka_protocol::protocol::Encodable;
+
+    #[test]
+    fn a_consumer_assignment_decodes_after_its_version() {
+        let mut a = ConsumerProtocolAssignment::default();
+        let mut tp = TopicPartition::default();
+        tp.topic = crate::client::topic_name("orders");
+        tp.partitions = vec![0, 2];
+        a.assigned_partitions = vec![tp];
+        let mut buf = bytes::BytesMut::new();
+        buf.extend_from_slice(&3i16.to_be_bytes());
+        a.encode(&mut buf, 3).unwrap();
+        assert_eq!(
+            assignment(buf.freeze()),
+            [("orders".to_string(), vec![0, 2])]
+        );
+        assert!(assignment(bytes::Bytes::from_static(&[0])).is_empty());
+    }
+}

@@ -6,25 +6,28 @@ use std::io::Write;
 
 /// Prints `rows` under `headers`, each column padded to its widest cell (two spaces between).
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> Result<(), CliError> {
+    write!(std::io::stdout().lock(), "{}", render(headers, rows)).map_err(output)
+}
+
+fn render(headers: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
     }
-    let mut out = std::io::stdout().lock();
-    let mut line = |cells: &mut dyn Iterator<Item = &str>| -> std::io::Result<()> {
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
         let padded: Vec<String> = cells
             .zip(&widths)
             .map(|(c, &w)| format!("{c:<w$}"))
             .collect();
-        writeln!(out, "{}", padded.join("  ").trim_end())
+        padded.join("  ").trim_end().to_string() + "\n"
     };
-    line(&mut headers.iter().copied()).map_err(output)?;
+    let mut text = line(&mut headers.iter().copied());
     for row in rows {
-        line(&mut row.iter().map(String::as_str)).map_err(output)?;
+        text += &line(&mut row.iter().map(String::as_str));
     }
-    Ok(())
+    text
 }
 
 /// Prints a line of text.
@@ -41,4 +44,21 @@ pub fn json(value: &serde_json::Value) -> Result<(), CliError> {
 /// A list of broker ids, `1,2,3`.
 pub fn ids(ids: &[i32]) -> String {
     ids.iter().map(i32::to_string).collect::<Vec<_>>().join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_are_padded_to_their_widest_cell() {
+        let rows = vec![
+            vec!["orders".to_string(), "3".to_string()],
+            vec!["a".to_string(), "12".to_string()],
+        ];
+        assert_eq!(
+            render(&["TOPIC", "PARTITIONS"], &rows),
+            "TOPIC   PARTITIONS\norders  3\na       12\n"
+        );
+    }
 }

@@ -275,3 +275,24 @@ fn now_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_lose_their_line_ending_only() {
+        assert_eq!(trim_newline(b"a:b\r\n"), b"a:b");
+        assert_eq!(trim_newline(b"a:b\n"), b"a:b");
+        assert_eq!(trim_newline(b"a:b"), b"a:b");
+        assert_eq!(trim_newline(b"\n"), b"");
+    }
+
+    #[test]
+    fn the_key_ends_at_the_first_separator() {
+        assert_eq!(find(b"k::v:w", b"::"), Some(1));
+        assert_eq!(find(b"k:v:w", b":"), Some(1));
+        assert_eq!(find(b"kv", b":"), None);
+        assert_eq!(find(b"kv", b""), None);
+    }
+}

@@ -376,6 +376,14 @@ impl Session {
     }
 }
 
+/// `Ok` for error code 0; an unknown topic becomes `NotFound` with a hint, other codes broker errors.
+pub fn check_topic(code: i16, topic: &str, what: impl FnOnce() -> String) -> Result<(), CliError> {
+    match code == ResponseError::UnknownTopicOrPartition.code() {
+        true => Err(not_found_topic(topic)),
+        false => CliError::check(code, what),
+    }
+}
+
 fn not_found_topic(name: &str) -> CliError {
     CliError::NotFound(format!(
         "topic {name} does not exist — `shardlog topic list` shows the topics there are"

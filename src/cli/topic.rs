@@ -2,7 +2,7 @@
 
 use super::error::CliError;
 use super::output::{self, ids};
-use super::session::{Session, Topic, EARLIEST, LATEST};
+use super::session::{check_topic, Session, Topic, EARLIEST, LATEST};
 use super::{BrokerArgs, Format};
 use crate::client::{str_bytes, topic_name};
 use crate::loadgen::parse_key_value;
@@ -341,7 +341,7 @@ fn alter_config(
     req.resources = vec![r];
     let resp = s.bootstrap().call(&req)?;
     for r in resp.responses {
-        CliError::check(r.error_code, || {
+        check_topic(r.error_code, topic, || {
             format!(
                 "altering configs of topic {topic} ({})",
                 r.error_message.as_deref().unwrap_or("")
@@ -361,7 +361,7 @@ fn add_partitions(s: &mut Session, topic: &str, partitions: i32) -> Result<(), C
     req.timeout_ms = TIMEOUT_MS;
     let resp = s.bootstrap().call(&req)?;
     for r in resp.results {
-        CliError::check(r.error_code, || {
+        check_topic(r.error_code, topic, || {
             format!(
                 "adding partitions to topic {topic} ({})",
                 r.error_message.as_deref().unwrap_or("")
@@ -377,7 +377,7 @@ fn delete_topic(s: &mut Session, topic: &str) -> Result<(), CliError> {
     req.timeout_ms = TIMEOUT_MS;
     let resp = s.bootstrap().call(&req)?;
     for r in resp.responses {
-        CliError::check(r.error_code, || format!("deleting topic {topic}"))?;
+        check_topic(r.error_code, topic, || format!("deleting topic {topic}"))?;
     }
     output::line(&format!("deleted topic {topic}"))
 }
