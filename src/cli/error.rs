@@ -49,7 +49,7 @@ impl CliError {
         }
     }
 
-    /// A broker's error code about `what`; not-found codes become `NotFound` with `what` in the message.
+    /// A broker's error code about `what` (not-found codes still exit 4, see `exit_code`).
     pub fn broker(what: impl Into<String>, code: i16) -> CliError {
         CliError::Client(ClientError::Broker {
             what: what.into(),
