@@ -10,12 +10,16 @@
 //! | `coordinator` | consumer groups: classic rebalance protocol, committed offsets in `__consumer_offsets` |
 //! | `storage`   | partition logs: batches, segments, indexes, recovery, retention, producer state |
 //! | `cluster`   | topic metadata, partition placement on shards, the (single-node) controller |
+//! | `client`    | a small blocking Kafka client shared by `loadgen` and `cli` (not used by `serve`) |
 //! | `loadgen`   | `shardlog bench`: a Kafka-protocol load generator for any broker (not used by `serve`) |
 //! | `tune`      | `shardlog tune check`: this machine's Linux settings against tuning/README.md |
 //! | `metrics`   | per-shard and per-partition counters (relaxed atomics), Prometheus text, the admin HTTP endpoint |
+//! | `cli`       | the operator CLI: `shardlog topic|produce|consume|group|cluster ...` against any broker |
 //!
 //! See ARCHITECTURE.md for how a request travels through these.
 
+pub mod cli;
+pub mod client;
 pub mod cluster;
 pub mod config;
 pub mod coordinator;

@@ -25,6 +25,9 @@ enum Command {
     /// Check (and optionally apply) Linux tuning for a broker on this machine; see tuning/README.md.
     #[command(subcommand)]
     Tune(shardlog::tune::TuneCommand),
+    /// The operator CLI: topic, produce, consume, group, cluster (see `shardlog::cli` for exit codes).
+    #[command(flatten)]
+    Cli(shardlog::cli::CliCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -49,5 +52,19 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Config(cmd) => Ok(shardlog::config::cli::run(&cmd, &Cli::command())?),
         Command::Tune(cmd) => Ok(shardlog::tune::run(&cmd, &Cli::command())?),
+        // Errors are one line with an exit code that means something (see `shardlog::cli`).
+        Command::Cli(command) => {
+            logs.with_writer(std::io::stderr)
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                )
+                .init();
+            if let Err(e) = shardlog::cli::run(command) {
+                eprintln!("error: {e}");
+                std::process::exit(e.exit_code());
+            }
+            Ok(())
+        }
     }
 }

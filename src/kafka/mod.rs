@@ -29,6 +29,9 @@ mod offset_for_leader_epoch;
 mod offsets;
 mod produce;
 
+/// The DescribeGroups tagged field carrying shardlog's lag report (read by the CLI).
+pub use group_admin::LAG_STATUS_TAG;
+
 use crate::metrics::GaugeGuard;
 use crate::net::response::{FrameWriter, ResponseFrame};
 use crate::runtime::shard::Shard;

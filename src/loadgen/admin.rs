@@ -1,14 +1,13 @@
 //! Before the load: make sure the topic exists with the requested partitions and a leader for each, and
 //! read where each partition starts and ends.
 
-use super::connection::Connection;
 use super::error::BenchError;
+use crate::client::{topic_name, ClientError, Connection};
 use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{
     BrokerId, CreateTopicsRequest, DeleteTopicsRequest, ListOffsetsRequest, MetadataRequest,
-    TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
@@ -17,10 +16,6 @@ use tracing::info;
 
 /// How long a new topic may take to get a leader for every partition (Kafka takes a moment).
 const TOPIC_READY_TIMEOUT: Duration = Duration::from_secs(30);
-
-pub fn topic_name(name: &str) -> TopicName {
-    TopicName(StrBytes::from_string(name.to_string()))
-}
 
 /// Creates `topic` with `partitions` (and `configs`) unless it exists; an existing topic must have
 /// exactly that many partitions. Returns once every partition has a leader.
@@ -69,12 +64,7 @@ fn partition_count(conn: &mut Connection, topic: &str) -> Result<Option<usize>, 
         0 => {}
         c if c == ResponseError::UnknownTopicOrPartition.code() => return Ok(None),
         c if c == ResponseError::LeaderNotAvailable.code() => return Ok(Some(0)),
-        code => {
-            return Err(BenchError::Broker {
-                what: format!("Metadata for {topic}"),
-                code,
-            })
-        }
+        code => return Err(BenchError::broker(format!("Metadata for {topic}"), code)),
     }
     let led = t
         .partitions
@@ -109,13 +99,13 @@ fn create_topic(
     for r in resp.topics {
         // Another client may have created it in between: that is as good.
         if r.error_code != 0 && r.error_code != ResponseError::TopicAlreadyExists.code() {
-            return Err(BenchError::Broker {
-                what: format!(
+            return Err(BenchError::broker(
+                format!(
                     "CreateTopics {topic} ({})",
                     r.error_message.as_deref().unwrap_or("")
                 ),
-                code: r.error_code,
-            });
+                r.error_code,
+            ));
         }
     }
     Ok(())
@@ -127,10 +117,10 @@ pub fn delete_topic(conn: &mut Connection, topic: &str) -> Result<(), BenchError
     req.timeout_ms = 30_000;
     let resp = conn.call(&req)?;
     match resp.responses.iter().find(|r| r.error_code != 0) {
-        Some(r) => Err(BenchError::Broker {
-            what: format!("DeleteTopics {topic}"),
-            code: r.error_code,
-        }),
+        Some(r) => Err(BenchError::broker(
+            format!("DeleteTopics {topic}"),
+            r.error_code,
+        )),
         None => Ok(()),
     }
 }
@@ -153,7 +143,7 @@ pub fn offsets(
     let deadline = Instant::now() + TOPIC_READY_TIMEOUT;
     loop {
         match list_offsets(conn, topic, partitions, end) {
-            Err(BenchError::Broker { code, .. })
+            Err(BenchError::Client(ClientError::Broker { code, .. }))
                 if is_transient(code) && Instant::now() < deadline =>
             {
                 std::thread::sleep(Duration::from_millis(100))
@@ -197,10 +187,10 @@ fn list_offsets(
     let mut out = vec![0; partitions as usize];
     for p in resp.topics.iter().flat_map(|t| &t.partitions) {
         if p.error_code != 0 {
-            return Err(BenchError::Broker {
-                what: format!("ListOffsets {topic}-{}", p.partition_index),
-                code: p.error_code,
-            });
+            return Err(BenchError::broker(
+                format!("ListOffsets {topic}-{}", p.partition_index),
+                p.error_code,
+            ));
         }
         if let Some(slot) = usize::try_from(p.partition_index)
             .ok()

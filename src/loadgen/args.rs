@@ -134,13 +134,13 @@ pub struct BenchArgs {
     pub json: Option<std::path::PathBuf>,
 }
 
-fn parse_key_value(s: &str) -> Result<(String, String), String> {
+pub fn parse_key_value(s: &str) -> Result<(String, String), String> {
     s.split_once('=')
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .ok_or_else(|| format!("'{s}' is not KEY=VALUE"))
 }
 
-fn parse_acks(s: &str) -> Result<i16, String> {
+pub fn parse_acks(s: &str) -> Result<i16, String> {
     match s {
         "0" => Ok(0),
         "1" => Ok(1),

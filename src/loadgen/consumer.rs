@@ -5,17 +5,17 @@
 //!
 //! It stops once every partition reaches its target (known when producing is over) or when told to.
 
-use super::admin::topic_name;
-use super::connection::{Connection, RequestWriter};
 use super::error::BenchError;
 use super::payload::{now_ns, sent_ns};
 use super::stats::{add, latency_histogram, record_latency};
 use super::Plan;
+use crate::client::connection::RequestWriter;
+use crate::client::records::complete_batches;
+use crate::client::{decode_records, topic_name};
 use bytes::Bytes;
 use hdrhistogram::Histogram;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::{BrokerId, FetchRequest};
-use kafka_protocol::records::RecordBatchDecoder;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
@@ -64,7 +64,7 @@ impl Consumer<'_> {
     /// Keeps one fetch ahead of decoding, as the Java consumer does: each answer's batch headers say where
     /// every partition continues, so the next fetch goes out before this answer's records are decoded.
     fn run(mut self, targets: &Targets, stop: &AtomicBool) -> Result<Histogram<u64>, BenchError> {
-        let (mut writer, mut reader) = Connection::connect(&self.plan.addr)?.split();
+        let (mut writer, mut reader) = super::connect(&self.plan.addr)?.split();
         let mut in_flight = self.fetch_behind(&mut writer, targets)?;
         while let Some(correlation_id) = in_flight {
             if stop.load(Ordering::Relaxed) {
@@ -72,19 +72,16 @@ impl Consumer<'_> {
             }
             let resp = reader.receive::<FetchRequest>(correlation_id)?;
             if resp.error_code != 0 {
-                return Err(BenchError::Broker {
-                    what: "Fetch".into(),
-                    code: resp.error_code,
-                });
+                return Err(BenchError::broker("Fetch", resp.error_code));
             }
             let received_ns = now_ns();
             let mut answers = Vec::new();
             for part in resp.responses.into_iter().flat_map(|t| t.partitions) {
                 if part.error_code != 0 {
-                    return Err(BenchError::Broker {
-                        what: format!("Fetch partition {}", part.partition_index),
-                        code: part.error_code,
-                    });
+                    return Err(BenchError::broker(
+                        format!("Fetch partition {}", part.partition_index),
+                        part.error_code,
+                    ));
                 }
                 let Some(records) = part.records else {
                     continue;
@@ -123,7 +120,7 @@ impl Consumer<'_> {
         if behind.is_empty() {
             return Ok(None);
         }
-        writer.send(&self.fetch_request(&behind)).map(Some)
+        Ok(Some(writer.send(&self.fetch_request(&behind))?))
     }
 
     fn fetch_request(&self, behind: &[(i32, i64)]) -> FetchRequest {
@@ -161,14 +158,13 @@ impl Consumer<'_> {
         &mut self,
         partition: i32,
         from_offset: i64,
-        mut records: Bytes,
+        records: Bytes,
         received_ns: u64,
     ) -> Result<(), BenchError> {
-        let sets = RecordBatchDecoder::decode_all(&mut records)
-            .map_err(|e| BenchError::decode(format!("records of partition {partition}"), e))?;
+        let records = decode_records(records, &format!("partition {partition}"))?;
         let (mut count, mut bytes) = (0u64, 0u64);
         let window = self.plan.window;
-        for r in sets.iter().flat_map(|s| &s.records) {
+        for r in &records {
             // A compressed batch can start before the offset asked for; control records are not data.
             if r.offset < from_offset || r.control {
                 continue;
@@ -185,61 +181,5 @@ impl Consumer<'_> {
         add(&self.plan.counters.consumed_records, count);
         add(&self.plan.counters.consumed_bytes, bytes);
         Ok(())
-    }
-}
-
-/// The record set up to its last complete batch, and the offset after that batch (0 when there is
-/// none): a broker may cut the final batch short at the size limit (clients ignore the partial tail and
-/// fetch it again).
-fn complete_batches(records: Bytes) -> (Bytes, i64) {
-    // Batch header: base offset (8), batch length (4), leader epoch (4), magic (1), CRC (4),
-    // attributes (2), last offset delta (4).
-    const LENGTH_END: usize = 12;
-    const LAST_OFFSET_DELTA: std::ops::Range<usize> = 23..27;
-    let be_i32 = |b: &[u8]| i32::from_be_bytes([b[0], b[1], b[2], b[3]]);
-    let (mut end, mut next_offset) = (0, 0);
-    while let Some(header) = records.get(end..end + LAST_OFFSET_DELTA.end) {
-        let base_offset = i64::from_be_bytes(header[..8].try_into().expect("8 bytes"));
-        let Some(next) = usize::try_from(be_i32(&header[8..LENGTH_END]))
-            .ok()
-            .map(|len| end + LENGTH_END + len)
-        else {
-            break;
-        };
-        if next > records.len() {
-            break;
-        }
-        next_offset = base_offset + i64::from(be_i32(&header[LAST_OFFSET_DELTA])) + 1;
-        end = next;
-    }
-    (records.slice(..end), next_offset)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::complete_batches;
-    use crate::storage::batch::test_support::build_batch;
-    use bytes::Bytes;
-
-    /// A batch of `count` records starting at `base_offset`.
-    fn batch_at(base_offset: i64, count: i32) -> Vec<u8> {
-        let mut batch = build_batch(count, 1, (-1, -1, -1));
-        batch[..8].copy_from_slice(&base_offset.to_be_bytes());
-        batch
-    }
-
-    #[test]
-    fn a_cut_final_batch_is_dropped_and_the_next_offset_follows_the_last_whole_one() {
-        let (first, second) = (batch_at(0, 3), batch_at(3, 5));
-        let mut set = [first.clone(), second.clone()].concat();
-        let (whole, next) = complete_batches(Bytes::from(set.clone()));
-        assert_eq!((whole.len(), next), (set.len(), 8));
-        set.truncate(first.len() + second.len() / 2);
-        let (whole, next) = complete_batches(Bytes::from(set));
-        assert_eq!((whole.len(), next), (first.len(), 3));
-        assert_eq!(
-            complete_batches(Bytes::from_static(b"short")),
-            (Bytes::new(), 0)
-        );
     }
 }

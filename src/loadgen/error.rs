@@ -1,33 +1,17 @@
-//! Everything that can stop a benchmark run. Broker-side error codes are kept as codes (with Kafka's
-//! name) so a failed run says exactly what the broker answered.
+//! Everything that can stop a benchmark run. Talking to the broker fails with the shared client's
+//! `ClientError` (broker error codes kept with Kafka's name); the rest is the run's own.
 
-use kafka_protocol::error::ParseResponseErrorCode;
-use kafka_protocol::messages::ApiKey;
+use crate::client::ClientError;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum BenchError {
     #[error("invalid arguments: {0}")]
     Args(String),
-    #[error("connecting to {addr}: {source}")]
-    Connect {
-        addr: String,
-        source: std::io::Error,
-    },
-    #[error("i/o with the broker: {0}")]
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
-    #[error("encoding {what}: {detail}")]
-    Encode { what: String, detail: String },
-    #[error("undecodable {what} from the broker: {detail}")]
-    Decode { what: String, detail: String },
-    #[error("the broker sent a response frame of {0} bytes")]
-    FrameSize(i32),
-    #[error("response correlation id {got}, expected {expected}")]
-    Correlation { got: i32, expected: i32 },
-    #[error("the broker does not support {api:?} v{version}")]
-    Unsupported { api: ApiKey, version: i16 },
-    #[error("{what}: the broker answered {}", code_name(*.code))]
-    Broker { what: String, code: i16 },
     #[error("topic {topic} has {actual} partitions, --partitions asks for {wanted}")]
     PartitionCount {
         topic: String,
@@ -42,26 +26,17 @@ pub enum BenchError {
     Output(String),
 }
 
-/// Kafka's name for an error code, e.g. `NotLeaderOrFollower (6)`.
-fn code_name(code: i16) -> String {
-    match code.err() {
-        Some(e) => format!("{e:?} ({code})"),
-        None => format!("no error ({code})"),
-    }
-}
-
 impl BenchError {
-    pub fn decode(what: impl Into<String>, e: impl std::fmt::Display) -> BenchError {
-        BenchError::Decode {
+    /// A broker error code about `what`.
+    pub fn broker(what: impl Into<String>, code: i16) -> BenchError {
+        ClientError::Broker {
             what: what.into(),
-            detail: e.to_string(),
+            code,
         }
+        .into()
     }
 
-    pub fn encode(what: impl Into<String>, e: impl std::fmt::Display) -> BenchError {
-        BenchError::Encode {
-            what: what.into(),
-            detail: e.to_string(),
-        }
+    pub fn decode(what: impl Into<String>, e: impl std::fmt::Display) -> BenchError {
+        ClientError::decode(what, e).into()
     }
 }

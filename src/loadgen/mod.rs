@@ -6,18 +6,16 @@
 //! Plain threads and blocking sockets, not an async runtime: each producer is a thread that makes, batches
 //! and writes (plus one reading its acks, so requests are pipelined), each consumer a thread that fetches
 //! and decodes, and the calling thread watches the clock. The client's cost stays simple to see, and
-//! `--null-broker` measures it alone.
+//! `--null-broker` measures it alone. Connections, record encoding and the partitioner are the shared
+//! blocking client's (`crate::client`).
 //!
 //! | file | role |
 //! |------|------|
 //! | `args` | the command line, echoed into the result |
-//! | `connection` | one Kafka connection: frames, codecs, the versions spoken |
 //! | `admin` | creating the topic, reading partition offsets |
 //! | `pacer` | the fixed-rate schedule (intended send times) |
 //! | `payload` | record values carrying their intended send time; the clock |
-//! | `partitioner` | Java-compatible murmur2 and sticky partitioning |
 //! | `accumulator` | per-partition batches, when a request is due, what it takes |
-//! | `encode` | record batches, lz4 at the Java client's speed |
 //! | `producer` | the producer thread and its acks reader |
 //! | `consumer` | the consumer thread: fetch, decode, time |
 //! | `stats` | shared counters, latency histograms, the measurement window |
@@ -27,27 +25,25 @@
 mod accumulator;
 mod admin;
 mod args;
-mod connection;
 mod consumer;
-mod encode;
 mod error;
 mod null_broker;
 mod pacer;
-mod partitioner;
 mod payload;
 mod producer;
 mod report;
 mod stats;
 
-pub use args::BenchArgs;
+pub use args::{parse_acks, parse_key_value, BenchArgs, CompressionArg};
 pub use error::BenchError;
 pub use report::Report;
 
+use crate::client::Connection;
 use admin::End;
 use args::StartFrom;
-use connection::Connection;
 use consumer::Targets;
 use hdrhistogram::Histogram;
+use kafka_protocol::messages::ApiKey;
 use null_broker::NullBroker;
 use payload::now_ns;
 use report::{ConsumeReport, Percentiles, ProduceReport, Rate};
@@ -85,6 +81,23 @@ impl Plan {
     }
 }
 
+/// The APIs a run uses, checked at every connect so an unfit broker fails the run at once.
+const APIS: &[ApiKey] = &[
+    ApiKey::Produce,
+    ApiKey::Fetch,
+    ApiKey::ListOffsets,
+    ApiKey::Metadata,
+    ApiKey::CreateTopics,
+    ApiKey::DeleteTopics,
+];
+
+/// A connection for the load generator: named `shardlog-bench`, speaking every API a run uses.
+fn connect(addr: &str) -> Result<Connection, BenchError> {
+    let conn = Connection::connect(addr, "shardlog-bench")?;
+    conn.require(APIS)?;
+    Ok(conn)
+}
+
 /// Runs the benchmark and writes its JSON result to `--json` or stdout.
 pub fn bench(args: BenchArgs) -> Result<(), BenchError> {
     let json_path = args.json.clone();
@@ -110,7 +123,7 @@ pub fn run(args: BenchArgs) -> Result<Report, BenchError> {
     let addr = null_broker
         .as_ref()
         .map_or_else(|| args.bootstrap.clone(), NullBroker::addr);
-    let mut admin = Connection::connect(&addr)?;
+    let mut admin = connect(&addr)?;
     admin::prepare_topic(
         &mut admin,
         &args.topic,

@@ -4,8 +4,8 @@
 //! socket — so a broker result can be read against the client's own ceiling. It decodes each produce
 //! request (kafka-protocol, no record parsing) to answer it, about the least any broker must do.
 
-use super::connection::{encode_frame, read_frame, VERSIONS};
 use super::error::BenchError;
+use crate::client::connection::{encode_frame, read_frame, VERSIONS};
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::create_topics_response::CreatableTopicResult;

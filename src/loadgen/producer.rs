@@ -4,15 +4,14 @@
 //! records into its buffer while it waits, as the Java client does.
 
 use super::accumulator::{Accumulator, Batch};
-use super::admin::topic_name;
-use super::connection::{Connection, RequestWriter, ResponseReader};
-use super::encode::encode_batch;
 use super::error::BenchError;
 use super::pacer::Pacer;
-use super::partitioner::{partition_for_key, Sticky};
 use super::payload::{self, now_ns, Values};
 use super::stats::{add, latency_histogram, record_latency};
 use super::Plan;
+use crate::client::connection::{RequestWriter, ResponseReader};
+use crate::client::partitioner::{partition_for_key, Sticky};
+use crate::client::{encode_batch, topic_name};
 use hdrhistogram::Histogram;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{ProduceRequest, TopicName};
@@ -57,7 +56,7 @@ pub fn spawn(plan: Arc<Plan>, id: usize) -> JoinHandle<Result<Outcome, BenchErro
 
 fn run(plan: Arc<Plan>, id: usize) -> Result<Outcome, BenchError> {
     let args = &plan.args;
-    let (writer, reader) = Connection::connect(&plan.addr)?.split();
+    let (writer, reader) = super::connect(&plan.addr)?.split();
     let mut wire = Wire::new(&plan, writer, reader);
     let mut maker = Maker::new(&plan, id);
     let mut acc = Accumulator::new(

@@ -1,0 +1,92 @@
+//! The operator CLI: `shardlog <noun> <verb>` against any Kafka-compatible broker (shardlog or Apache
+//! Kafka), over the shared blocking client (`crate::client`).
+//!
+//! | file | role |
+//! |------|------|
+//! | `session` | connections: the bootstrap broker, partition leaders, group coordinators; metadata, offsets |
+//! | `output` | aligned tables and `--format json` |
+//! | `error` | `CliError` and its exit code |
+//! | `topic` | `topic create|list|describe|alter-config|add-partitions|delete` |
+//! | `produce` | `produce TOPIC`: lines from stdin or a file, batched per partition |
+//! | `consume` | `consume TOPIC`: fetch, decode, print; optional committed offsets of a group |
+//! | `group` | `group list|describe|reset-offsets|delete` |
+//! | `cluster` | `cluster info` |
+//!
+//! # Exit codes
+//! | code | meaning |
+//! |------|---------|
+//! | 0 | success |
+//! | 1 | bad input: a flag value or input line the command cannot use, an unreadable `--file` |
+//! | 2 | the command line does not parse (clap) |
+//! | 3 | cannot connect to any broker in `--brokers` |
+//! | 4 | not found: unknown topic, partition or group |
+//! | 5 | the broker answered an error (or does not speak a needed API version) |
+//!
+//! Every error is one line on stderr saying what to do next.
+
+mod cluster;
+mod consume;
+mod error;
+mod group;
+mod output;
+mod produce;
+mod session;
+mod topic;
+
+pub use error::CliError;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+/// The CLI's commands; `main.rs` flattens them into `shardlog`'s own.
+#[derive(Subcommand)]
+pub enum CliCommand {
+    /// Create, list, describe, alter and delete topics.
+    Topic(topic::TopicArgs),
+    /// Produce lines from stdin or a file to a topic, one record per line.
+    Produce(produce::ProduceArgs),
+    /// Print records of a topic.
+    Consume(consume::ConsumeArgs),
+    /// List, describe, reset and delete consumer groups.
+    Group(group::GroupArgs),
+    /// Show the cluster: id, controller, brokers.
+    Cluster(cluster::ClusterArgs),
+}
+
+/// Where to connect; every command takes it.
+#[derive(Args, Clone, Debug)]
+pub struct BrokerArgs {
+    /// Bootstrap broker(s), `host:port`, comma-separated: the first that answers is used.
+    #[arg(
+        long,
+        global = true,
+        env = "SHARDLOG_BROKERS",
+        default_value = "127.0.0.1:9092"
+    )]
+    pub brokers: String,
+}
+
+/// How list/describe/info commands print.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned columns for people.
+    #[default]
+    Table,
+    /// One JSON document for scripts.
+    Json,
+}
+
+/// Runs one CLI command.
+/// Runs one CLI command. Output ending at a closed pipe (`| head`) is not an error.
+pub fn run(command: CliCommand) -> Result<(), CliError> {
+    let result = match command {
+        CliCommand::Topic(args) => topic::run(args),
+        CliCommand::Produce(args) => produce::run(args),
+        CliCommand::Consume(args) => consume::run(args),
+        CliCommand::Group(args) => group::run(args),
+        CliCommand::Cluster(args) => cluster::run(args),
+    };
+    match result {
+        Err(e) if error::is_broken_pipe(&e) => Ok(()),
+        other => other,
+    }
+}

@@ -1,0 +1,31 @@
+//! A small blocking Kafka client shared by `shardlog bench` (`loadgen`) and the operator CLI (`cli`):
+//! one connection per broker over a std `TcpStream`, kafka-protocol's codecs, one fixed version per API.
+//! It works against any Kafka-compatible broker.
+//!
+//! | file | role |
+//! |------|------|
+//! | `connection` | one Kafka connection: frames, codecs, the versions spoken and offered |
+//! | `error` | `ClientError`: connect, i/o, codec and broker-code failures |
+//! | `partitioner` | Java-compatible murmur2 and sticky partitioning |
+//! | `records` | record batches: encoding (lz4 at the Java client's speed), decoding fetched sets |
+
+pub mod connection;
+mod error;
+pub mod partitioner;
+pub mod records;
+
+pub use connection::Connection;
+pub use error::{code_name, ClientError};
+pub use records::{decode_records, encode_batch};
+
+use kafka_protocol::messages::TopicName;
+use kafka_protocol::protocol::StrBytes;
+
+pub fn topic_name(name: &str) -> TopicName {
+    TopicName(StrBytes::from_string(name.to_string()))
+}
+
+/// A `StrBytes` owning a copy of `s`.
+pub fn str_bytes(s: &str) -> StrBytes {
+    StrBytes::from_string(s.to_string())
+}
