@@ -3,9 +3,12 @@
 
 mod common;
 
-use common::api::{create_topic, fetch_all, produce};
+use common::api::{create_topic, fetch_all, produce, topic_name};
 use common::{batch_of, temp_dir, Broker, Conn};
-use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse, MetadataRequest};
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsRequest, ApiVersionsResponse, MetadataRequest, ProduceRequest,
+};
 use kafka_protocol::protocol::Decodable;
 
 const CORRUPT_MESSAGE: i16 = 2;
@@ -150,6 +153,40 @@ fn bad_batches_get_kafka_error_codes_and_store_nothing() {
         produce(&mut c, "no-such-topic", 0, 1, batch_of(0..1, 1)).0,
         UNKNOWN_TOPIC_OR_PARTITION
     );
+    assert_unharmed(&mut broker, &mut bystander);
+}
+
+#[test]
+fn a_failed_acks_0_produce_closes_the_connection_as_kafka_does() {
+    let (mut broker, mut bystander) = setup("acks0-errors");
+    let mut c = broker.conn();
+    let mut p = PartitionProduceData::default();
+    p.index = 0;
+    p.records = Some(batch_of(10..200, 1)); // > max.message.bytes of 2000
+    let mut t = TopicProduceData::default();
+    t.name = topic_name("good");
+    t.partition_data = vec![p];
+    let mut req = ProduceRequest::default();
+    req.acks = 0;
+    req.timeout_ms = 30_000;
+    req.topic_data = vec![t];
+    let frame = c.encode_request(ApiKey::Produce, 9, &req);
+    c.send_raw(&frame).unwrap();
+    assert!(
+        c.is_closed_by_peer(),
+        "no answer and no close: the client would never know"
+    );
+    // A good acks=0 produce keeps the connection open: the next request on it is answered.
+    let mut c = broker.conn();
+    assert_eq!(create_topic(&mut c, "acks0", 1, &[]), 0);
+    let mut req = req.clone();
+    req.topic_data[0].name = topic_name("acks0");
+    req.topic_data[0].partition_data[0].records = Some(batch_of(0..3, 1));
+    let frame = c.encode_request(ApiKey::Produce, 9, &req);
+    c.send_raw(&frame).unwrap();
+    let answered: ApiVersionsResponse =
+        c.request(ApiKey::ApiVersions, 3, &ApiVersionsRequest::default());
+    assert_eq!(answered.error_code, 0);
     assert_unharmed(&mut broker, &mut bystander);
 }
 

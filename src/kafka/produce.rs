@@ -76,7 +76,15 @@ pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: ProduceRequest
         shard.metrics.record_error(ctx.api_key, r.error_code);
     }
     if acks == 0 {
-        return Outcome::NoResponse;
+        // No answer to carry the error, so Kafka closes the connection: the client sees the failure,
+        // refreshes metadata and reconnects instead of believing its records were taken.
+        return match results.iter().find(|r| r.error_code != 0) {
+            Some(failed) => Outcome::Close(format!(
+                "acks=0 produce failed for partition {} with error code {}",
+                failed.index, failed.error_code
+            )),
+            None => Outcome::NoResponse,
+        };
     }
     let mut results = results.into_iter();
     let mut resp = ProduceResponse::default();

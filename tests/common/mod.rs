@@ -276,10 +276,17 @@ impl Conn {
         Ok(Bytes::from(buf))
     }
 
-    /// True if the broker closed this connection (read returns EOF or reset within the timeout).
+    /// True if the broker closed this connection (read returns EOF or reset); false if it sent bytes or
+    /// the read timed out with the connection still open.
     pub fn is_closed_by_peer(&mut self) -> bool {
         let mut b = [0u8; 1];
-        matches!(self.stream.read(&mut b), Ok(0) | Err(_))
+        match self.stream.read(&mut b) {
+            Ok(n) => n == 0,
+            Err(e) => !matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+        }
     }
 
     pub fn encode_request<Req: Encodable>(
