@@ -173,6 +173,10 @@ pub struct BrokerConfig {
     /// Address of the admin HTTP endpoint: `GET /metrics` (Prometheus text format), `/health`, `/ready`.
     #[arg(long, env = "SHARDLOG_ADMIN_LISTEN", default_value = "127.0.0.1:9644")]
     pub admin_listen: SocketAddr,
+    /// Log level, or a `tracing` filter such as `info,shardlog::storage=debug`. `RUST_LOG`, when set,
+    /// takes precedence.
+    #[arg(long, env = "SHARDLOG_LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
 }
 
 /// default.replication.factor: a number, and 1 until there is more than one node.

@@ -1,5 +1,6 @@
 //! The `shardlog` binary: parses the command line and hands off. Errors become `anyhow` only here.
 
+use anyhow::Context;
 use clap::{CommandFactory, Parser, Subcommand};
 
 #[derive(Parser)]
@@ -40,9 +41,17 @@ fn main() -> anyhow::Result<()> {
         .with_target(false);
     match cli.command {
         Command::Serve(_) => {
-            logs.init();
             // Parsed again with the config file's values as defaults (flag > env > file > default).
             let config = shardlog::config::layered::resolve(&Cli::command(), &["serve"])?;
+            let level = tracing_subscriber::EnvFilter::try_new(&config.broker.log_level)
+                .with_context(|| format!("bad log level {:?}", config.broker.log_level))?;
+            logs.with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or(level),
+            )
+            .init();
+            if let Some(file) = &config.file {
+                tracing::info!(file = %file.display(), "read config file");
+            }
             shardlog::runtime::serve(config.broker)
         }
         // stdout may carry the JSON result: the bench logs to stderr.

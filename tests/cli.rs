@@ -116,8 +116,12 @@ fn topic_commands() {
     assert_eq!(parts[1]["latest_offset"], 2);
     assert_eq!(parts[0]["latest_offset"], 0);
     assert!(parts[0]["leader"].as_i64().unwrap() >= 0);
-    // shardlog has no DescribeLogDirs: sizes are left out, not an error.
-    assert_eq!(parts[0]["size_bytes"], Value::Null);
+    // Sizes from DescribeLogDirs: nothing in partition 0, one batch of two records (61-byte batch
+    // header plus the records) in partition 1; every partition names the shard serving it.
+    assert_eq!(parts[0]["size_bytes"], 0);
+    assert!(parts[1]["size_bytes"].as_i64().unwrap() > 61, "{d}");
+    assert!(parts.iter().all(|p| p["shard"].is_i64()), "{d}");
+    assert!(table.contains("SHARD"), "{table}");
 
     let args = [
         "topic",

@@ -336,3 +336,38 @@ fn the_example_file_loads_as_shipped_and_with_every_setting_uncommented() {
     let broker = Broker::start(&data, &["--config", full.to_str().unwrap()]);
     assert_eq!(auto_created_partitions(&broker, "example"), 1);
 }
+
+#[test]
+fn the_log_level_setting_filters_the_broker_log_and_a_bad_one_is_refused() {
+    let dir = temp_dir("config-log-level");
+    let log_of = |level: Option<&str>, topic: &str| {
+        let data = dir.join(topic);
+        std::fs::create_dir_all(&data).unwrap();
+        let args: Vec<&str> = level.map_or(vec![], |l| vec!["--log-level", l]);
+        let broker = Broker::start(&data, &args);
+        auto_created_partitions(&broker, topic);
+        std::fs::read_to_string(broker.log_path()).unwrap()
+    };
+    let quiet = log_of(Some("warn"), "quiet");
+    assert!(!quiet.contains("INFO"), "{quiet}");
+    let default = log_of(None, "chatty");
+    assert!(default.contains("INFO"), "{default}");
+
+    let data = dir.join("bad");
+    let out = shardlog(
+        &[
+            "serve",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--log-level",
+            "info,[",
+        ],
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("bad log level"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -5,6 +5,7 @@
 
 use super::error::CliError;
 use crate::client::{str_bytes, topic_name, ClientError, Connection};
+use crate::kafka::SHARD_TAG;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::offset_commit_request::{
@@ -63,6 +64,8 @@ pub struct Partition {
     pub leader: i32,
     pub replicas: Vec<i32>,
     pub isr: Vec<i32>,
+    /// The shard (core) serving it, where the broker says (shardlog's Metadata tag `SHARD_TAG`).
+    pub shard: Option<i32>,
 }
 
 #[derive(Clone, Debug)]
@@ -399,6 +402,11 @@ fn to_topic(t: &kafka_protocol::messages::metadata_response::MetadataResponseTop
             leader: p.leader_id.0,
             replicas: p.replica_nodes.iter().map(|b| b.0).collect(),
             isr: p.isr_nodes.iter().map(|b| b.0).collect(),
+            shard: p
+                .unknown_tagged_fields
+                .get(&SHARD_TAG)
+                .and_then(|b| <[u8; 4]>::try_from(b.as_ref()).ok())
+                .map(i32::from_be_bytes),
         })
         .collect();
     partitions.sort_by_key(|p| p.id);

@@ -54,7 +54,7 @@ enum Verb {
     },
     /// List topics with their partition counts.
     List,
-    /// Partitions (leader, replicas, ISR, earliest and latest offsets), configs, sizes if known.
+    /// Partitions (leader, replicas, ISR, shard, earliest and latest offsets, size), configs.
     Describe { topic: String },
     /// Set or remove topic configs (IncrementalAlterConfigs).
     AlterConfig {
@@ -183,6 +183,7 @@ fn describe(s: &mut Session, name: &str, format: Format) -> Result<(), CliError>
                 "leader": p.leader,
                 "replicas": p.replicas,
                 "isr": p.isr,
+                "shard": p.shard,
                 "earliest_offset": offset(&earliest, p.id),
                 "latest_offset": offset(&latest, p.id),
                 "size_bytes": sizes.as_ref().and_then(|s| s.get(&p.id)),
@@ -207,6 +208,7 @@ fn describe(s: &mut Session, name: &str, format: Format) -> Result<(), CliError>
                         p.leader.to_string(),
                         ids(&p.replicas),
                         ids(&p.isr),
+                        p.shard.map_or_else(|| "-".into(), |s| s.to_string()),
                         show(offset(&earliest, p.id)),
                         show(offset(&latest, p.id)),
                         show(sizes.as_ref().and_then(|s| s.get(&p.id).copied())),
@@ -219,6 +221,7 @@ fn describe(s: &mut Session, name: &str, format: Format) -> Result<(), CliError>
                     "LEADER",
                     "REPLICAS",
                     "ISR",
+                    "SHARD",
                     "EARLIEST",
                     "LATEST",
                     "SIZE",
@@ -276,8 +279,8 @@ fn source_name(source: i8) -> &'static str {
     }
 }
 
-/// Partition sizes from DescribeLogDirs, summed over every broker; `None` where the broker does not
-/// implement it (shardlog does not).
+/// Partition sizes from DescribeLogDirs, summed over every broker; `None` where a broker does not
+/// implement it.
 fn sizes(s: &mut Session, topic: &Topic) -> Result<Option<BTreeMap<i32, i64>>, CliError> {
     let mut total: BTreeMap<i32, i64> = BTreeMap::new();
     let mut brokers: Vec<i32> = s.brokers().into_iter().map(|(id, _)| id).collect();

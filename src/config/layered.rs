@@ -125,11 +125,7 @@ pub fn resolve_from(
         .get_one::<PathBuf>("config")
         .cloned();
     let values = match &file {
-        Some(p) => {
-            let values = read_file(p, &settings)?;
-            tracing::info!(file = %p.display(), settings = values.len(), "read config file");
-            values
-        }
+        Some(p) => read_file(p, &settings)?,
         None => BTreeMap::new(),
     };
     let cmd = with_defaults(root.clone(), path, &values);

@@ -51,6 +51,7 @@ error_codes!(AlterConfigsResponse { [responses].error_code; });
 error_codes!(IncrementalAlterConfigsResponse { [responses].error_code; });
 error_codes!(DescribeClusterResponse { error_code; });
 error_codes!(DeleteRecordsResponse { [topics][partitions].error_code; });
+error_codes!(DescribeLogDirsResponse { error_code; [results].error_code; });
 error_codes!(FindCoordinatorResponse { error_code; [coordinators].error_code; });
 error_codes!(JoinGroupResponse { error_code; });
 error_codes!(SyncGroupResponse { error_code; });

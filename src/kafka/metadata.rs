@@ -4,6 +4,7 @@
 use super::{broker_endpoint, RequestContext};
 use crate::cluster::metadata::{validate_topic_name, TopicInfo};
 use crate::runtime::shard::{Shard, CONTROLLER_SHARD};
+use bytes::Bytes;
 use kafka_protocol::messages::metadata_response::{
     MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
 };
@@ -105,6 +106,11 @@ async fn auto_create_topic(shard: &Rc<Shard>, name: String) -> Option<Arc<TopicI
     shard.metadata().topics.get(&name).cloned()
 }
 
+/// Tagged field on each partition of a Metadata v9+ response: the shard (core) of this broker that owns
+/// the partition, as a 4-byte big-endian integer. Far above Kafka's tags so it never collides; clients
+/// skip tags they do not know.
+pub const SHARD_TAG: i32 = 10_000;
+
 fn topic_response(t: &TopicInfo, node_id: i32) -> MetadataResponseTopic {
     let mut topic = MetadataResponseTopic::default();
     topic.name = Some(TopicName(StrBytes::from_string(t.name.clone())));
@@ -118,6 +124,10 @@ fn topic_response(t: &TopicInfo, node_id: i32) -> MetadataResponseTopic {
             part.leader_epoch = 0;
             part.replica_nodes = vec![BrokerId(node_id)];
             part.isr_nodes = vec![BrokerId(node_id)];
+            part.unknown_tagged_fields.insert(
+                SHARD_TAG,
+                Bytes::copy_from_slice(&(t.partition_shards[p as usize] as i32).to_be_bytes()),
+            );
             part
         })
         .collect();

@@ -14,6 +14,7 @@ mod create_topics;
 mod delete_records;
 mod delete_topics;
 mod describe_cluster;
+mod describe_log_dirs;
 mod error_codes;
 mod errors;
 mod fetch;
@@ -31,6 +32,8 @@ mod produce;
 
 /// The DescribeGroups tagged field carrying shardlog's lag report (read by the CLI).
 pub use group_admin::LAG_STATUS_TAG;
+/// The Metadata tagged field carrying the shard that serves a partition (read by the CLI).
+pub use metadata::SHARD_TAG;
 
 use crate::metrics::GaugeGuard;
 use crate::net::response::{FrameWriter, ResponseFrame};
@@ -62,6 +65,7 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::IncrementalAlterConfigs, 0, 1),
     (ApiKey::DescribeCluster, 0, 1),
     (ApiKey::DeleteRecords, 0, 2),
+    (ApiKey::DescribeLogDirs, 1, 4),
     (ApiKey::OffsetForLeaderEpoch, 2, 4),
     (ApiKey::FindCoordinator, 0, 6),
     (ApiKey::JoinGroup, 0, 9),
@@ -258,6 +262,9 @@ async fn dispatch(shard: &Rc<Shard>, ctx: &RequestContext, request: RequestKind)
         RequestKind::DescribeCluster(_) => counted(shard, ctx, &describe_cluster::handle(shard)),
         RequestKind::DeleteRecords(r) => {
             counted(shard, ctx, &delete_records::handle(shard, r).await)
+        }
+        RequestKind::DescribeLogDirs(r) => {
+            counted(shard, ctx, &describe_log_dirs::handle(shard, r).await)
         }
         RequestKind::FindCoordinator(r) => {
             counted(shard, ctx, &find_coordinator::handle(shard, ctx, r))

@@ -138,8 +138,9 @@ impl Broker {
             .args(["--shards", "2"])
             .args(["--admin-listen", &self.admin_addr()])
             .args(&self.args)
+            // The broker's own default level (info) applies unless a test sets RUST_LOG or --log-level.
+            .env_remove("RUST_LOG")
             .envs(self.envs.iter().map(|(k, v)| (k, v)))
-            .env("RUST_LOG", "info")
             // An abort must kill the broker at once, not after a slow backtrace, or a test could miss it.
             .env("RUST_BACKTRACE", "0")
             .stdout(Stdio::from(log.try_clone().unwrap()))
