@@ -43,6 +43,7 @@ impl NullBroker {
                         addr,
                         partitions,
                         frame: BytesMut::new(),
+                        request: BytesMut::new(),
                     };
                     let _ = std::thread::Builder::new()
                         .name("null-broker-conn".into())
@@ -61,6 +62,8 @@ struct Sink {
     addr: SocketAddr,
     partitions: i32,
     frame: BytesMut,
+    /// Where requests are read (reused, see `read_frame`).
+    request: BytesMut,
 }
 
 impl Sink {
@@ -75,7 +78,7 @@ impl Sink {
     }
 
     fn answer_one(&mut self, stream: &mut TcpStream) -> Result<(), BenchError> {
-        let mut frame: Bytes = read_frame(stream)?;
+        let mut frame: Bytes = read_frame(stream, &mut self.request)?;
         let header = decode_request_header_from_buffer(&mut frame)
             .map_err(|e| BenchError::decode("a request header", e))?;
         let key = ApiKey::try_from(header.request_api_key)
