@@ -12,7 +12,7 @@
 #        --out DIR                       where the result goes (default perf/results)
 # Env:   SHARDLOG_BIN  a built shardlog binary (default: cargo build --release, then use it)
 #        KAFKA_HEAP    Kafka's JVM heap flags (default: kafka.sh's -Xms256m -Xmx1g)
-# Writes DIR/<date>-compare.json and DIR/<date>-compare.png (smoke: DIR/<date>-smoke.json only) and prints
+# Writes DIR/<date>-<HHMM>-compare.json and .png (smoke: DIR/<date>-<HHMM>-smoke.json only) and prints
 # a table. Fairness settings are recorded in the JSON next to the numbers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,7 +45,8 @@ fi
 PRODUCER=(--record-size 1024 --batch-size 131072 --linger-ms 5 --max-in-flight 5 --producers 1)
 WORK="$(mktemp -d /tmp/shardlog-compare.XXXX)"
 mkdir -p "$OUT"
-RESULT="$OUT/$(date +%F)-$NAME.json"
+# The time of day keeps two runs of one day apart.
+RESULT="$OUT/$(date +%F-%H%M)-$NAME.json"
 T0=$SECONDS
 log() { printf '[%4ds] %s\n' $((SECONDS - T0)) "$*" >&2; }
 
