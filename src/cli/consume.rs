@@ -12,10 +12,9 @@
 use super::error::{output, CliError};
 use super::session::{Offsets, Session, Topic, EARLIEST, LATEST};
 use super::BrokerArgs;
-use crate::client::{decode_records, topic_name};
+use crate::client::decode_records;
+use crate::client::fetch::{fetch_request, FetchLimits};
 use clap::{Args, ValueEnum};
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use kafka_protocol::messages::{BrokerId, FetchRequest};
 use kafka_protocol::records::Record;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -190,29 +189,12 @@ fn fetch(
     parts: &[(i32, i64)],
     max_wait_ms: i32,
 ) -> Result<Vec<(i32, Record)>, CliError> {
-    let mut t = FetchTopic::default();
-    t.topic = topic_name(&topic.name);
-    t.partitions = parts
-        .iter()
-        .map(|&(p, at)| {
-            let mut fp = FetchPartition::default();
-            fp.partition = p;
-            fp.fetch_offset = at;
-            fp.current_leader_epoch = -1;
-            fp.last_fetched_epoch = -1;
-            fp.log_start_offset = -1;
-            fp.partition_max_bytes = PARTITION_MAX_BYTES;
-            fp
-        })
-        .collect();
-    let mut req = FetchRequest::default();
-    req.replica_id = BrokerId(-1);
-    req.max_wait_ms = max_wait_ms;
-    req.min_bytes = 1;
-    req.max_bytes = FETCH_MAX_BYTES;
-    req.session_id = 0;
-    req.session_epoch = -1;
-    req.topics = vec![t];
+    let limits = FetchLimits {
+        max_wait_ms,
+        partition_max_bytes: PARTITION_MAX_BYTES,
+        max_bytes: FETCH_MAX_BYTES,
+    };
+    let req = fetch_request(&topic.name, parts, &limits);
     let resp = s.node(leader)?.call(&req)?;
     CliError::check(resp.error_code, || "Fetch".into())?;
     let mut out = Vec::new();

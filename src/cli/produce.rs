@@ -7,6 +7,7 @@ use super::error::CliError;
 use super::session::{Session, Topic};
 use super::BrokerArgs;
 use crate::client::partitioner::{partition_for_key, Sticky};
+use crate::client::records::producer_record;
 use crate::client::{encode_batch, str_bytes, topic_name};
 use crate::loadgen::{parse_acks, parse_key_value, CompressionArg};
 use bytes::{Bytes, BytesMut};
@@ -14,11 +15,10 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::ProduceRequest;
-use kafka_protocol::records::{Compression, Record, TimestampType};
+use kafka_protocol::records::{Compression, Record};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, IsTerminal, Read};
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Bytes (keys and values) buffered before a round of produce requests.
 const ROUND_BYTES: usize = 4 << 20;
@@ -185,21 +185,11 @@ impl Producer<'_> {
         let (batch, bytes) = batches.last_mut().expect("pushed above");
         *bytes += size;
         let index = batch.len() as i32;
-        let mut record = Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: -1,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i64::from(index),
-            sequence: index,
-            timestamp: now_ms(),
-            key: key.map(Bytes::copy_from_slice),
-            value: Some(Bytes::copy_from_slice(value)),
-            headers: Default::default(),
-        };
+        let mut record = producer_record(
+            index,
+            key.map(Bytes::copy_from_slice),
+            Bytes::copy_from_slice(value),
+        );
         for (k, v) in &self.args.headers {
             record
                 .headers
@@ -268,12 +258,6 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
         return None;
     }
     haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 #[cfg(test)]

@@ -6,11 +6,13 @@
 //! |------|------|
 //! | `connection` | one Kafka connection: frames, codecs, the versions spoken and offered |
 //! | `error` | `ClientError`: connect, i/o, codec and broker-code failures |
+//! | `fetch` | the Fetch request of a plain consumer |
 //! | `partitioner` | Java-compatible murmur2 and sticky partitioning |
 //! | `records` | record batches: encoding (lz4 at the Java client's speed), decoding fetched sets |
 
 pub mod connection;
 mod error;
+pub mod fetch;
 pub mod partitioner;
 pub mod records;
 

@@ -10,8 +10,38 @@ use super::error::ClientError;
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::records::{
     Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions,
+    TimestampType, NO_PARTITION_LEADER_EPOCH,
 };
 use std::io::Write;
+
+/// The `index`-th record of a batch from a plain (non-idempotent) producer, stamped now. Offset and
+/// sequence both count from 0 within the batch: kafka-protocol's encoder starts a new batch whenever
+/// offset - sequence changes, the broker assigns the real offsets, and without a producer id it ignores
+/// the sequence.
+pub fn producer_record(index: i32, key: Option<Bytes>, value: Bytes) -> Record {
+    Record {
+        transactional: false,
+        control: false,
+        delete_horizon: false,
+        partition_leader_epoch: NO_PARTITION_LEADER_EPOCH,
+        producer_id: -1,
+        producer_epoch: -1,
+        timestamp_type: TimestampType::Creation,
+        offset: i64::from(index),
+        sequence: index,
+        timestamp: now_ms(),
+        key,
+        value: Some(value),
+        headers: Default::default(),
+    }
+}
+
+/// Wall-clock milliseconds, as record timestamps carry them.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
 
 /// One v2 record batch holding `records`.
 pub fn encode_batch(records: &[Record], compression: Compression) -> Result<Bytes, ClientError> {
@@ -88,24 +118,8 @@ fn lz4_fast(records: &mut BytesMut, out: &mut BytesMut, _: Compression) -> anyho
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kafka_protocol::records::TimestampType;
-
     fn record(i: i32) -> Record {
-        Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: -1,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i64::from(i),
-            sequence: i,
-            timestamp: 1,
-            key: None,
-            value: Some(Bytes::from(format!("value-{i}").repeat(50))),
-            headers: Default::default(),
-        }
+        producer_record(i, None, Bytes::from(format!("value-{i}").repeat(50)))
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! `linger.ms`, and it then takes the first batch of every partition that has one (partial batches too, as
 //! Java's drain does), up to `max.request.size`.
 
+use crate::client::records::producer_record;
 use bytes::Bytes;
-use kafka_protocol::records::{Record, TimestampType, NO_PARTITION_LEADER_EPOCH};
+use kafka_protocol::records::Record;
 use std::collections::VecDeque;
 
 pub struct Batch {
@@ -52,25 +53,8 @@ impl Accumulator {
         let Some(batch) = queue.back_mut() else {
             return;
         };
-        // kafka-protocol's encoder starts a new batch whenever offset - sequence changes: both count up from
-        // 0 within the batch (the broker assigns the real offsets; without a producer id the sequence is
-        // ignored).
         let index = batch.records.len() as i32;
-        batch.records.push(Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: NO_PARTITION_LEADER_EPOCH,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i64::from(index),
-            sequence: index,
-            timestamp: wall_clock_ms(),
-            key,
-            value: Some(value),
-            headers: Default::default(),
-        });
+        batch.records.push(producer_record(index, key, value));
         batch.payload_bytes += bytes;
         self.buffered_bytes += bytes;
     }
@@ -130,12 +114,6 @@ impl Accumulator {
 }
 
 /// The record's CreateTime, as a producer stamps it (brokers use it for time-based retention and index).
-fn wall_clock_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,12 +10,12 @@ use super::payload::{now_ns, sent_ns};
 use super::stats::{add, latency_histogram, record_latency};
 use super::Plan;
 use crate::client::connection::RequestWriter;
+use crate::client::decode_records;
+use crate::client::fetch::{fetch_request, FetchLimits};
 use crate::client::records::complete_batches;
-use crate::client::{decode_records, topic_name};
 use bytes::Bytes;
 use hdrhistogram::Histogram;
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use kafka_protocol::messages::{BrokerId, FetchRequest};
+use kafka_protocol::messages::FetchRequest;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
@@ -120,36 +120,17 @@ impl Consumer<'_> {
         if behind.is_empty() {
             return Ok(None);
         }
-        Ok(Some(writer.send(&self.fetch_request(&behind))?))
-    }
-
-    fn fetch_request(&self, behind: &[(i32, i64)]) -> FetchRequest {
         let args = &self.plan.args;
-        let mut topic = FetchTopic::default();
-        topic.topic = topic_name(&args.topic);
-        topic.partitions = behind
-            .iter()
-            .map(|&(p, at)| {
-                let mut fp = FetchPartition::default();
-                fp.partition = p;
-                fp.fetch_offset = at;
-                fp.current_leader_epoch = -1;
-                fp.last_fetched_epoch = -1;
-                fp.log_start_offset = -1;
-                fp.partition_max_bytes = args.fetch_partition_bytes;
-                fp
-            })
-            .collect();
-        let mut req = FetchRequest::default();
-        req.replica_id = BrokerId(-1);
-        req.max_wait_ms = args.fetch_max_wait_ms;
-        req.min_bytes = 1;
-        req.max_bytes = args.fetch_max_bytes;
-        // No fetch session (KIP-227): every request is a full one, the same work on both brokers.
-        req.session_id = 0;
-        req.session_epoch = -1;
-        req.topics = vec![topic];
-        req
+        let limits = FetchLimits {
+            max_wait_ms: args.fetch_max_wait_ms,
+            partition_max_bytes: args.fetch_partition_bytes,
+            max_bytes: args.fetch_max_bytes,
+        };
+        Ok(Some(writer.send(&fetch_request(
+            &args.topic,
+            &behind,
+            &limits,
+        ))?))
     }
 
     /// Decodes one partition's records (whole batches only, from `from_offset` on), counts them, times
