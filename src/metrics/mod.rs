@@ -477,6 +477,21 @@ impl Registry {
         out.histogram(name, &[], &snap);
     }
 
+    /// One metric family with a sample per shard.
+    fn per_shard<V: SampleValue>(
+        &self,
+        out: &mut Text,
+        name: &str,
+        help: &str,
+        kind: &str,
+        get: fn(&ShardMetrics) -> V,
+    ) {
+        out.family(name, help, kind);
+        for s in &self.shards {
+            out.sample(name, &[("shard", &s.shard.to_string())], get(s));
+        }
+    }
+
     fn render_shards(&self, out: &mut Text) {
         type Gauge = fn(&ShardMetrics) -> i64;
         let gauges: [(&str, &str, Gauge); 3] = [
@@ -497,10 +512,7 @@ impl Registry {
             ),
         ];
         for (name, help, get) in gauges {
-            out.family(name, help, "gauge");
-            for s in &self.shards {
-                out.sample(name, &[("shard", &s.shard.to_string())], get(s));
-            }
+            self.per_shard(out, name, help, "gauge", get);
         }
         type Counter = fn(&ShardMetrics) -> u64;
         let counters: [(&str, &str, Counter); 3] = [
@@ -521,10 +533,7 @@ impl Registry {
             ),
         ];
         for (name, help, get) in counters {
-            out.family(name, help, "counter");
-            for s in &self.shards {
-                out.sample(name, &[("shard", &s.shard.to_string())], get(s));
-            }
+            self.per_shard(out, name, help, "counter", get);
         }
         type Seconds = fn(&ShardMetrics) -> f64;
         let seconds: [(&str, &str, &str, Seconds); 4] = [
@@ -554,10 +563,7 @@ impl Registry {
             ),
         ];
         for (name, help, kind, get) in seconds {
-            out.family(name, help, kind);
-            for s in &self.shards {
-                out.sample(name, &[("shard", &s.shard.to_string())], get(s));
-            }
+            self.per_shard(out, name, help, kind, get);
         }
         for (c, (counter, help)) in IO_COUNTERS.iter().enumerate() {
             let name = format!("shardlog_io_uring_{counter}_total");
