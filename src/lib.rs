@@ -12,6 +12,7 @@
 //! | `cluster`   | topic metadata, partition placement on shards, the (single-node) controller |
 //! | `loadgen`   | `shardlog bench`: a Kafka-protocol load generator for any broker (not used by `serve`) |
 //! | `tune`      | `shardlog tune check`: this machine's Linux settings against tuning/README.md |
+//! | `security`  | listeners and security protocols, SASL (PLAIN, SCRAM) authentication, SCRAM credentials |
 //! | `metrics`   | per-shard and per-partition counters (relaxed atomics), Prometheus text, the admin HTTP endpoint |
 //!
 //! See ARCHITECTURE.md for how a request travels through these.
@@ -24,6 +25,7 @@ pub mod loadgen;
 pub mod metrics;
 pub mod net;
 pub mod runtime;
+pub mod security;
 pub mod storage;
 pub mod tune;
 

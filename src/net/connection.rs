@@ -10,6 +10,8 @@ use super::zero_copy;
 use crate::kafka::{self, Outcome};
 use crate::metrics::GaugeGuard;
 use crate::runtime::shard::Shard;
+use crate::security::listener::Listener;
+use crate::security::session::Connection;
 use bytes::{Bytes, BytesMut};
 use futures_lite::AsyncReadExt;
 use glommio::channels::local_channel;
@@ -65,7 +67,7 @@ fn writer_half(stream: &TcpStream) -> io::Result<TcpStream> {
     Ok(writer)
 }
 
-pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream) {
+pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, listener: Rc<Listener>) {
     let peer = stream
         .peer_addr()
         .map_or_else(|_| "unknown".to_string(), |a| a.to_string());
@@ -80,7 +82,10 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream) {
             return;
         }
     };
-    debug!(%peer, shard = shard.id, "connection opened");
+    debug!(%peer, shard = shard.id, listener = %listener.name, "connection opened");
+    // The connection's security state (listener, protocol, SASL session, principal): the Kafka layer
+    // reads and drives it; TLS will wrap `stream` above without changing it.
+    let conn = Rc::new(Connection::new(peer_host, listener));
     let metrics = &*shard.metrics;
     metrics.connections_accepted.fetch_add(1, Relaxed);
     let _open = GaugeGuard::inc(&metrics.connections_open);
@@ -97,6 +102,14 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream) {
                     warn!(peer = %peer_w, %reason, "closing connection");
                     break;
                 }
+                Outcome::RespondAndClose(frame, reason) => {
+                    // Failed authentication: the client gets the error, then the connection closes.
+                    if let Err(e) = zero_copy::write_frame(&mut writer, &frame, zero_copy).await {
+                        debug!(peer = %peer_w, error = %e, "write failed");
+                    }
+                    warn!(peer = %peer_w, %reason, "closing connection");
+                    break;
+                }
             };
             if let Err(e) = zero_copy::write_frame(&mut writer, &frame, zero_copy).await {
                 debug!(peer = %peer_w, error = %e, "write failed");
@@ -110,8 +123,7 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream) {
     loop {
         match read_frame(&mut stream, shard.config.socket_request_max_bytes).await {
             Ok(frame) => {
-                let task =
-                    glommio::spawn_local(kafka::handle(shard.clone(), frame, peer_host.clone()));
+                let task = glommio::spawn_local(kafka::handle(shard.clone(), frame, conn.clone()));
                 if tx.send(task).await.is_err() {
                     break;
                 }
