@@ -35,10 +35,9 @@ pub fn handshake(
         .handshake(&req.mechanism, &enabled);
     match result {
         Ok(()) => counted(shard, ctx, &resp),
-        Err(e @ HandshakeError::NotSasl(_)) => {
+        Err(HandshakeError::NotSasl(_)) => {
             // Kafka answers this on non-SASL listeners and keeps the connection.
             resp.error_code = ResponseError::IllegalSaslState.code();
-            let _ = e;
             counted(shard, ctx, &resp)
         }
         Err(e @ HandshakeError::InProgress) => {

@@ -178,7 +178,7 @@ pub async fn alter(
         .map(|name| {
             let mut r = AlterUserScramCredentialsResult::default();
             let outcome = match &per_user[&name] {
-                Ok(_) => applied.clone().map_err(|(code, msg)| (code, msg)),
+                Ok(_) => applied.clone(),
                 Err(e) => Err(e.clone()),
             };
             if let Err((code, message)) = outcome {

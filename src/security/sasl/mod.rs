@@ -92,14 +92,14 @@ impl UserLookup for HashMap<String, Arc<UserRecord>> {
 #[derive(Debug)]
 pub enum Exchange {
     Plain(plain::PlainServer),
-    Scram(scram::ScramServer),
+    Scram(Box<scram::ScramServer>),
 }
 
 impl Exchange {
     pub fn new(mechanism: Mechanism) -> Exchange {
         match mechanism {
             Mechanism::Plain => Exchange::Plain(plain::PlainServer::default()),
-            Mechanism::Scram(m) => Exchange::Scram(scram::ScramServer::new(m)),
+            Mechanism::Scram(m) => Exchange::Scram(Box::new(scram::ScramServer::new(m))),
         }
     }
 

@@ -69,7 +69,7 @@ fn valid_nonce(n: &str) -> bool {
 }
 
 /// `k=value`: the value of attribute `k`.
-fn attribute<'a>(part: Option<&'a str>, key: char) -> Option<&'a str> {
+fn attribute(part: Option<&str>, key: char) -> Option<&str> {
     let part = part?;
     let mut chars = part.chars();
     (chars.next() == Some(key) && chars.next() == Some('=')).then(|| &part[2..])
