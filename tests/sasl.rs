@@ -551,3 +551,34 @@ fn kafka_configs_tool_creates_a_scram_user() {
     let (ok, out) = driver("go", &b.sasl_addr(), "dave-topic", &args);
     assert!(ok, "franz-go as dave failed:\n{out}");
 }
+
+#[test]
+fn tls_listeners_are_refused_at_startup() {
+    let port = free_port();
+    for (listeners, map) in [
+        (format!("SSL://127.0.0.1:{port}"), None),
+        (
+            format!("EXTERNAL://127.0.0.1:{port}"),
+            Some("EXTERNAL:SASL_SSL"),
+        ),
+    ] {
+        let dir = temp_dir("sasl-tls-refused");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_shardlog"));
+        cmd.arg("serve")
+            .args(["--listeners", &listeners])
+            .arg("--data-dir")
+            .arg(&dir)
+            .args(["--admin-listen", &format!("127.0.0.1:{}", free_port())])
+            .env("RUST_BACKTRACE", "0");
+        if let Some(map) = map {
+            cmd.args(["--listener-security-protocol-map", map]);
+        }
+        let out = cmd.output().expect("run shardlog");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{listeners} started");
+        assert!(
+            stderr.contains("TLS is not implemented yet (issue #7)"),
+            "{listeners}: {stderr}"
+        );
+    }
+}
