@@ -134,6 +134,14 @@ fn sasl_listener_gates_requests_and_answers_with_its_own_address() {
     c.send_raw(&frame).unwrap();
     assert!(c.is_closed_by_peer(), "unauthenticated Metadata must close");
 
+    // Before authentication frames are capped at 512 KiB (sasl.server.max.receive.size).
+    let mut c = b.sasl_conn();
+    c.send_raw(&(600_000i32).to_be_bytes()).unwrap();
+    assert!(
+        c.is_closed_by_peer(),
+        "a large unauthenticated frame must close"
+    );
+
     // Unsupported mechanism: UNSUPPORTED_SASL_MECHANISM with the enabled list, then closed.
     let mut c = b.sasl_conn();
     let r = handshake(&mut c, "GSSAPI");

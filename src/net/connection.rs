@@ -26,6 +26,10 @@ use tracing::{debug, warn};
 
 const MAX_IN_FLIGHT: usize = 64;
 
+/// Largest frame accepted from a SASL connection before it has authenticated (Kafka's
+/// `sasl.server.max.receive.size` default), so strangers cannot make the broker buffer 100 MB requests.
+const MAX_UNAUTHENTICATED_FRAME: usize = 512 * 1024;
+
 #[derive(Debug, Error)]
 enum FrameError {
     #[error("connection closed")]
@@ -38,7 +42,9 @@ enum FrameError {
     Io(#[from] io::Error),
 }
 
-async fn read_frame(stream: &mut TcpStream, max: usize) -> Result<Bytes, FrameError> {
+/// Reads one frame; `max` is asked once its length is known (the limit can change meanwhile: a SASL
+/// connection may have authenticated while the reader waited).
+async fn read_frame(stream: &mut TcpStream, max: impl Fn() -> usize) -> Result<Bytes, FrameError> {
     let mut len = [0u8; 4];
     match stream.read_exact(&mut len).await {
         Ok(()) => {}
@@ -47,6 +53,7 @@ async fn read_frame(stream: &mut TcpStream, max: usize) -> Result<Bytes, FrameEr
     }
     let size = i32::from_be_bytes(len);
     let size = usize::try_from(size).map_err(|_| FrameError::Negative(size))?;
+    let max = max();
     if size > max {
         return Err(FrameError::TooLarge { size, max });
     }
@@ -121,7 +128,14 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, listener: Rc<Listene
         unsafe { libc::shutdown(socket_fd, libc::SHUT_RDWR) };
     });
     loop {
-        match read_frame(&mut stream, shard.config.socket_request_max_bytes).await {
+        let max = || {
+            let max = shard.config.socket_request_max_bytes;
+            match conn.session.borrow().principal() {
+                Some(_) => max,
+                None => max.min(MAX_UNAUTHENTICATED_FRAME),
+            }
+        };
+        match read_frame(&mut stream, max).await {
             Ok(frame) => {
                 let task = glommio::spawn_local(kafka::handle(shard.clone(), frame, conn.clone()));
                 if tx.send(task).await.is_err() {

@@ -12,10 +12,11 @@
 
 use super::{SaslError, Step, UserLookup};
 use crate::security::credentials::{
-    constant_time_eq, random_bytes, ScramCredential, ScramMechanism,
+    constant_time_eq, random_bytes, ScramCredential, ScramMechanism, DEFAULT_ITERATIONS,
 };
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
+use std::sync::OnceLock;
 
 /// The parsed client-first message.
 #[derive(Debug, PartialEq, Eq)]
@@ -156,7 +157,8 @@ enum State {
         gs2_header: String,
         nonce: String,
         user: String,
-        credential: ScramCredential,
+        /// `None`: unknown user (or no credential for this mechanism); the proof check fails.
+        credential: Option<ScramCredential>,
         /// client-first-bare "," server-first ","
         auth_prefix: String,
     },
@@ -205,7 +207,14 @@ impl ScramServer {
                 user,
                 credential,
                 auth_prefix,
-            } => self.last(input, &gs2_header, &nonce, user, &credential, auth_prefix),
+            } => self.last(
+                input,
+                &gs2_header,
+                &nonce,
+                user,
+                credential.as_ref(),
+                auth_prefix,
+            ),
             State::Finished => Err(SaslError::Finished(self.mechanism.name())),
         }
     }
@@ -220,16 +229,17 @@ impl ScramServer {
         if first.authzid.as_ref().is_some_and(|a| *a != first.user) {
             return Err(SaslError::InvalidCredentials(m.name()));
         }
+        // An unknown user gets a made-up but stable salt and fails only at the proof, like a wrong
+        // password (RFC 5802 §5.1), so the exchange does not tell which users exist.
         let credential = users
             .user(&first.user)
-            .and_then(|u| u.credential(m).cloned())
-            .ok_or(SaslError::InvalidCredentials(m.name()))?;
+            .and_then(|u| u.credential(m).cloned());
+        let (salt, iterations) = match &credential {
+            Some(c) => (c.salt.clone(), c.iterations),
+            None => (fake_salt(m, &first.user), DEFAULT_ITERATIONS),
+        };
         let nonce = format!("{}{}", first.nonce, self.server_nonce);
-        let server_first = format!(
-            "r={nonce},s={},i={}",
-            B64.encode(&credential.salt),
-            credential.iterations
-        );
+        let server_first = format!("r={nonce},s={},i={iterations}", B64.encode(&salt));
         let auth_prefix = format!("{},{server_first},", first.bare);
         self.state = State::Final {
             gs2_header: first.gs2_header.to_string(),
@@ -249,7 +259,7 @@ impl ScramServer {
         gs2_header: &str,
         nonce: &str,
         user: String,
-        credential: &ScramCredential,
+        credential: Option<&ScramCredential>,
         mut auth_message: String,
     ) -> Result<Step, SaslError> {
         let m = self.mechanism;
@@ -261,6 +271,9 @@ impl ScramServer {
             return Err(self.malformed("nonce does not match"));
         }
         auth_message.push_str(fin.without_proof);
+        let Some(credential) = credential else {
+            return Err(SaslError::InvalidCredentials(m.name()));
+        };
         let signature = m.hmac(&credential.stored_key, auth_message.as_bytes());
         if fin.proof.len() != signature.len() {
             return Err(SaslError::InvalidCredentials(m.name()));
@@ -280,6 +293,16 @@ impl ScramServer {
             response: format!("v={}", B64.encode(server_signature)).into_bytes(),
         })
     }
+}
+
+/// A salt for a user without a credential: HMAC of the name under a per-process random key, so asking
+/// twice gives the same answer, as it would for a real user.
+fn fake_salt(m: ScramMechanism, user: &str) -> Vec<u8> {
+    static KEY: OnceLock<[u8; 32]> = OnceLock::new();
+    let key = KEY.get_or_init(random_bytes::<32>);
+    let mut salt = m.hmac(key, user.as_bytes());
+    salt.truncate(32);
+    salt
 }
 
 /// The client side, for tests and the fuzzer's seeds: (client-first, a function from server-first to
@@ -417,14 +440,27 @@ mod tests {
     #[test]
     fn unknown_user_reads_like_a_wrong_password() {
         let m = ScramMechanism::Sha256;
-        let mut s = ScramServer::new(m);
+        let users = users(m);
+        // The first step succeeds with a stable made-up salt; the proof fails like a wrong password.
+        let sf = |user: &str| {
+            let mut s = ScramServer::with_nonce(m, "srv".into());
+            challenge(s.step(format!("n,,n={user},r=abc").as_bytes(), &users))
+        };
+        assert_eq!(sf("nobody"), sf("nobody"));
+        assert_ne!(sf("nobody"), sf("somebody"));
         assert_eq!(
-            s.step(b"n,,n=nobody,r=abc", &users(m)),
+            exchange(m, "nobody", "pencil"),
             Err(SaslError::InvalidCredentials(m.name()))
         );
         // A user without a credential for this mechanism is unknown to it.
-        let mut s = ScramServer::new(ScramMechanism::Sha512);
-        assert!(s.step(b"n,,n=user,r=abc", &users(m)).is_err());
+        let m512 = ScramMechanism::Sha512;
+        let mut s = ScramServer::new(m512);
+        let sf = challenge(s.step(b"n,,n=user,r=abc", &users));
+        let (cf, _) = client::client_final(m512, "pencil", "n=user,r=abc", &sf).unwrap();
+        assert_eq!(
+            s.step(cf.as_bytes(), &users),
+            Err(SaslError::InvalidCredentials(m512.name()))
+        );
     }
 
     #[test]
