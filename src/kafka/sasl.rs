@@ -74,12 +74,14 @@ pub fn authenticate(
         Ok(AuthStep::Done {
             response,
             session_lifetime_ms,
+            reauthenticated,
         }) => {
             let principal = conn.session.borrow().principal();
             info!(
                 peer = %conn.peer_host,
                 listener = %conn.listener.name,
                 principal = %principal.map(|p| p.to_string()).unwrap_or_default(),
+                reauthenticated,
                 "SASL authentication succeeded"
             );
             resp.auth_bytes = Bytes::from(response);

@@ -66,6 +66,8 @@ pub enum AuthStep {
         response: Vec<u8>,
         /// KIP-368 session lifetime (0: no limit).
         session_lifetime_ms: i64,
+        /// The connection was already authenticated (KIP-368 re-authentication).
+        reauthenticated: bool,
     },
 }
 
@@ -160,6 +162,7 @@ impl Session {
             }
             Step::Done { user, response } => {
                 let principal = Principal::user(&user);
+                let reauthenticated = self.principal.is_some();
                 if let Some(old) = &self.principal {
                     if **old != principal {
                         return Err(AuthError::PrincipalChanged {
@@ -173,6 +176,7 @@ impl Session {
                 Ok(AuthStep::Done {
                     response,
                     session_lifetime_ms: i64::try_from(reauth_ms).unwrap_or(i64::MAX),
+                    reauthenticated,
                 })
             }
         }
@@ -231,7 +235,8 @@ mod tests {
             s.authenticate(b"\0alice\0pw", &users(), 1000, now),
             Ok(AuthStep::Done {
                 response: vec![],
-                session_lifetime_ms: 1000
+                session_lifetime_ms: 1000,
+                reauthenticated: false
             })
         );
         assert_eq!(s.principal().unwrap().to_string(), "User:alice");
