@@ -182,12 +182,20 @@ fn sasl_listener_gates_requests_and_answers_with_its_own_address() {
     assert_eq!(plain_login(&mut c, "alice", "alice-secret").error_code, 0);
     let md = metadata(&mut c);
     assert_eq!(md.brokers[0].port, i32::from(b.sasl_port));
-    let fc: FindCoordinatorResponse = c.request(
-        ApiKey::FindCoordinator,
-        3,
-        &FindCoordinatorRequest::default().with_key(s("g")),
-    );
-    assert!(fc.error_code != 0 || fc.port == i32::from(b.sasl_port));
+    // The coordinator may still be loading right after startup: ask until it answers.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let fc = loop {
+        let fc: FindCoordinatorResponse = c.request(
+            ApiKey::FindCoordinator,
+            3,
+            &FindCoordinatorRequest::default().with_key(s("g")),
+        );
+        if fc.error_code == 0 || std::time::Instant::now() > deadline {
+            break fc;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!((fc.error_code, fc.port), (0, i32::from(b.sasl_port)));
     let dc: DescribeClusterResponse = c.request(
         ApiKey::DescribeCluster,
         0,

@@ -89,6 +89,11 @@ fn lock_data_dir(dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
     Ok(file)
 }
 
+/// `--listen`'s built-in default, to tell whether it was changed.
+fn default_listen() -> std::net::SocketAddr {
+    BrokerConfig::defaults().listen
+}
+
 /// Starts the broker and blocks until every shard exits.
 pub fn serve(config: BrokerConfig) -> anyhow::Result<()> {
     let cpus = CpuSet::online().map_err(|e| anyhow::anyhow!("reading online CPUs: {e}"))?;
@@ -107,6 +112,13 @@ pub fn serve(config: BrokerConfig) -> anyhow::Result<()> {
                 l.bind, l.name
             )
         })?;
+    }
+    if config.listeners.is_some()
+        && (config.advertised.is_some() || config.listen != default_listen())
+    {
+        tracing::warn!(
+            "--listen/--advertised are ignored because listeners is set (use advertised.listeners)"
+        );
     }
     let listeners = Arc::new(listeners);
     let mut image =
