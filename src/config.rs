@@ -34,6 +34,44 @@ pub struct BrokerConfig {
     /// host:port clients are told to connect to (defaults to --listen).
     #[arg(long, env = "SHARDLOG_ADVERTISED")]
     pub advertised: Option<String>,
+    /// listeners: NAME://host:port,… every shard binds, e.g.
+    /// `PLAINTEXT://127.0.0.1:9092,SASL_PLAINTEXT://127.0.0.1:9093`; each NAME's security protocol comes
+    /// from listener.security.protocol.map. Unset: one PLAINTEXT listener on --listen (advertised as
+    /// --advertised), and then --listen/--advertised are ignored.
+    #[arg(long, env = "SHARDLOG_LISTENERS")]
+    pub listeners: Option<String>,
+    /// advertised.listeners: NAME://host:port,… clients are told to connect to, per listener (a listener
+    /// left out advertises its bind address). Metadata answers with the address of the listener the
+    /// client connected to.
+    #[arg(long, env = "SHARDLOG_ADVERTISED_LISTENERS")]
+    pub advertised_listeners: Option<String>,
+    /// listener.security.protocol.map: NAME:PROTOCOL,… with PROTOCOL one of PLAINTEXT, SASL_PLAINTEXT,
+    /// SSL, SASL_SSL (SSL and SASL_SSL are refused at startup until TLS lands, issue #7).
+    #[arg(
+        long,
+        env = "SHARDLOG_LISTENER_SECURITY_PROTOCOL_MAP",
+        default_value = "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL"
+    )]
+    pub listener_security_protocol_map: String,
+    /// sasl.enabled.mechanisms: SASL mechanisms offered on SASL listeners (PLAIN, SCRAM-SHA-256,
+    /// SCRAM-SHA-512).
+    #[arg(
+        long,
+        env = "SHARDLOG_SASL_ENABLED_MECHANISMS",
+        default_value = "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+        value_parser = sasl_mechanisms
+    )]
+    pub sasl_enabled_mechanisms: String,
+    /// connections.max.reauth.ms: SASL sessions last this long (KIP-368); a client must re-authenticate
+    /// on its connection before then or it is closed at its next request. 0: sessions never expire.
+    #[arg(long, env = "SHARDLOG_CONNECTIONS_MAX_REAUTH_MS", default_value_t = 0)]
+    pub connections_max_reauth_ms: u64,
+    /// SASL users created at startup when they do not exist yet, as name:password,… (SCRAM-SHA-256 and
+    /// SCRAM-SHA-512 credentials, 4096 iterations): a way in on first start. Existing users are never
+    /// changed; manage users with kafka-configs (AlterUserScramCredentials) and remove this setting
+    /// afterwards. Prefer the environment variable to keep the password out of files.
+    #[arg(long, env = "SHARDLOG_SASL_BOOTSTRAP_USERS", value_parser = bootstrap_users)]
+    pub sasl_bootstrap_users: Option<String>,
     /// Directory holding partition logs and metadata.
     #[arg(long, env = "SHARDLOG_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
@@ -188,6 +226,20 @@ fn single_replica(value: &str) -> Result<i16, String> {
         )),
         Err(e) => Err(format!("not an integer: {e}")),
     }
+}
+
+/// sasl.enabled.mechanisms: only mechanisms the broker implements.
+fn sasl_mechanisms(value: &str) -> Result<String, String> {
+    crate::security::sasl::parse_enabled(value)
+        .map(|_| value.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// sasl.bootstrap.users: name:password pairs.
+fn bootstrap_users(value: &str) -> Result<String, String> {
+    crate::security::credentials::parse_bootstrap_users(value)
+        .map(|_| value.to_string())
+        .map_err(|e| e.to_string())
 }
 
 impl BrokerConfig {

@@ -13,6 +13,7 @@
 //! | `client`    | a small blocking Kafka client shared by `loadgen` and `cli` (not used by `serve`) |
 //! | `loadgen`   | `shardlog bench`: a Kafka-protocol load generator for any broker (not used by `serve`) |
 //! | `tune`      | `shardlog tune check`: this machine's Linux settings against tuning/README.md |
+//! | `security`  | listeners and security protocols, SASL (PLAIN, SCRAM) authentication, SCRAM credentials |
 //! | `metrics`   | per-shard and per-partition counters (relaxed atomics), Prometheus text, the admin HTTP endpoint |
 //! | `cli`       | the operator CLI: `shardlog topic|produce|consume|group|cluster ...` against any broker |
 //!
@@ -28,6 +29,7 @@ pub mod loadgen;
 pub mod metrics;
 pub mod net;
 pub mod runtime;
+pub mod security;
 pub mod storage;
 pub mod tune;
 

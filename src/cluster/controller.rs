@@ -8,6 +8,10 @@ use super::metadata::{
 };
 use super::topic_config::{self, ConfigError};
 use crate::runtime::shard::Shard;
+use crate::security::credentials::{
+    parse_bootstrap_users, CredentialError, ScramCredential, ScramMechanism, UserRecord,
+    DEFAULT_ITERATIONS,
+};
 use glommio::sync::Semaphore;
 use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
@@ -253,6 +257,41 @@ impl Controller {
         }
     }
 
+    /// AlterUserScramCredentials: applies every change in one persisted metadata change. A user whose
+    /// last credential is deleted is removed.
+    pub async fn alter_scram_credentials(
+        &self,
+        shard: &Rc<Shard>,
+        changes: Vec<ScramChange>,
+    ) -> Result<(), ControllerError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        self.commit(shard, |image| {
+            for change in changes {
+                match change {
+                    ScramChange::Delete(name, m) => {
+                        if let Some(u) = image.users.iter_mut().find(|u| u.name == name) {
+                            u.credentials.retain(|c| c.mechanism != m.id());
+                        }
+                        image.users.retain(|u| !u.credentials.is_empty());
+                    }
+                    ScramChange::Upsert(name, credential) => {
+                        match image.users.iter_mut().find(|u| u.name == name) {
+                            Some(u) => u.upsert(credential),
+                            None => image.users.push(UserRecord {
+                                name,
+                                credentials: vec![credential],
+                            }),
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
     /// A fresh producer id; a new block is persisted before any id from it is handed out.
     pub async fn allocate_producer_id(&self, shard: &Rc<Shard>) -> Result<i64, ControllerError> {
         let id = self.next_producer_id.get();
@@ -268,6 +307,41 @@ impl Controller {
         self.next_producer_id.set(id + 1);
         Ok(id)
     }
+}
+
+/// `sasl.bootstrap.users`: adds SCRAM-SHA-256 and SCRAM-SHA-512 credentials for each listed user that
+/// does not exist yet (existing users are left alone). Returns the names created.
+pub fn add_bootstrap_users(
+    image: &mut MetadataImage,
+    list: &str,
+) -> Result<Vec<String>, CredentialError> {
+    let mut created = Vec::new();
+    for (name, password) in parse_bootstrap_users(list)? {
+        if image.user(&name).is_some() {
+            continue;
+        }
+        let mut user = UserRecord {
+            name: name.clone(),
+            credentials: Vec::new(),
+        };
+        for m in ScramMechanism::ALL {
+            user.upsert(ScramCredential::from_password(
+                m,
+                &password,
+                DEFAULT_ITERATIONS,
+            )?);
+        }
+        image.users.push(user);
+        created.push(name);
+    }
+    Ok(created)
+}
+
+/// One change of AlterUserScramCredentials, validated by the Kafka layer.
+#[derive(Clone, Debug)]
+pub enum ScramChange {
+    Delete(String, ScramMechanism),
+    Upsert(String, ScramCredential),
 }
 
 /// Places `count` new partitions (numbered from `first`) on the least-loaded shards, so partitions spread

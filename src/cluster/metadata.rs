@@ -3,6 +3,10 @@
 //! `MetadataImage` is the persistent form (rkyv, loaded with validation, guarded by a CRC-32 from
 //! crc32fast). `MetadataSnapshot` is the immutable, `Arc`-shared view every shard keeps a copy of and swaps
 //! when the controller publishes a change; nothing reads metadata through a lock.
+//!
+//! File layout: CRC-32 of the body, then the body. Since SCRAM users were added the body starts with
+//! `FORMAT_MAGIC` followed by the rkyv image; a body without it is the first layout (`ImageV1`, no users)
+//! and is upgraded on load (rkyv has no schema evolution, so each layout change adds a magic).
 
 use rkyv::{Archive, Deserialize, Serialize};
 use std::collections::HashMap;
@@ -11,6 +15,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use thiserror::Error;
 use uuid::Uuid;
+
+use crate::security::credentials::UserRecord;
+use crate::security::sasl::UserLookup;
 
 #[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct TopicRecord {
@@ -28,7 +35,20 @@ pub struct MetadataImage {
     pub topics: Vec<TopicRecord>,
     /// Producer ids below this may have been handed out; a restarted broker starts here.
     pub producer_id_block_end: i64,
+    /// SASL users and their SCRAM credentials (salted and hashed, never passwords).
+    pub users: Vec<UserRecord>,
 }
+
+/// The first file layout (before users), read to upgrade old data directories.
+#[derive(Archive, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+struct ImageV1 {
+    cluster_id: String,
+    topics: Vec<TopicRecord>,
+    producer_id_block_end: i64,
+}
+
+/// Starts the body of every file written since SCRAM users were added (layout 2).
+const FORMAT_MAGIC: &[u8; 8] = b"SLMETA\x00\x02";
 
 #[derive(Debug, Error)]
 pub enum MetadataError {
@@ -54,6 +74,7 @@ impl MetadataImage {
                     cluster_id: Uuid::new_v4().simple().to_string()[..22].to_string(),
                     topics: Vec::new(),
                     producer_id_block_end: 0,
+                    users: Vec::new(),
                 })
             }
             Err(source) => return Err(MetadataError::Io { path, source }),
@@ -66,10 +87,24 @@ impl MetadataImage {
             return Err(MetadataError::Corrupt(path));
         }
         // rkyv needs aligned input; copy into an aligned buffer once at startup.
+        let (v2, body) = match body.strip_prefix(FORMAT_MAGIC.as_slice()) {
+            Some(rest) => (true, rest),
+            None => (false, body),
+        };
         let mut aligned = rkyv::util::AlignedVec::<16>::with_capacity(body.len());
         aligned.extend_from_slice(body);
-        rkyv::from_bytes::<MetadataImage, rkyv::rancor::Error>(&aligned)
-            .map_err(|_| MetadataError::Corrupt(path))
+        if v2 {
+            return rkyv::from_bytes::<MetadataImage, rkyv::rancor::Error>(&aligned)
+                .map_err(|_| MetadataError::Corrupt(path));
+        }
+        let v1 = rkyv::from_bytes::<ImageV1, rkyv::rancor::Error>(&aligned)
+            .map_err(|_| MetadataError::Corrupt(path))?;
+        Ok(MetadataImage {
+            cluster_id: v1.cluster_id,
+            topics: v1.topics,
+            producer_id_block_end: v1.producer_id_block_end,
+            users: Vec::new(),
+        })
     }
 
     /// Writes the image atomically: temp file, fsync, rename, fsync of the directory.
@@ -80,8 +115,11 @@ impl MetadataImage {
             let path = path.to_path_buf();
             move |source| MetadataError::Io { path, source }
         };
-        let body = rkyv::to_bytes::<rkyv::rancor::Error>(self)
+        let image = rkyv::to_bytes::<rkyv::rancor::Error>(self)
             .map_err(|_| MetadataError::Corrupt(path.clone()))?;
+        let mut body = Vec::with_capacity(FORMAT_MAGIC.len() + image.len());
+        body.extend_from_slice(FORMAT_MAGIC);
+        body.extend_from_slice(&image);
         let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
         f.write_all(&crc32fast::hash(&body).to_be_bytes())
             .map_err(io(&tmp))?;
@@ -95,6 +133,10 @@ impl MetadataImage {
 
     pub fn topic(&self, name: &str) -> Option<&TopicRecord> {
         self.topics.iter().find(|t| t.name == name)
+    }
+
+    pub fn user(&self, name: &str) -> Option<&UserRecord> {
+        self.users.iter().find(|u| u.name == name)
     }
 }
 
@@ -113,6 +155,14 @@ pub struct MetadataSnapshot {
     pub cluster_id: String,
     pub topics: HashMap<String, Arc<TopicInfo>>,
     pub topics_by_id: HashMap<Uuid, Arc<TopicInfo>>,
+    /// SASL users by name (authentication reads them on the connection's shard).
+    pub users: HashMap<String, Arc<UserRecord>>,
+}
+
+impl UserLookup for MetadataSnapshot {
+    fn user(&self, name: &str) -> Option<Arc<UserRecord>> {
+        self.users.get(name).cloned()
+    }
 }
 
 impl MetadataSnapshot {
@@ -131,6 +181,11 @@ impl MetadataSnapshot {
             snap.topics_by_id.insert(info.id, info.clone());
             snap.topics.insert(t.name.clone(), info);
         }
+        snap.users = image
+            .users
+            .iter()
+            .map(|u| (u.name.clone(), Arc::new(u.clone())))
+            .collect();
         snap
     }
 
@@ -186,6 +241,32 @@ mod tests {
             MetadataImage::load_or_new(&dir),
             Err(MetadataError::Corrupt(_))
         ));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn first_layout_files_are_upgraded() {
+        let dir = std::env::temp_dir().join(format!("shardlog-meta-v1-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let v1 = ImageV1 {
+            cluster_id: "abc".into(),
+            topics: vec![],
+            producer_id_block_end: 2000,
+        };
+        let body = rkyv::to_bytes::<rkyv::rancor::Error>(&v1).unwrap();
+        let mut bytes = crc32fast::hash(&body).to_be_bytes().to_vec();
+        bytes.extend_from_slice(&body);
+        std::fs::write(dir.join(FILE_NAME), bytes).unwrap();
+        let mut image = MetadataImage::load_or_new(&dir).unwrap();
+        assert_eq!(image.cluster_id, "abc");
+        assert_eq!(image.producer_id_block_end, 2000);
+        assert!(image.users.is_empty());
+        image.users.push(UserRecord {
+            name: "alice".into(),
+            credentials: vec![],
+        });
+        image.persist(&dir).unwrap();
+        assert_eq!(MetadataImage::load_or_new(&dir).unwrap(), image);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -54,6 +54,14 @@ pub const KAFKA_KEYS: &[(&str, &str)] = &[
     ),
     ("log_index_interval_bytes", "log.index.interval.bytes"),
     ("log_cleaner_backoff_ms", "log.cleaner.backoff.ms"),
+    ("listeners", "listeners"),
+    ("advertised_listeners", "advertised.listeners"),
+    (
+        "listener_security_protocol_map",
+        "listener.security.protocol.map",
+    ),
+    ("sasl_enabled_mechanisms", "sasl.enabled.mechanisms"),
+    ("connections_max_reauth_ms", "connections.max.reauth.ms"),
 ];
 
 /// The prefix of every key Kafka has no name for.

@@ -29,6 +29,19 @@ pub fn toml_value(kind: Kind, value: &str) -> String {
     }
 }
 
+/// `name:password,…` with every password hidden (the table is for eyes and logs; `--format toml` keeps
+/// values, since its output must load back).
+fn mask_passwords(users: &str) -> String {
+    users
+        .split(',')
+        .map(|u| match u.split_once(':') {
+            Some((name, _)) => format!("{name}:****"),
+            None => u.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// The effective config as an aligned table: key, value, source.
 pub fn table(resolved: &Resolved) -> String {
     let mut out = String::new();
@@ -40,7 +53,11 @@ pub fn table(resolved: &Resolved) -> String {
         .entries
         .iter()
         .map(|e| {
-            let value = e.value.clone().unwrap_or_else(|| "(unset)".into());
+            let value = match &e.value {
+                Some(v) if e.setting.id == "sasl_bootstrap_users" => mask_passwords(v),
+                Some(v) => v.clone(),
+                None => "(unset)".into(),
+            };
             (e.setting.key.clone(), value, e.source.name())
         })
         .collect();

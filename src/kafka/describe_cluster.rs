@@ -1,13 +1,13 @@
 //! DescribeCluster: this broker, the cluster id and the controller (us).
 
-use super::broker_endpoint;
+use super::{broker_endpoint, RequestContext};
 use crate::runtime::shard::Shard;
 use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
 use kafka_protocol::messages::{BrokerId, DescribeClusterResponse};
 use kafka_protocol::protocol::StrBytes;
 
-pub fn handle(shard: &Shard) -> DescribeClusterResponse {
-    let (node_id, host, port) = broker_endpoint(shard);
+pub fn handle(shard: &Shard, ctx: &RequestContext) -> DescribeClusterResponse {
+    let (node_id, host, port) = broker_endpoint(shard, ctx);
     let mut resp = DescribeClusterResponse::default();
     resp.cluster_id = StrBytes::from_string(shard.metadata().cluster_id.clone());
     resp.controller_id = BrokerId(node_id);

@@ -10,8 +10,8 @@ use kafka_protocol::ResponseError;
 
 const KEY_TYPE_GROUP: i8 = 0;
 
-fn lookup(shard: &Shard, key: StrBytes, key_type: i8) -> Coordinator {
-    let (node_id, host, port) = broker_endpoint(shard);
+fn lookup(shard: &Shard, ctx: &RequestContext, key: StrBytes, key_type: i8) -> Coordinator {
+    let (node_id, host, port) = broker_endpoint(shard, ctx);
     let mut c = Coordinator::default();
     c.key = key;
     c.node_id = BrokerId(-1);
@@ -40,11 +40,11 @@ pub fn handle(
         resp.coordinators = req
             .coordinator_keys
             .into_iter()
-            .map(|k| lookup(shard, k, req.key_type))
+            .map(|k| lookup(shard, ctx, k, req.key_type))
             .collect();
         return resp;
     }
-    let c = lookup(shard, req.key, req.key_type);
+    let c = lookup(shard, ctx, req.key, req.key_type);
     resp.error_code = c.error_code;
     resp.error_message = c.error_message;
     resp.node_id = c.node_id;

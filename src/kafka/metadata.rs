@@ -23,7 +23,7 @@ pub async fn handle(
     ctx: &RequestContext,
     req: MetadataRequest,
 ) -> MetadataResponse {
-    let (node_id, host, port) = broker_endpoint(shard);
+    let (node_id, host, port) = broker_endpoint(shard, ctx);
     let mut resp = MetadataResponse::default();
     let mut broker = MetadataResponseBroker::default();
     broker.node_id = BrokerId(node_id);

@@ -4,8 +4,13 @@
 //! Bad input never panics: an unknown API key, an unsupported version (except ApiVersions, which answers
 //! in v0 with UNSUPPORTED_VERSION as clients expect) or an undecodable body closes the connection with a
 //! log line, as Kafka does; semantic errors are answered with Kafka's error codes.
+//!
+//! Every request passes the connection's security session first (`security::session`): on a SASL
+//! listener, anything but ApiVersions/SaslHandshake/SaslAuthenticate before authentication (or after the
+//! session expired) closes the connection. The principal and listener then travel in `RequestContext`.
 
 mod api_versions;
+mod client_quotas;
 mod configs;
 mod consumer_group_describe;
 mod consumer_group_heartbeat;
@@ -29,6 +34,8 @@ mod metadata;
 mod offset_for_leader_epoch;
 mod offsets;
 mod produce;
+mod sasl;
+mod scram_credentials;
 
 /// The DescribeGroups tagged field carrying shardlog's lag report (read by the CLI).
 pub use group_admin::LAG_STATUS_TAG;
@@ -38,6 +45,9 @@ pub use metadata::SHARD_TAG;
 use crate::metrics::GaugeGuard;
 use crate::net::response::{FrameWriter, ResponseFrame};
 use crate::runtime::shard::Shard;
+use crate::security::listener::Listener;
+use crate::security::session::Connection;
+use crate::security::Principal;
 use crate::storage::FileSlice;
 use bytes::{BufMut, Bytes};
 use error_codes::ErrorCodes;
@@ -80,6 +90,14 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::OffsetDelete, 0, 0),
     (ApiKey::ConsumerGroupHeartbeat, 0, 1),
     (ApiKey::ConsumerGroupDescribe, 0, 1),
+    // v0 handshakes are followed by raw SASL tokens outside Kafka framing: not supported, so a v0
+    // SaslHandshake is an unsupported version (connection closed). Every current client uses v1.
+    (ApiKey::SaslHandshake, 1, 1),
+    (ApiKey::SaslAuthenticate, 0, 2),
+    (ApiKey::DescribeUserScramCredentials, 0, 0),
+    (ApiKey::AlterUserScramCredentials, 0, 0),
+    // Answered with no quotas (none are enforced); kafka-configs --describe asks for them.
+    (ApiKey::DescribeClientQuotas, 0, 1),
 ];
 
 pub fn supports(api_key: ApiKey, version: i16) -> bool {
@@ -95,6 +113,8 @@ pub enum Outcome {
     NoResponse,
     /// Protocol violation: log and close the connection.
     Close(String),
+    /// Send this response, then log the reason and close (failed authentication).
+    RespondAndClose(ResponseFrame, String),
 }
 
 /// The parts of a request header handlers need.
@@ -106,6 +126,10 @@ pub struct RequestContext {
     pub client_id: String,
     /// The peer address, as Kafka shows it ("/127.0.0.1").
     pub client_host: String,
+    /// Who sent it: `User:name` after SASL, `User:ANONYMOUS` on plaintext listeners (ACLs will check it).
+    pub principal: Option<Rc<Principal>>,
+    /// The listener the request arrived on (its advertised address answers Metadata and friends).
+    pub listener: Option<Rc<Listener>>,
 }
 
 impl RequestContext {
@@ -155,7 +179,7 @@ impl RequestContext {
 }
 
 /// Handles one request frame (without its length prefix).
-pub async fn handle(shard: Rc<Shard>, frame: Bytes, peer: Rc<str>) -> Outcome {
+pub async fn handle(shard: Rc<Shard>, frame: Bytes, conn: Rc<Connection>) -> Outcome {
     // ApiVersions at a version we don't know is answered (in v0), not closed: clients probe with their
     // newest version and retry with one from our answer. Everything else unsupported closes, below.
     if let Ok(ctx) = request_context(&frame) {
@@ -166,13 +190,19 @@ pub async fn handle(shard: Rc<Shard>, frame: Bytes, peer: Rc<str>) -> Outcome {
     let (ctx, request) = match decode_request(frame) {
         Ok((ctx, request)) => (
             RequestContext {
-                client_host: format!("/{peer}"),
+                client_host: format!("/{}", conn.peer_host),
+                principal: conn.session.borrow().principal(),
+                listener: Some(conn.listener.clone()),
                 ..ctx
             },
             request,
         ),
         Err(reason) => return Outcome::Close(reason),
     };
+    // The authentication gate: checked as the request starts, in arrival order.
+    if let Err(reason) = conn.session.borrow().admit(ctx.api_key, Instant::now()) {
+        return Outcome::Close(reason);
+    }
     // Per-API counters: relaxed atomics of this shard, indexed by API (no lock, no allocation).
     let metrics = &*shard.metrics;
     let _in_flight = match ctx.api_key {
@@ -181,7 +211,7 @@ pub async fn handle(shard: Rc<Shard>, frame: Bytes, peer: Rc<str>) -> Outcome {
         _ => None,
     };
     let started = Instant::now();
-    let outcome = dispatch(&shard, &ctx, request).await;
+    let outcome = dispatch(&shard, &ctx, request, &conn).await;
     if let Some(api) = metrics.api(ctx.api_key) {
         api.requests.fetch_add(1, Relaxed);
         api.latency.observe(started.elapsed());
@@ -232,11 +262,27 @@ fn request_context(frame: &[u8]) -> Result<RequestContext, String> {
         correlation_id: i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]),
         client_id: String::new(),
         client_host: String::new(),
+        principal: None,
+        listener: None,
     })
 }
 
-async fn dispatch(shard: &Rc<Shard>, ctx: &RequestContext, request: RequestKind) -> Outcome {
+async fn dispatch(
+    shard: &Rc<Shard>,
+    ctx: &RequestContext,
+    request: RequestKind,
+    conn: &Connection,
+) -> Outcome {
     match request {
+        RequestKind::SaslHandshake(r) => sasl::handshake(shard, ctx, conn, r),
+        RequestKind::SaslAuthenticate(r) => sasl::authenticate(shard, ctx, conn, r),
+        RequestKind::DescribeUserScramCredentials(r) => {
+            counted(shard, ctx, &scram_credentials::describe(shard, r))
+        }
+        RequestKind::AlterUserScramCredentials(r) => {
+            counted(shard, ctx, &scram_credentials::alter(shard, r).await)
+        }
+        RequestKind::DescribeClientQuotas(_) => counted(shard, ctx, &client_quotas::describe()),
         RequestKind::ApiVersions(_) => api_versions::handle(ctx),
         RequestKind::Metadata(r) => counted(shard, ctx, &metadata::handle(shard, ctx, r).await),
         RequestKind::Produce(r) => produce::handle(shard, ctx, r).await,
@@ -259,7 +305,9 @@ async fn dispatch(shard: &Rc<Shard>, ctx: &RequestContext, request: RequestKind)
         RequestKind::IncrementalAlterConfigs(r) => {
             counted(shard, ctx, &configs::incremental_alter(shard, r).await)
         }
-        RequestKind::DescribeCluster(_) => counted(shard, ctx, &describe_cluster::handle(shard)),
+        RequestKind::DescribeCluster(_) => {
+            counted(shard, ctx, &describe_cluster::handle(shard, ctx))
+        }
         RequestKind::DeleteRecords(r) => {
             counted(shard, ctx, &delete_records::handle(shard, r).await)
         }
@@ -313,9 +361,27 @@ fn counted<R: Encodable + ErrorCodes>(shard: &Shard, ctx: &RequestContext, body:
     ctx.respond(body)
 }
 
-/// The node id and advertised endpoint of this broker, as Metadata-like responses show it.
-pub fn broker_endpoint(shard: &Shard) -> (i32, String, i32) {
-    let (host, port) = shard.config.advertised_host_port();
+/// Like `counted`, then closes the connection once the response is sent (failed authentication).
+fn counted_then_close<R: Encodable + ErrorCodes>(
+    shard: &Shard,
+    ctx: &RequestContext,
+    body: &R,
+    reason: String,
+) -> Outcome {
+    match counted(shard, ctx, body) {
+        Outcome::Respond(frame) => Outcome::RespondAndClose(frame, reason),
+        other => other,
+    }
+}
+
+/// The node id and advertised endpoint of this broker, as Metadata-like responses show it: the advertised
+/// address of the listener the request came in on (Kafka's rule), so each listener's clients are sent
+/// back to a listener they can speak to.
+pub fn broker_endpoint(shard: &Shard, ctx: &RequestContext) -> (i32, String, i32) {
+    let (host, port) = match &ctx.listener {
+        Some(l) => (l.advertised_host.clone(), l.advertised_port),
+        None => shard.config.advertised_host_port(),
+    };
     (shard.config.node_id, host, port)
 }
 

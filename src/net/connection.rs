@@ -10,6 +10,8 @@ use super::zero_copy;
 use crate::kafka::{self, Outcome};
 use crate::metrics::GaugeGuard;
 use crate::runtime::shard::Shard;
+use crate::security::listener::Listener;
+use crate::security::session::Connection;
 use bytes::{Bytes, BytesMut};
 use futures_lite::AsyncReadExt;
 use glommio::channels::local_channel;
@@ -24,6 +26,10 @@ use tracing::{debug, warn};
 
 const MAX_IN_FLIGHT: usize = 64;
 
+/// Largest frame accepted from a SASL connection before it has authenticated (Kafka's
+/// `sasl.server.max.receive.size` default), so strangers cannot make the broker buffer 100 MB requests.
+const MAX_UNAUTHENTICATED_FRAME: usize = 512 * 1024;
+
 #[derive(Debug, Error)]
 enum FrameError {
     #[error("connection closed")]
@@ -36,7 +42,9 @@ enum FrameError {
     Io(#[from] io::Error),
 }
 
-async fn read_frame(stream: &mut TcpStream, max: usize) -> Result<Bytes, FrameError> {
+/// Reads one frame; `max` is asked once its length is known (the limit can change meanwhile: a SASL
+/// connection may have authenticated while the reader waited).
+async fn read_frame(stream: &mut TcpStream, max: impl Fn() -> usize) -> Result<Bytes, FrameError> {
     let mut len = [0u8; 4];
     match stream.read_exact(&mut len).await {
         Ok(()) => {}
@@ -45,6 +53,7 @@ async fn read_frame(stream: &mut TcpStream, max: usize) -> Result<Bytes, FrameEr
     }
     let size = i32::from_be_bytes(len);
     let size = usize::try_from(size).map_err(|_| FrameError::Negative(size))?;
+    let max = max();
     if size > max {
         return Err(FrameError::TooLarge { size, max });
     }
@@ -65,7 +74,7 @@ fn writer_half(stream: &TcpStream) -> io::Result<TcpStream> {
     Ok(writer)
 }
 
-pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream) {
+pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, listener: Rc<Listener>) {
     let peer = stream
         .peer_addr()
         .map_or_else(|_| "unknown".to_string(), |a| a.to_string());
@@ -80,7 +89,10 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream) {
             return;
         }
     };
-    debug!(%peer, shard = shard.id, "connection opened");
+    debug!(%peer, shard = shard.id, listener = %listener.name, "connection opened");
+    // The connection's security state (listener, protocol, SASL session, principal): the Kafka layer
+    // reads and drives it; TLS will wrap `stream` above without changing it.
+    let conn = Rc::new(Connection::new(peer_host, listener));
     let metrics = &*shard.metrics;
     metrics.connections_accepted.fetch_add(1, Relaxed);
     let _open = GaugeGuard::inc(&metrics.connections_open);
@@ -97,6 +109,14 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream) {
                     warn!(peer = %peer_w, %reason, "closing connection");
                     break;
                 }
+                Outcome::RespondAndClose(frame, reason) => {
+                    // Failed authentication: the client gets the error, then the connection closes.
+                    if let Err(e) = zero_copy::write_frame(&mut writer, &frame, zero_copy).await {
+                        debug!(peer = %peer_w, error = %e, "write failed");
+                    }
+                    warn!(peer = %peer_w, %reason, "closing connection");
+                    break;
+                }
             };
             if let Err(e) = zero_copy::write_frame(&mut writer, &frame, zero_copy).await {
                 debug!(peer = %peer_w, error = %e, "write failed");
@@ -108,10 +128,16 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream) {
         unsafe { libc::shutdown(socket_fd, libc::SHUT_RDWR) };
     });
     loop {
-        match read_frame(&mut stream, shard.config.socket_request_max_bytes).await {
+        let max = || {
+            let max = shard.config.socket_request_max_bytes;
+            match conn.session.borrow().principal() {
+                Some(_) => max,
+                None => max.min(MAX_UNAUTHENTICATED_FRAME),
+            }
+        };
+        match read_frame(&mut stream, max).await {
             Ok(frame) => {
-                let task =
-                    glommio::spawn_local(kafka::handle(shard.clone(), frame, peer_host.clone()));
+                let task = glommio::spawn_local(kafka::handle(shard.clone(), frame, conn.clone()));
                 if tx.send(task).await.is_err() {
                     break;
                 }

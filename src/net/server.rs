@@ -1,8 +1,10 @@
-//! Every shard binds the Kafka port with SO_REUSEPORT, so the kernel spreads new connections over shards
-//! and a connection stays on the shard that accepted it.
+//! Every shard binds every listener's port with SO_REUSEPORT, so the kernel spreads new connections over
+//! shards and a connection stays on the shard that accepted it. Each connection knows its listener
+//! (name, security protocol, advertised address); TLS, when it lands, wraps the stream here.
 
 use super::connection;
 use crate::runtime::shard::Shard;
+use crate::security::listener::Listener;
 use glommio::net::TcpListener;
 use socket2::{Domain, Protocol, Socket, Type};
 use std::io;
@@ -47,23 +49,41 @@ pub fn ensure_port_free(addr: std::net::SocketAddr) -> io::Result<()> {
     ))
 }
 
-pub async fn run(shard: Rc<Shard>) -> io::Result<()> {
-    let listener = bind_reuseport(shard.config.listen).map_err(|e| {
-        io::Error::new(
-            e.kind(),
-            format!("cannot listen on {}: {e}", shard.config.listen),
-        )
-    })?;
-    info!(shard = shard.id, addr = %shard.config.listen, "listening");
+/// Binds every listener on this shard, then accepts on all of them until the shard stops.
+pub async fn run(shard: Rc<Shard>, listeners: &[Listener]) -> io::Result<()> {
+    let mut bound = Vec::with_capacity(listeners.len());
+    for l in listeners {
+        let socket = bind_reuseport(l.bind).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot listen on {} ({}): {e}", l.bind, l.name),
+            )
+        })?;
+        info!(shard = shard.id, listener = %l.name, protocol = %l.protocol, addr = %l.bind, "listening");
+        bound.push((socket, Rc::new(l.clone())));
+    }
     shard.registry.shard_listening();
+    let tasks: Vec<_> = bound
+        .into_iter()
+        .map(|(socket, listener)| {
+            glommio::spawn_local(accept_loop(shard.clone(), socket, listener))
+        })
+        .collect();
+    for t in tasks {
+        t.await;
+    }
+    Ok(())
+}
+
+async fn accept_loop(shard: Rc<Shard>, listener: TcpListener, info: Rc<Listener>) {
     loop {
         match listener.accept().await {
             Ok(stream) => {
                 let shard = shard.clone();
-                glommio::spawn_local(connection::serve(shard, stream)).detach();
+                glommio::spawn_local(connection::serve(shard, stream, info.clone())).detach();
             }
             Err(e) => {
-                warn!(shard = shard.id, error = %e, "accept failed");
+                warn!(shard = shard.id, listener = %info.name, error = %e, "accept failed");
                 glommio::timer::sleep(std::time::Duration::from_millis(10)).await;
             }
         }

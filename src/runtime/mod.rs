@@ -89,6 +89,11 @@ fn lock_data_dir(dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
     Ok(file)
 }
 
+/// `--listen`'s built-in default, to tell whether it was changed.
+fn default_listen() -> std::net::SocketAddr {
+    BrokerConfig::defaults().listen
+}
+
 /// Starts the broker and blocks until every shard exits.
 pub fn serve(config: BrokerConfig) -> anyhow::Result<()> {
     let cpus = CpuSet::online().map_err(|e| anyhow::anyhow!("reading online CPUs: {e}"))?;
@@ -98,16 +103,44 @@ pub fn serve(config: BrokerConfig) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
     let _lock = lock_data_dir(&config.data_dir)?;
-    net::server::ensure_port_free(config.listen).with_context(|| {
-        format!(
-            "cannot listen on {} (is another broker running?)",
-            config.listen
-        )
-    })?;
-    let image = MetadataImage::load_or_new(&config.data_dir).context("loading cluster metadata")?;
+    let listeners = crate::security::listener::from_config(&config)
+        .context("listeners (listeners, advertised.listeners, listener.security.protocol.map)")?;
+    for l in &listeners {
+        net::server::ensure_port_free(l.bind).with_context(|| {
+            format!(
+                "cannot listen on {} for {} (is another broker running?)",
+                l.bind, l.name
+            )
+        })?;
+    }
+    if config.listeners.is_some()
+        && (config.advertised.is_some() || config.listen != default_listen())
+    {
+        tracing::warn!(
+            "--listen/--advertised are ignored because listeners is set (use advertised.listeners)"
+        );
+    }
+    let listeners = Arc::new(listeners);
+    let mut image =
+        MetadataImage::load_or_new(&config.data_dir).context("loading cluster metadata")?;
+    // Before any shard starts, so no client can race the first users' creation.
+    if let Some(list) = &config.sasl_bootstrap_users {
+        let created = crate::cluster::controller::add_bootstrap_users(&mut image, list)
+            .context("sasl.bootstrap.users")?;
+        if !created.is_empty() {
+            image
+                .persist(&config.data_dir)
+                .context("persisting sasl.bootstrap.users")?;
+            info!(users = ?created, "created SASL users from sasl.bootstrap.users");
+        }
+    }
     let snapshot = Arc::new(MetadataSnapshot::from_image(&image));
     info!(
-        listen = %config.listen,
+        listeners = %listeners
+            .iter()
+            .map(|l| format!("{}://{} ({})", l.name, l.bind, l.protocol))
+            .collect::<Vec<_>>()
+            .join(","),
         data_dir = %config.data_dir.display(),
         shards,
         cluster_id = %image.cluster_id,
@@ -144,6 +177,7 @@ pub fn serve(config: BrokerConfig) -> anyhow::Result<()> {
             let snapshot = snapshot.clone();
             let image = image.clone();
             let registry = registry.clone();
+            let listeners = listeners.clone();
             async move {
                 let (senders, receivers) = mesh.join().await.expect("joining the shard mesh");
                 let controller = (senders.peer_id() == CONTROLLER_SHARD).then(|| {
@@ -164,7 +198,7 @@ pub fn serve(config: BrokerConfig) -> anyhow::Result<()> {
                     }
                 }
                 spawn_housekeeping(&shard);
-                if let Err(e) = net::server::run(shard).await {
+                if let Err(e) = net::server::run(shard, &listeners).await {
                     tracing::error!(error = %e, "shard stopped");
                 }
             }

@@ -32,7 +32,7 @@ pub fn temp_dir(name: &str) -> PathBuf {
 
 /// A port nobody listens on, never handed out twice in this process: a broker being restarted keeps
 /// its port, and another test must not grab it in the gap.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
     let mut given = GIVEN.lock().unwrap();
     loop {
@@ -66,9 +66,15 @@ impl Broker {
 
     /// `start` with extra environment variables (e.g. `SHARDLOG_*` settings).
     pub fn start_with_env(data_dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Broker {
+        Self::start_on(data_dir, free_port(), args, envs)
+    }
+
+    /// `start_with_env` on a port chosen by the caller (from `free_port`), for args that must name it,
+    /// such as `--listeners` with a PLAINTEXT listener on `port` next to others.
+    pub fn start_on(data_dir: &Path, port: u16, args: &[&str], envs: &[(&str, &str)]) -> Broker {
         let mut b = Broker {
             child: None,
-            port: free_port(),
+            port,
             admin_port: free_port(),
             data_dir: data_dir.to_path_buf(),
             args: args.iter().map(|s| s.to_string()).collect(),

@@ -19,7 +19,9 @@ fi
 # New inputs go to corpus/ (ignored by git); seeds/ holds committed real request frames and a record
 # set, good starting points for both targets; regressions/ replays every input that once failed.
 corpus="tests/fuzz/corpus/$target"
+seeds="tests/fuzz/seeds/$target"
+[[ -d "$seeds" ]] || seeds=tests/fuzz/seeds/request_decoder
 mkdir -p "$corpus"
 exec cargo +nightly fuzz run --fuzz-dir tests/fuzz "$target" \
-    "$corpus" tests/fuzz/seeds/request_decoder "tests/fuzz/regressions/$target" \
+    "$corpus" "$seeds" "tests/fuzz/regressions/$target" \
     -- -max_total_time="$seconds" "$@"

@@ -28,6 +28,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/sasl"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
 )
 
 const (
@@ -60,6 +63,8 @@ type args struct {
 	bootstrap, topic, compression string
 	partitions, records           int
 	debug                         bool
+	// MECHANISM:USER:PASSWORD with MECHANISM PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (empty: no SASL).
+	sasl string
 }
 
 func parseArgs() args {
@@ -72,6 +77,7 @@ func parseArgs() args {
 	fs.IntVar(&a.records, "records", 0, "records to produce")
 	fs.StringVar(&a.compression, "compression", "", "none|gzip|snappy|lz4|zstd")
 	fs.BoolVar(&a.debug, "debug", false, "franz-go debug logging to stderr")
+	fs.StringVar(&a.sasl, "sasl", "", "MECHANISM:USER:PASSWORD (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		fail("bad arguments: %v", err)
 	}
@@ -98,8 +104,30 @@ func codec(name string) kgo.CompressionCodec {
 	return kgo.CompressionCodec{}
 }
 
+// saslMechanism turns --sasl MECHANISM:USER:PASSWORD into franz-go's mechanism.
+func saslMechanism(spec string) sasl.Mechanism {
+	parts := strings.SplitN(spec, ":", 3)
+	if len(parts) != 3 {
+		fail("--sasl wants MECHANISM:USER:PASSWORD, got %q", spec)
+	}
+	user, pass := parts[1], parts[2]
+	switch parts[0] {
+	case "PLAIN":
+		return plain.Auth{User: user, Pass: pass}.AsMechanism()
+	case "SCRAM-SHA-256":
+		return scram.Auth{User: user, Pass: pass}.AsSha256Mechanism()
+	case "SCRAM-SHA-512":
+		return scram.Auth{User: user, Pass: pass}.AsSha512Mechanism()
+	}
+	fail("unknown SASL mechanism %q", parts[0])
+	return nil
+}
+
 func newClient(a args, opts ...kgo.Opt) *kgo.Client {
 	opts = append([]kgo.Opt{kgo.SeedBrokers(a.bootstrap)}, opts...)
+	if a.sasl != "" {
+		opts = append(opts, kgo.SASL(saslMechanism(a.sasl)))
+	}
 	if a.debug {
 		opts = append(opts, kgo.WithLogger(kgo.BasicLogger(os.Stderr, kgo.LogLevelDebug, nil)))
 	}

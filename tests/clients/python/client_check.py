@@ -299,6 +299,8 @@ def main():
     ap.add_argument("--records", type=int, required=True)
     ap.add_argument("--compression", required=True,
                     choices=["none", "gzip", "snappy", "lz4", "zstd"])
+    ap.add_argument("--property", action="append", default=[], metavar="KEY=VALUE",
+                    help="extra librdkafka config for every client, e.g. security.protocol=SASL_PLAINTEXT")
     ap.add_argument("--debug", default="",
                     help="librdkafka debug contexts, e.g. protocol,broker (logged to stderr)")
     a = ap.parse_args()
@@ -306,6 +308,11 @@ def main():
         raise Fail("--partitions and --records must be >= 1")
 
     common = {"bootstrap.servers": a.bootstrap}
+    for prop in a.property:
+        key, eq, value = prop.partition("=")
+        if not eq or not key:
+            raise Fail("--property wants KEY=VALUE, got %r" % prop)
+        common[key] = value
     if a.debug:
         common["debug"] = a.debug  # straight to stderr, every line
     else:

@@ -57,6 +57,10 @@ public final class ClientCheck {
     int records = -1;
     String compression = "none";
 
+    // --property KEY=VALUE: client configs added to the admin client, producer and consumer alike
+    // (security.protocol, sasl.mechanism, sasl.jaas.config, ...).
+    final Properties extra = new Properties();
+
     // What the producer callbacks reported, indexed by record idx.
     int[] sentPartition;
     long[] sentOffset;
@@ -67,7 +71,7 @@ public final class ClientCheck {
             c.parseArgs(args);
         } catch (IllegalArgumentException e) {
             System.err.println("usage: ClientCheck --bootstrap HOST:PORT --topic NAME --partitions P"
-                    + " --records N [--compression none|gzip|snappy|lz4|zstd] [--group-free]");
+                    + " --records N [--compression none|gzip|snappy|lz4|zstd] [--group-free] [--property KEY=VALUE]...");
             System.err.println("error: " + e.getMessage());
             System.exit(2);
         }
@@ -103,6 +107,11 @@ public final class ClientCheck {
                 case "--partitions" -> partitions = Integer.parseInt(v);
                 case "--records" -> records = Integer.parseInt(v);
                 case "--compression" -> compression = v;
+                case "--property" -> {
+                    int eq = v.indexOf('=');
+                    if (eq <= 0) throw new IllegalArgumentException("--property wants KEY=VALUE, got " + v);
+                    extra.put(v.substring(0, eq), v.substring(eq + 1));
+                }
                 default -> throw new IllegalArgumentException("unknown argument " + a);
             }
         }
@@ -141,6 +150,7 @@ public final class ClientCheck {
 
     void createTopic() throws Exception {
         Properties p = new Properties();
+        p.putAll(extra);
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(AdminClientConfig.CLIENT_ID_CONFIG, "shardlog-check-java-admin");
         // Let the client time out first (with a descriptive error) and keep
@@ -183,6 +193,7 @@ public final class ClientCheck {
 
     void produce() throws Exception {
         Properties p = new Properties();
+        p.putAll(extra);
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ProducerConfig.CLIENT_ID_CONFIG, "shardlog-check-java-producer");
         p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
@@ -223,6 +234,7 @@ public final class ClientCheck {
 
     void consumeAndVerify() throws Exception {
         Properties p = new Properties();
+        p.putAll(extra);
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, "shardlog-check-java-consumer");
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
