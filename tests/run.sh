@@ -43,7 +43,8 @@ step "unit and integration tests"
 cargo test --release
 
 if [ "$FUZZ_SECONDS" -gt 0 ]; then
-  step "fuzz the request decoder for ${FUZZ_SECONDS}s"
+  step "fuzz the request decoder for ${FUZZ_SECONDS}s, then the SASL/SCRAM parsers for half that"
   bash tests/fuzz/run.sh "$FUZZ_SECONDS"
+  FUZZ_TARGET=sasl bash tests/fuzz/run.sh $((FUZZ_SECONDS > 1 ? FUZZ_SECONDS / 2 : 1))
 fi
 step "all tests passed"
