@@ -642,3 +642,57 @@ fn tls_listeners_are_refused_at_startup() {
         );
     }
 }
+
+/// `shardlog user ...` against the broker's PLAINTEXT listener.
+fn user_cli(b: &SaslBroker, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_shardlog"))
+        .arg("user")
+        .args(args)
+        .args(["--brokers", &b.broker.addr()])
+        .env_remove("SHARDLOG_USER_PASSWORD")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_user_cli_creates_lists_and_deletes_scram_users() {
+    let b = SaslBroker::start("sasl-user-cli", &[]);
+    let created = user_cli(&b, &["create", "erin", "--password", "erin-secret"]);
+    assert!(created.status.success(), "{created:?}");
+    for m in ScramMechanism::ALL {
+        let mut c = b.sasl_conn();
+        assert_eq!(scram_login(&mut c, m, "erin", "erin-secret").error_code, 0);
+        let mut c = b.sasl_conn();
+        assert_ne!(scram_login(&mut c, m, "erin", "wrong").error_code, 0);
+    }
+    let listed = user_cli(&b, &["list", "--format", "json"]);
+    let users: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let erin = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "erin")
+        .unwrap_or_else(|| panic!("erin not listed: {users}"));
+    assert_eq!(erin["mechanisms"].as_array().unwrap().len(), 2, "{users}");
+
+    let deleted = user_cli(&b, &["delete", "erin", "--mechanism", "SCRAM-SHA-256"]);
+    assert!(deleted.status.success(), "{deleted:?}");
+    let mut c = b.sasl_conn();
+    assert_ne!(
+        scram_login(&mut c, ScramMechanism::Sha256, "erin", "erin-secret").error_code,
+        0
+    );
+    let mut c = b.sasl_conn();
+    assert_eq!(
+        scram_login(&mut c, ScramMechanism::Sha512, "erin", "erin-secret").error_code,
+        0
+    );
+    assert!(user_cli(&b, &["delete", "erin"]).status.success());
+    let table = String::from_utf8(user_cli(&b, &["list"]).stdout).unwrap();
+    assert!(
+        table.starts_with("USER") && !table.contains("erin"),
+        "{table}"
+    );
+    let missing = user_cli(&b, &["delete", "erin"]);
+    assert_eq!(missing.status.code(), Some(4), "{missing:?}");
+}

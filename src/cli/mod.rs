@@ -11,6 +11,7 @@
 //! | `consume` | `consume TOPIC`: fetch, decode, print; optional committed offsets of a group |
 //! | `group` | `group list|describe|reset-offsets|delete` |
 //! | `cluster` | `cluster info` |
+//! | `user` | `user create|list|delete`: SCRAM users (KIP-554) |
 //!
 //! # Exit codes
 //! | code | meaning |
@@ -32,6 +33,7 @@ mod output;
 mod produce;
 mod session;
 mod topic;
+mod user;
 
 pub use error::CliError;
 
@@ -50,6 +52,8 @@ pub enum CliCommand {
     Group(group::GroupArgs),
     /// Show the cluster: id, controller, brokers.
     Cluster(cluster::ClusterArgs),
+    /// Create, list and delete SCRAM users (SASL).
+    User(user::UserArgs),
 }
 
 /// Where to connect; every command takes it.
@@ -84,6 +88,7 @@ pub fn run(command: CliCommand) -> Result<(), CliError> {
         CliCommand::Consume(args) => consume::run(args),
         CliCommand::Group(args) => group::run(args),
         CliCommand::Cluster(args) => cluster::run(args),
+        CliCommand::User(args) => user::run(args),
     };
     match result {
         Err(e) if error::is_broken_pipe(&e) => Ok(()),

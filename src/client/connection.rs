@@ -35,6 +35,8 @@ pub const VERSIONS: &[(ApiKey, i16)] = &[
     (ApiKey::ListGroups, 4),
     (ApiKey::DescribeGroups, 5),
     (ApiKey::DeleteGroups, 2),
+    (ApiKey::DescribeUserScramCredentials, 0),
+    (ApiKey::AlterUserScramCredentials, 0),
 ];
 
 /// How long connecting may take before the broker counts as unreachable.
