@@ -696,3 +696,71 @@ fn the_user_cli_creates_lists_and_deletes_scram_users() {
     let missing = user_cli(&b, &["delete", "erin"]);
     assert_eq!(missing.status.code(), Some(4), "{missing:?}");
 }
+
+/// `shardlog ARGS` against the SASL listener, logged in as `user` with `mechanism`.
+fn cli_over_sasl(
+    b: &SaslBroker,
+    mechanism: &str,
+    user: &str,
+    password: &str,
+    args: &[&str],
+    stdin: &str,
+) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_shardlog"))
+        .args(args)
+        .args(["--brokers", &b.sasl_addr(), "--sasl-mechanism", mechanism])
+        .args(["--sasl-username", user, "--sasl-password", password])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn the_cli_logs_in_over_sasl() {
+    let b = SaslBroker::start("sasl-cli-login", &[]);
+    for (mechanism, topic) in [("SCRAM-SHA-512", "cli-scram"), ("PLAIN", "cli-plain")] {
+        let run = |args: &[&str], stdin: &str| {
+            let out = cli_over_sasl(&b, mechanism, "alice", "alice-secret", args, stdin);
+            assert!(out.status.success(), "{mechanism} {args:?}: {out:?}");
+            String::from_utf8(out.stdout).unwrap()
+        };
+        run(&["topic", "create", topic, "--partitions", "2"], "");
+        run(&["produce", topic, "--parse-key"], "a:1\nb:2\nc:3\n");
+        let consumed = run(
+            &[
+                "consume",
+                topic,
+                "--from-beginning",
+                "--count",
+                "3",
+                "--print",
+                "key-value",
+            ],
+            "",
+        );
+        let mut lines: Vec<&str> = consumed.lines().collect();
+        lines.sort();
+        assert_eq!(lines, ["a:1", "b:2", "c:3"], "{mechanism}");
+    }
+    let refused = cli_over_sasl(
+        &b,
+        "SCRAM-SHA-256",
+        "alice",
+        "wrong",
+        &["topic", "list"],
+        "",
+    );
+    assert_eq!(refused.status.code(), Some(5), "{refused:?}");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("login as alice failed"), "{stderr}");
+}

@@ -33,7 +33,7 @@ struct Broker {
 }
 
 pub fn run(args: ClusterArgs) -> Result<(), CliError> {
-    let mut s = Session::connect(&args.brokers.brokers)?;
+    let mut s = Session::connect(&args.brokers)?;
     let Verb::Info = args.verb;
     let (cluster_id, controller, brokers): (String, i32, Vec<Broker>) =
         match s.bootstrap().supports(ApiKey::DescribeCluster) {

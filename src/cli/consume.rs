@@ -69,7 +69,7 @@ pub struct ConsumeArgs {
 
 pub fn run(args: ConsumeArgs) -> Result<(), CliError> {
     let args = &args;
-    let mut s = Session::connect(&args.brokers.brokers)?;
+    let mut s = Session::connect(&args.brokers)?;
     let topic = s.topic(&args.topic)?;
     let partitions: Vec<i32> = match args.partition {
         Some(p) if topic.partitions.iter().any(|tp| tp.id == p) => vec![p],

@@ -58,7 +58,7 @@ enum Verb {
 }
 
 pub fn run(args: GroupArgs) -> Result<(), CliError> {
-    let mut s = Session::connect(&args.brokers.brokers)?;
+    let mut s = Session::connect(&args.brokers)?;
     match args.verb {
         Verb::List => list(&mut s, args.format),
         Verb::Describe { group } => describe(&mut s, &group, args.format),

@@ -37,6 +37,8 @@ mod user;
 
 pub use error::CliError;
 
+use crate::client::sasl::{SaslLogin, SaslMechanism};
+use crate::security::credentials::ScramMechanism;
 use clap::{Args, Subcommand, ValueEnum};
 
 /// The CLI's commands; `main.rs` flattens them into `shardlog`'s own.
@@ -67,6 +69,54 @@ pub struct BrokerArgs {
         default_value = "127.0.0.1:9092"
     )]
     pub brokers: String,
+    /// Log in with SASL on every connection (a SASL_PLAINTEXT listener); needs --sasl-username and
+    /// --sasl-password. TLS listeners are not supported yet.
+    #[arg(long, global = true, env = "SHARDLOG_SASL_MECHANISM", value_enum)]
+    pub sasl_mechanism: Option<SaslMechanismArg>,
+    #[arg(long, global = true, env = "SHARDLOG_SASL_USERNAME")]
+    pub sasl_username: Option<String>,
+    /// The password (env SHARDLOG_SASL_PASSWORD keeps it out of `ps`).
+    #[arg(
+        long,
+        global = true,
+        env = "SHARDLOG_SASL_PASSWORD",
+        hide_env_values = true
+    )]
+    pub sasl_password: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SaslMechanismArg {
+    #[value(name = "PLAIN")]
+    Plain,
+    #[value(name = "SCRAM-SHA-256")]
+    ScramSha256,
+    #[value(name = "SCRAM-SHA-512")]
+    ScramSha512,
+}
+
+impl BrokerArgs {
+    /// The SASL login the flags ask for, if any.
+    pub fn sasl_login(&self) -> Result<Option<SaslLogin>, CliError> {
+        let Some(mechanism) = self.sasl_mechanism else {
+            return Ok(None);
+        };
+        let (Some(username), Some(password)) = (&self.sasl_username, &self.sasl_password) else {
+            return Err(CliError::Usage(
+                "--sasl-mechanism needs --sasl-username and --sasl-password".into(),
+            ));
+        };
+        let mechanism = match mechanism {
+            SaslMechanismArg::Plain => SaslMechanism::Plain,
+            SaslMechanismArg::ScramSha256 => SaslMechanism::Scram(ScramMechanism::Sha256),
+            SaslMechanismArg::ScramSha512 => SaslMechanism::Scram(ScramMechanism::Sha512),
+        };
+        Ok(Some(SaslLogin {
+            mechanism,
+            username: username.clone(),
+            password: password.clone(),
+        }))
+    }
 }
 
 /// How list/describe/info commands print.

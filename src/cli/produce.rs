@@ -57,7 +57,7 @@ pub struct ProduceArgs {
 }
 
 pub fn run(args: ProduceArgs) -> Result<(), CliError> {
-    let mut s = Session::connect(&args.brokers.brokers)?;
+    let mut s = Session::connect(&args.brokers)?;
     let topic = s.topic(&args.topic)?;
     let count = topic.partitions.len() as i32;
     if let Some(p) = args.partition.filter(|p| !(0..count).contains(p)) {

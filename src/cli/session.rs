@@ -4,6 +4,8 @@
 //! leaders, partition offsets, and a group's committed offsets.
 
 use super::error::CliError;
+use super::BrokerArgs;
+use crate::client::sasl::{authenticate, SaslLogin};
 use crate::client::{str_bytes, topic_name, ClientError, Connection};
 use crate::kafka::SHARD_TAG;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
@@ -93,20 +95,34 @@ pub struct Session {
     addrs: HashMap<i32, String>,
     /// Connections to brokers other than the bootstrap one.
     nodes: HashMap<String, Connection>,
+    /// Every connection logs in with this first, when set.
+    sasl: Option<SaslLogin>,
+}
+
+/// A connection to `addr`, logged in when `sasl` says so.
+fn open(addr: &str, sasl: Option<&SaslLogin>) -> Result<Connection, ClientError> {
+    let mut conn = Connection::connect(addr, CLIENT_ID)?;
+    if let Some(login) = sasl {
+        authenticate(&mut conn, login)?;
+    }
+    Ok(conn)
 }
 
 impl Session {
-    /// Connects to the first broker of the comma-separated `brokers` that answers.
-    pub fn connect(brokers: &str) -> Result<Session, CliError> {
+    /// Connects to the first broker of the comma-separated `--brokers` that answers (and logs in).
+    pub fn connect(args: &BrokerArgs) -> Result<Session, CliError> {
+        let brokers = &args.brokers;
+        let sasl = args.sasl_login()?;
         let mut last = None;
         for addr in brokers.split(',').map(str::trim).filter(|a| !a.is_empty()) {
-            match Connection::connect(addr, CLIENT_ID) {
+            match open(addr, sasl.as_ref()) {
                 Ok(bootstrap) => {
                     return Ok(Session {
                         bootstrap_addr: addr.to_string(),
                         bootstrap,
                         addrs: HashMap::new(),
                         nodes: HashMap::new(),
+                        sasl,
                     })
                 }
                 Err(e @ ClientError::Connect { .. }) => last = Some(e),
@@ -132,11 +148,13 @@ impl Session {
             return Ok(&mut self.bootstrap);
         }
         if !self.nodes.contains_key(addr) {
-            let conn =
-                Connection::connect(addr, CLIENT_ID).map_err(|source| CliError::Connect {
+            let conn = open(addr, self.sasl.as_ref()).map_err(|source| match source {
+                ClientError::Connect { .. } => CliError::Connect {
                     brokers: addr.to_string(),
                     source,
-                })?;
+                },
+                other => other.into(),
+            })?;
             self.nodes.insert(addr.to_string(), conn);
         }
         Ok(self.nodes.get_mut(addr).expect("inserted above"))

@@ -78,7 +78,7 @@ enum Verb {
 }
 
 pub fn run(args: TopicArgs) -> Result<(), CliError> {
-    let mut s = Session::connect(&args.brokers.brokers)?;
+    let mut s = Session::connect(&args.brokers)?;
     match args.verb {
         Verb::Create {
             topic,

@@ -77,7 +77,7 @@ enum Verb {
 }
 
 pub fn run(args: UserArgs) -> Result<(), CliError> {
-    let mut s = Session::connect(&args.brokers.brokers)?;
+    let mut s = Session::connect(&args.brokers)?;
     match args.verb {
         Verb::Create {
             name,

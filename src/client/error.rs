@@ -27,6 +27,8 @@ pub enum ClientError {
     Unsupported { api: ApiKey, version: i16 },
     #[error("{what}: the broker answered {}", code_name(*.code))]
     Broker { what: String, code: i16 },
+    #[error("{0}")]
+    Authentication(String),
 }
 
 /// Kafka's name for an error code, e.g. `NotLeaderOrFollower (6)`.

@@ -8,6 +8,7 @@
 //! | `error` | `ClientError`: connect, i/o, codec and broker-code failures |
 //! | `fetch` | the Fetch request of a plain consumer |
 //! | `partitioner` | Java-compatible murmur2 and sticky partitioning |
+//! | `sasl` | logging in with SASL PLAIN or SCRAM after connecting |
 //! | `records` | record batches: encoding (lz4 at the Java client's speed), decoding fetched sets |
 
 pub mod connection;
@@ -15,6 +16,7 @@ mod error;
 pub mod fetch;
 pub mod partitioner;
 pub mod records;
+pub mod sasl;
 
 pub use connection::Connection;
 pub use error::{code_name, ClientError};
