@@ -102,24 +102,25 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, listener: Rc<Listene
     let zero_copy = shard.config.fetch_zero_copy;
     let writer_task = glommio::spawn_local(async move {
         while let Some(task) = rx.recv().await {
-            let frame: ResponseFrame = match task.await {
-                Outcome::Respond(frame) => frame,
+            // Failed authentication answers and then closes: the client gets the error first.
+            let (frame, close): (Option<ResponseFrame>, Option<String>) = match task.await {
+                Outcome::Respond(frame) => (Some(frame), None),
                 Outcome::NoResponse => continue,
-                Outcome::Close(reason) => {
-                    warn!(peer = %peer_w, %reason, "closing connection");
-                    break;
-                }
-                Outcome::RespondAndClose(frame, reason) => {
-                    // Failed authentication: the client gets the error, then the connection closes.
-                    if let Err(e) = zero_copy::write_frame(&mut writer, &frame, zero_copy).await {
-                        debug!(peer = %peer_w, error = %e, "write failed");
-                    }
-                    warn!(peer = %peer_w, %reason, "closing connection");
-                    break;
-                }
+                Outcome::Close(reason) => (None, Some(reason)),
+                Outcome::RespondAndClose(frame, reason) => (Some(frame), Some(reason)),
             };
-            if let Err(e) = zero_copy::write_frame(&mut writer, &frame, zero_copy).await {
-                debug!(peer = %peer_w, error = %e, "write failed");
+            let mut written = true;
+            if let Some(frame) = frame {
+                if let Err(e) = zero_copy::write_frame(&mut writer, &frame, zero_copy).await {
+                    debug!(peer = %peer_w, error = %e, "write failed");
+                    written = false;
+                }
+            }
+            if let Some(reason) = close {
+                warn!(peer = %peer_w, %reason, "closing connection");
+                break;
+            }
+            if !written {
                 break;
             }
         }
