@@ -82,7 +82,8 @@ impl<'a> Access<'a> {
         if !allowed {
             let principal = self.ctx.principal.as_deref().map(ToString::to_string);
             let principal = principal.as_deref().unwrap_or("(unauthenticated)");
-            let (host, api) = (&self.ctx.client_host, self.ctx.api_key);
+            let host = self.ctx.client_host.trim_start_matches('/');
+            let api = self.ctx.api_key;
             let resource = rtype.display_name();
             if loud {
                 info!(target: "shardlog::authorizer",
