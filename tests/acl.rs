@@ -122,6 +122,8 @@ fn describe_acls(c: &mut Conn, rtype: i8, name: Option<&str>, pattern: i8) -> De
     req.resource_type_filter = rtype;
     req.resource_name_filter = name.map(s);
     req.pattern_type_filter = pattern;
+    req.principal_filter = None;
+    req.host_filter = None;
     req.operation = ANY;
     req.permission_type = ANY;
     c.request(ApiKey::DescribeAcls, 3, &req)
@@ -245,7 +247,9 @@ fn a_principal_without_acls_is_refused_everything() {
     let pid: InitProducerIdResponse = alice.request(
         ApiKey::InitProducerId,
         4,
-        &InitProducerIdRequest::default().with_transaction_timeout_ms(60_000),
+        &InitProducerIdRequest::default()
+            .with_transactional_id(None)
+            .with_transaction_timeout_ms(60_000),
     );
     assert_eq!(pid.error_code, CAF);
     let cluster: DescribeClusterResponse = alice.request(
@@ -321,6 +325,8 @@ fn a_prefixed_allow_opens_exactly_matching_topics_and_deny_wins() {
     filter.resource_type_filter = TOPIC;
     filter.resource_name_filter = Some(s("orders-secret"));
     filter.pattern_type_filter = LITERAL;
+    filter.principal_filter = None;
+    filter.host_filter = None;
     filter.operation = ANY;
     filter.permission_type = DENY;
     let deleted: DeleteAclsResponse = admin.request(
