@@ -127,9 +127,11 @@ impl Spec {
         let pattern = match self.resource_pattern_type.unwrap_or(PatternArg::Literal) {
             PatternArg::Literal => PatternType::Literal,
             PatternArg::Prefixed => PatternType::Prefixed,
-            other => return Err(CliError::Usage(format!(
+            other => {
+                return Err(CliError::Usage(format!(
                 "--resource-pattern-type {other:?} is a filter; create takes literal or prefixed"
-            ))),
+            )))
+            }
         };
         let principals = self.principals();
         if principals.is_empty() {
