@@ -56,20 +56,26 @@ impl<'a> Access<'a> {
         let Some((authz, snapshot)) = &self.checker else {
             return true;
         };
-        let Some(who) = self.requester() else {
-            return false;
-        };
-        authz.authorize_any(&snapshot.acls, who, op, rtype)
+        let allowed = self
+            .requester()
+            .is_some_and(|who| authz.authorize_any(&snapshot.acls, who, op, rtype));
+        if !allowed {
+            self.log_refusal(op, format_args!("any {}", rtype.display_name()), true);
+        }
+        allowed
     }
 
     fn requester(&self) -> Option<Requester<'_>> {
         let principal: &Principal = self.ctx.principal.as_deref()?;
-        let host = self
-            .ctx
-            .client_host
-            .strip_prefix('/')
-            .unwrap_or(&self.ctx.client_host);
-        Some(Requester { principal, host })
+        Some(Requester {
+            principal,
+            host: self.host(),
+        })
+    }
+
+    /// The client's address as ACLs name hosts (without the leading `/`).
+    fn host(&self) -> &str {
+        self.ctx.client_host.trim_start_matches('/')
     }
 
     fn decide(&self, op: Operation, rtype: ResourceType, name: &str, loud: bool) -> bool {
@@ -80,19 +86,22 @@ impl<'a> Access<'a> {
             .requester()
             .is_some_and(|who| authz.authorize(&snapshot.acls, who, op, rtype, name));
         if !allowed {
-            let principal = self.ctx.principal.as_deref().map(ToString::to_string);
-            let principal = principal.as_deref().unwrap_or("(unauthenticated)");
-            let host = self.ctx.client_host.trim_start_matches('/');
-            let api = self.ctx.api_key;
-            let resource = rtype.display_name();
-            if loud {
-                info!(target: "shardlog::authorizer",
-                    "Principal = {principal} is Denied operation = {op} from host = {host} on resource = {resource}:LITERAL:{name} for request = {api:?}");
-            } else {
-                debug!(target: "shardlog::authorizer",
-                    "Principal = {principal} is Denied operation = {op} from host = {host} on resource = {resource}:LITERAL:{name} for request = {api:?} (left out)");
-            }
+            let resource = format_args!("{}:LITERAL:{name}", rtype.display_name());
+            self.log_refusal(op, resource, loud);
         }
         allowed
+    }
+
+    fn log_refusal(&self, op: Operation, resource: std::fmt::Arguments<'_>, loud: bool) {
+        let principal = self.ctx.principal.as_deref().map(ToString::to_string);
+        let principal = principal.as_deref().unwrap_or("(unauthenticated)");
+        let (host, api) = (self.host(), self.ctx.api_key);
+        if loud {
+            info!(target: "shardlog::authorizer",
+                "Principal = {principal} is Denied operation = {op} from host = {host} on resource = {resource} for request = {api:?}");
+        } else {
+            debug!(target: "shardlog::authorizer",
+                "Principal = {principal} is Denied operation = {op} from host = {host} on resource = {resource} for request = {api:?} (left out)");
+        }
     }
 }

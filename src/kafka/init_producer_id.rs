@@ -6,7 +6,7 @@
 use super::authz::Access;
 use super::{controller, on_controller, RequestContext};
 use crate::runtime::shard::Shard;
-use crate::security::acl::{Operation, ResourceType};
+use crate::security::acl::{Operation, ResourceType, CLUSTER_NAME};
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 use kafka_protocol::ResponseError;
 use std::rc::Rc;
@@ -25,7 +25,7 @@ pub async fn handle(
         && !access.sees(
             Operation::IdempotentWrite,
             ResourceType::Cluster,
-            crate::security::acl::CLUSTER_NAME,
+            CLUSTER_NAME,
         )
         && !access.allows_any(Operation::Write, ResourceType::Topic)
     {

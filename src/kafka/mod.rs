@@ -11,7 +11,7 @@
 
 mod acls;
 mod api_versions;
-pub mod authz;
+mod authz;
 mod client_quotas;
 mod configs;
 mod consumer_group_describe;
