@@ -72,6 +72,19 @@ pub struct BrokerConfig {
     /// afterwards. Prefer the environment variable to keep the password out of files.
     #[arg(long, env = "SHARDLOG_SASL_BOOTSTRAP_USERS", value_parser = bootstrap_users)]
     pub sasl_bootstrap_users: Option<String>,
+    /// authorizer.class.name: unset (or empty) for no authorization, every client may do anything;
+    /// Kafka's `org.apache.kafka.metadata.authorizer.StandardAuthorizer` (or the older
+    /// `kafka.security.authorizer.AclAuthorizer`) checks every request against the ACLs (managed with
+    /// kafka-acls or `shardlog acl`). Any other class is refused at startup.
+    #[arg(long, env = "SHARDLOG_AUTHORIZER_CLASS_NAME", value_parser = authorizer_class)]
+    pub authorizer_class_name: Option<String>,
+    /// super.users: principals the authorizer allows everything, `User:admin;User:ops`.
+    #[arg(long, env = "SHARDLOG_SUPER_USERS", value_parser = principal_list)]
+    pub super_users: Option<String>,
+    /// allow.everyone.if.no.acl.found: with the authorizer on, a resource no ACL applies to is open to
+    /// everyone (true) or to super users only (false, Kafka's default).
+    #[arg(long, env = "SHARDLOG_ALLOW_EVERYONE_IF_NO_ACL_FOUND", default_value_t = false, action = clap::ArgAction::Set)]
+    pub allow_everyone_if_no_acl_found: bool,
     /// Directory holding partition logs and metadata.
     #[arg(long, env = "SHARDLOG_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
@@ -242,6 +255,26 @@ fn bootstrap_users(value: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
+/// authorizer.class.name: only the authorizers shardlog implements (or none).
+fn authorizer_class(value: &str) -> Result<String, String> {
+    crate::security::acl::authorizer_enabled(value).map(|_| value.to_string())
+}
+
+/// super.users: `Type:name` entries separated by `;`.
+fn principal_list(value: &str) -> Result<String, String> {
+    match value
+        .split(';')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .find(|p| {
+            !p.split_once(':')
+                .is_some_and(|(k, n)| !k.is_empty() && !n.is_empty())
+        }) {
+        Some(bad) => Err(format!("'{bad}' is not a principal of the form User:name")),
+        None => Ok(value.to_string()),
+    }
+}
+
 impl BrokerConfig {
     /// The address put in Metadata responses.
     pub fn advertised_host_port(&self) -> (String, i32) {
@@ -253,6 +286,19 @@ impl BrokerConfig {
             }
         }
         (self.listen.ip().to_string(), i32::from(self.listen.port()))
+    }
+
+    /// The authorizer, when `authorizer.class.name` turns one on.
+    pub fn authorizer(&self) -> Option<crate::security::acl::Authorizer> {
+        let class = self.authorizer_class_name.as_deref().unwrap_or_default();
+        crate::security::acl::authorizer_enabled(class)
+            .unwrap_or(false)
+            .then(|| {
+                crate::security::acl::Authorizer::new(
+                    self.super_users.as_deref().unwrap_or_default(),
+                    self.allow_everyone_if_no_acl_found,
+                )
+            })
     }
 
     /// A config with every default, for tests and tools.

@@ -12,6 +12,7 @@
 //! | `group` | `group list|describe|reset-offsets|delete` |
 //! | `cluster` | `cluster info` |
 //! | `user` | `user create|list|delete`: SCRAM users (KIP-554) |
+//! | `acl` | `acl create|list|delete`: ACL bindings, kafka-acls style |
 //!
 //! # Exit codes
 //! | code | meaning |
@@ -25,6 +26,7 @@
 //!
 //! Every error is one line on stderr saying what to do next.
 
+mod acl;
 mod cluster;
 mod consume;
 mod error;
@@ -56,6 +58,8 @@ pub enum CliCommand {
     Cluster(cluster::ClusterArgs),
     /// Create, list and delete SCRAM users (SASL).
     User(user::UserArgs),
+    /// Create, list and delete ACLs (with the broker's authorizer on).
+    Acl(Box<acl::AclArgs>),
 }
 
 /// Where to connect; every command takes it.
@@ -139,6 +143,7 @@ pub fn run(command: CliCommand) -> Result<(), CliError> {
         CliCommand::Group(args) => group::run(args),
         CliCommand::Cluster(args) => cluster::run(args),
         CliCommand::User(args) => user::run(args),
+        CliCommand::Acl(args) => acl::run(*args),
     };
     match result {
         Err(e) if error::is_broken_pipe(&e) => Ok(()),

@@ -37,6 +37,9 @@ pub const VERSIONS: &[(ApiKey, i16)] = &[
     (ApiKey::DeleteGroups, 2),
     (ApiKey::DescribeUserScramCredentials, 0),
     (ApiKey::AlterUserScramCredentials, 0),
+    (ApiKey::CreateAcls, 3),
+    (ApiKey::DescribeAcls, 3),
+    (ApiKey::DeleteAcls, 3),
     (ApiKey::SaslHandshake, 1),
     (ApiKey::SaslAuthenticate, 2),
 ];

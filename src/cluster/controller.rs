@@ -8,6 +8,7 @@ use super::metadata::{
 };
 use super::topic_config::{self, ConfigError};
 use crate::runtime::shard::Shard;
+use crate::security::acl::{AclBinding, AclFilter};
 use crate::security::credentials::{
     parse_bootstrap_users, CredentialError, ScramCredential, ScramMechanism, UserRecord,
     DEFAULT_ITERATIONS,
@@ -288,6 +289,56 @@ impl Controller {
                 }
             }
             Ok(())
+        })
+        .await
+    }
+
+    /// CreateAcls: stores the bindings not stored yet, all in one persisted metadata change.
+    pub async fn create_acls(
+        &self,
+        shard: &Rc<Shard>,
+        bindings: Vec<AclBinding>,
+    ) -> Result<(), ControllerError> {
+        if bindings.is_empty() {
+            return Ok(());
+        }
+        self.commit(shard, |image| {
+            for b in bindings {
+                if !image.acls.contains(&b) {
+                    info!(acl = %b, "created ACL");
+                    image.acls.push(b);
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// DeleteAcls: removes every binding any filter matches, in one persisted change. Returns, per
+    /// filter, the bindings it matched (a binding matched by two filters is listed under both, as Kafka
+    /// does).
+    pub async fn delete_acls(
+        &self,
+        shard: &Rc<Shard>,
+        filters: Vec<AclFilter>,
+    ) -> Result<Vec<Vec<AclBinding>>, ControllerError> {
+        self.commit(shard, |image| {
+            let matched: Vec<Vec<AclBinding>> = filters
+                .iter()
+                .map(|f| {
+                    image
+                        .acls
+                        .iter()
+                        .filter(|b| f.matches(b))
+                        .cloned()
+                        .collect()
+                })
+                .collect();
+            image.acls.retain(|b| !filters.iter().any(|f| f.matches(b)));
+            for b in matched.iter().flatten() {
+                info!(acl = %b, "deleted ACL");
+            }
+            Ok(matched)
         })
         .await
     }

@@ -4,9 +4,10 @@
 //! crc32fast). `MetadataSnapshot` is the immutable, `Arc`-shared view every shard keeps a copy of and swaps
 //! when the controller publishes a change; nothing reads metadata through a lock.
 //!
-//! File layout: CRC-32 of the body, then the body. Since SCRAM users were added the body starts with
-//! `FORMAT_MAGIC` followed by the rkyv image; a body without it is the first layout (`ImageV1`, no users)
-//! and is upgraded on load (rkyv has no schema evolution, so each layout change adds a magic).
+//! File layout: CRC-32 of the body, then the body. Since SCRAM users were added the body starts with a
+//! format magic followed by the rkyv image: `FORMAT_MAGIC` (layout 3, with ACLs) or `FORMAT_MAGIC_V2`
+//! (`ImageV2`, users but no ACLs); a body without a magic is the first layout (`ImageV1`, no users).
+//! Older layouts are upgraded on load (rkyv has no schema evolution, so each layout change adds a magic).
 
 use rkyv::{Archive, Deserialize, Serialize};
 use std::collections::HashMap;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use thiserror::Error;
 use uuid::Uuid;
 
+use crate::security::acl::{AclBinding, AclIndex};
 use crate::security::credentials::UserRecord;
 use crate::security::sasl::UserLookup;
 
@@ -37,6 +39,17 @@ pub struct MetadataImage {
     pub producer_id_block_end: i64,
     /// SASL users and their SCRAM credentials (salted and hashed, never passwords).
     pub users: Vec<UserRecord>,
+    /// ACL bindings, in the order they were created.
+    pub acls: Vec<AclBinding>,
+}
+
+/// The second file layout (users, no ACLs), read to upgrade old data directories.
+#[derive(Archive, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+struct ImageV2 {
+    cluster_id: String,
+    topics: Vec<TopicRecord>,
+    producer_id_block_end: i64,
+    users: Vec<UserRecord>,
 }
 
 /// The first file layout (before users), read to upgrade old data directories.
@@ -47,8 +60,10 @@ struct ImageV1 {
     producer_id_block_end: i64,
 }
 
-/// Starts the body of every file written since SCRAM users were added (layout 2).
-const FORMAT_MAGIC: &[u8; 8] = b"SLMETA\x00\x02";
+/// Starts the body of every file written since ACLs were added (layout 3).
+const FORMAT_MAGIC: &[u8; 8] = b"SLMETA\x00\x03";
+/// Starts the body of files written with SCRAM users but before ACLs (layout 2).
+const FORMAT_MAGIC_V2: &[u8; 8] = b"SLMETA\x00\x02";
 
 #[derive(Debug, Error)]
 pub enum MetadataError {
@@ -75,6 +90,7 @@ impl MetadataImage {
                     topics: Vec::new(),
                     producer_id_block_end: 0,
                     users: Vec::new(),
+                    acls: Vec::new(),
                 })
             }
             Err(source) => return Err(MetadataError::Io { path, source }),
@@ -87,23 +103,37 @@ impl MetadataImage {
             return Err(MetadataError::Corrupt(path));
         }
         // rkyv needs aligned input; copy into an aligned buffer once at startup.
-        let (v2, body) = match body.strip_prefix(FORMAT_MAGIC.as_slice()) {
-            Some(rest) => (true, rest),
-            None => (false, body),
+        let aligned = |body: &[u8]| {
+            let mut a = rkyv::util::AlignedVec::<16>::with_capacity(body.len());
+            a.extend_from_slice(body);
+            a
         };
-        let mut aligned = rkyv::util::AlignedVec::<16>::with_capacity(body.len());
-        aligned.extend_from_slice(body);
-        if v2 {
-            return rkyv::from_bytes::<MetadataImage, rkyv::rancor::Error>(&aligned)
-                .map_err(|_| MetadataError::Corrupt(path));
+        let corrupt = |_| MetadataError::Corrupt(path.clone());
+        if let Some(rest) = body.strip_prefix(FORMAT_MAGIC.as_slice()) {
+            return rkyv::from_bytes::<MetadataImage, rkyv::rancor::Error>(&aligned(rest))
+                .map_err(corrupt);
         }
-        let v1 = rkyv::from_bytes::<ImageV1, rkyv::rancor::Error>(&aligned)
-            .map_err(|_| MetadataError::Corrupt(path))?;
+        let v2 = match body.strip_prefix(FORMAT_MAGIC_V2.as_slice()) {
+            Some(rest) => {
+                rkyv::from_bytes::<ImageV2, rkyv::rancor::Error>(&aligned(rest)).map_err(corrupt)?
+            }
+            None => {
+                let v1 = rkyv::from_bytes::<ImageV1, rkyv::rancor::Error>(&aligned(body))
+                    .map_err(corrupt)?;
+                ImageV2 {
+                    cluster_id: v1.cluster_id,
+                    topics: v1.topics,
+                    producer_id_block_end: v1.producer_id_block_end,
+                    users: Vec::new(),
+                }
+            }
+        };
         Ok(MetadataImage {
-            cluster_id: v1.cluster_id,
-            topics: v1.topics,
-            producer_id_block_end: v1.producer_id_block_end,
-            users: Vec::new(),
+            cluster_id: v2.cluster_id,
+            topics: v2.topics,
+            producer_id_block_end: v2.producer_id_block_end,
+            users: v2.users,
+            acls: Vec::new(),
         })
     }
 
@@ -157,6 +187,9 @@ pub struct MetadataSnapshot {
     pub topics_by_id: HashMap<Uuid, Arc<TopicInfo>>,
     /// SASL users by name (authentication reads them on the connection's shard).
     pub users: HashMap<String, Arc<UserRecord>>,
+    /// ACL bindings as stored (DescribeAcls) and indexed for checks.
+    pub acl_bindings: Vec<AclBinding>,
+    pub acls: AclIndex,
 }
 
 impl UserLookup for MetadataSnapshot {
@@ -186,6 +219,8 @@ impl MetadataSnapshot {
             .iter()
             .map(|u| (u.name.clone(), Arc::new(u.clone())))
             .collect();
+        snap.acls = AclIndex::new(&image.acls);
+        snap.acl_bindings = image.acls.clone();
         snap
     }
 
@@ -264,6 +299,41 @@ mod tests {
         image.users.push(UserRecord {
             name: "alice".into(),
             credentials: vec![],
+        });
+        image.persist(&dir).unwrap();
+        assert_eq!(MetadataImage::load_or_new(&dir).unwrap(), image);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn second_layout_files_keep_their_users_and_gain_acls() {
+        let dir = std::env::temp_dir().join(format!("shardlog-meta-v2-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let v2 = ImageV2 {
+            cluster_id: "abc".into(),
+            topics: vec![],
+            producer_id_block_end: 1000,
+            users: vec![UserRecord {
+                name: "alice".into(),
+                credentials: vec![],
+            }],
+        };
+        let mut body = FORMAT_MAGIC_V2.to_vec();
+        body.extend_from_slice(&rkyv::to_bytes::<rkyv::rancor::Error>(&v2).unwrap());
+        let mut bytes = crc32fast::hash(&body).to_be_bytes().to_vec();
+        bytes.extend_from_slice(&body);
+        std::fs::write(dir.join(FILE_NAME), bytes).unwrap();
+        let mut image = MetadataImage::load_or_new(&dir).unwrap();
+        assert_eq!(image.user("alice").map(|u| u.name.as_str()), Some("alice"));
+        assert!(image.acls.is_empty());
+        image.acls.push(crate::security::acl::AclBinding {
+            resource_type: crate::security::acl::ResourceType::Topic,
+            name: "orders-".into(),
+            pattern: crate::security::acl::PatternType::Prefixed,
+            principal: "User:alice".into(),
+            host: "*".into(),
+            operation: crate::security::acl::Operation::Write,
+            permission: crate::security::acl::Permission::Allow,
         });
         image.persist(&dir).unwrap();
         assert_eq!(MetadataImage::load_or_new(&dir).unwrap(), image);

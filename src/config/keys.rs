@@ -62,6 +62,12 @@ pub const KAFKA_KEYS: &[(&str, &str)] = &[
     ),
     ("sasl_enabled_mechanisms", "sasl.enabled.mechanisms"),
     ("connections_max_reauth_ms", "connections.max.reauth.ms"),
+    ("authorizer_class_name", "authorizer.class.name"),
+    ("super_users", "super.users"),
+    (
+        "allow_everyone_if_no_acl_found",
+        "allow.everyone.if.no.acl.found",
+    ),
 ];
 
 /// The prefix of every key Kafka has no name for.

@@ -1,11 +1,20 @@
 //! DescribeClientQuotas: shardlog enforces no client quotas yet, so every match is empty. It exists
 //! because Kafka's `kafka-configs --describe --entity-type users` asks for quotas next to SCRAM
-//! credentials.
+//! credentials. Needs DESCRIBE_CONFIGS on the cluster.
 
+use super::authz::Access;
+use super::RequestContext;
+use crate::runtime::shard::Shard;
+use crate::security::acl::Operation;
 use kafka_protocol::messages::DescribeClientQuotasResponse;
+use kafka_protocol::ResponseError;
 
-pub fn describe() -> DescribeClientQuotasResponse {
+pub fn describe(shard: &Shard, ctx: &RequestContext) -> DescribeClientQuotasResponse {
     let mut resp = DescribeClientQuotasResponse::default();
+    if !Access::of(shard, ctx).allows_cluster(Operation::DescribeConfigs) {
+        resp.error_code = ResponseError::ClusterAuthorizationFailed.code();
+        return resp;
+    }
     resp.entries = Some(Vec::new());
     resp
 }

@@ -1,10 +1,13 @@
 //! DescribeConfigs, AlterConfigs (replace all overrides) and IncrementalAlterConfigs (SET/DELETE) for
 //! topics. Broker configs are described read-only: they come from flags/environment at startup.
+//! Authorization: DESCRIBE_CONFIGS / ALTER_CONFIGS on the topic, or on the cluster for broker configs.
 
+use super::authz::Access;
 use super::{controller, on_controller, RequestContext};
 use crate::cluster::controller::ConfigChange;
 use crate::cluster::topic_config;
 use crate::runtime::shard::Shard;
+use crate::security::acl::{Operation, ResourceType};
 use kafka_protocol::messages::describe_configs_response::{
     DescribeConfigsResourceResult, DescribeConfigsResult,
 };
@@ -44,15 +47,43 @@ fn entry(name: &str, value: String, source: i8, read_only: bool) -> DescribeConf
     e
 }
 
+/// The error answering a config resource the principal may not `op`: topic configs need it on the
+/// topic, broker configs on the cluster.
+fn refusal(access: &Access, op: Operation, resource_type: i8, name: &str) -> Option<ResponseError> {
+    match resource_type {
+        RESOURCE_TOPIC => (!access.allows(op, ResourceType::Topic, name))
+            .then_some(ResponseError::TopicAuthorizationFailed),
+        RESOURCE_BROKER => {
+            (!access.allows_cluster(op)).then_some(ResponseError::ClusterAuthorizationFailed)
+        }
+        _ => None,
+    }
+}
+
 pub fn describe(
     shard: &Rc<Shard>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     req: DescribeConfigsRequest,
 ) -> DescribeConfigsResponse {
     let supported = topic_config::supported(&shard.config);
     let metadata = shard.metadata();
+    let access = Access::of(shard, ctx);
     let mut resp = DescribeConfigsResponse::default();
     for res in req.resources {
+        let denied = refusal(
+            &access,
+            Operation::DescribeConfigs,
+            res.resource_type,
+            &res.resource_name,
+        );
+        if let Some(code) = denied {
+            let mut r = DescribeConfigsResult::default();
+            r.resource_type = res.resource_type;
+            r.resource_name = res.resource_name;
+            r.error_code = code.code();
+            resp.results.push(r);
+            continue;
+        }
         let wanted = |name: &str| {
             res.configuration_keys
                 .as_ref()
@@ -125,12 +156,16 @@ pub fn describe(
 /// Applies topic config changes through the controller; returns the error code and message, if any.
 async fn apply(
     shard: &Rc<Shard>,
+    access: &Access<'_>,
     resource_type: i8,
     name: String,
     changes: Result<Vec<ConfigChange>, String>,
     replace_all: bool,
     validate_only: bool,
 ) -> (i16, Option<StrBytes>) {
+    if let Some(code) = refusal(access, Operation::AlterConfigs, resource_type, &name) {
+        return (code.code(), None);
+    }
     if resource_type != RESOURCE_TOPIC {
         let msg = "only topic configs can be altered; broker configs are set at startup";
         return (
@@ -159,7 +194,12 @@ async fn apply(
     }
 }
 
-pub async fn alter(shard: &Rc<Shard>, req: AlterConfigsRequest) -> AlterConfigsResponse {
+pub async fn alter(
+    shard: &Rc<Shard>,
+    ctx: &RequestContext,
+    req: AlterConfigsRequest,
+) -> AlterConfigsResponse {
+    let access = Access::of(shard, ctx);
     let mut resp = AlterConfigsResponse::default();
     for res in req.resources {
         let changes = res
@@ -173,6 +213,7 @@ pub async fn alter(shard: &Rc<Shard>, req: AlterConfigsRequest) -> AlterConfigsR
         let name = res.resource_name.to_string();
         let (code, msg) = apply(
             shard,
+            &access,
             res.resource_type,
             name,
             Ok(changes),
@@ -192,8 +233,10 @@ pub async fn alter(shard: &Rc<Shard>, req: AlterConfigsRequest) -> AlterConfigsR
 
 pub async fn incremental_alter(
     shard: &Rc<Shard>,
+    ctx: &RequestContext,
     req: IncrementalAlterConfigsRequest,
 ) -> IncrementalAlterConfigsResponse {
+    let access = Access::of(shard, ctx);
     let mut resp = IncrementalAlterConfigsResponse::default();
     for res in req.resources {
         let changes = res
@@ -208,6 +251,7 @@ pub async fn incremental_alter(
         let name = res.resource_name.to_string();
         let (code, msg) = apply(
             shard,
+            &access,
             res.resource_type,
             name,
             changes,

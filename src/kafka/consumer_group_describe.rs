@@ -2,9 +2,12 @@
 //! and target assignment. Classic groups answer GROUP_ID_NOT_FOUND ("not a consumer group"), which makes
 //! Kafka's admin client fall back to DescribeGroups, as it does against Kafka.
 
+use super::authz::Access;
 use super::group_routing::on_group_shard;
+use super::RequestContext;
 use crate::coordinator::consumer_group::TopicPartition;
 use crate::runtime::shard::Shard;
+use crate::security::acl::{Operation, ResourceType};
 use kafka_protocol::messages::consumer_group_describe_response::{
     Assignment, DescribedGroup, Member, TopicPartitions,
 };
@@ -55,13 +58,24 @@ fn assignment(shard: &Shard, partitions: BTreeSet<TopicPartition>) -> Assignment
     a
 }
 
+/// Needs DESCRIBE on each group (GROUP_AUTHORIZATION_FAILED).
 pub async fn handle(
     shard: &Rc<Shard>,
+    ctx: &RequestContext,
     req: ConsumerGroupDescribeRequest,
 ) -> ConsumerGroupDescribeResponse {
+    let access = Access::of(shard, ctx);
     let mut resp = ConsumerGroupDescribeResponse::default();
     for group_id in req.group_ids {
         let id = group_id.0.to_string();
+        if !access.allows(Operation::Describe, ResourceType::Group, &id) {
+            let mut d = DescribedGroup::default();
+            d.group_id = group_id;
+            d.authorized_operations = i32::MIN;
+            d.error_code = ResponseError::GroupAuthorizationFailed.code();
+            resp.groups.push(d);
+            continue;
+        }
         let view = on_group_shard(shard, &id.clone(), move |s, _| async move {
             s.groups.with_consumer_group(&id, |g| {
                 let members: Vec<MemberView> = g

@@ -1,11 +1,14 @@
 //! ConsumerGroupHeartbeat (KIP-848, `group.protocol=consumer`): join, stay, report owned partitions and
 //! leave in one request; the broker answers with the member's epoch and the partitions it may own.
+//! Needs READ on the group (GROUP_AUTHORIZATION_FAILED).
 
+use super::authz::Access;
 use super::group_routing::on_group_shard;
 use super::RequestContext;
 use crate::coordinator::consumer_group::Heartbeat;
 use crate::coordinator::{topic_table, GroupSettings};
 use crate::runtime::shard::Shard;
+use crate::security::acl::{Operation, ResourceType};
 use kafka_protocol::messages::consumer_group_heartbeat_response::{Assignment, TopicPartitions};
 use kafka_protocol::messages::{ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse};
 use kafka_protocol::protocol::StrBytes;
@@ -21,6 +24,10 @@ pub async fn handle(
     let settings = GroupSettings::from(&shard.config);
     let mut resp = ConsumerGroupHeartbeatResponse::default();
     resp.heartbeat_interval_ms = settings.consumer_heartbeat_interval.as_millis() as i32;
+    if !Access::of(shard, ctx).allows(Operation::Read, ResourceType::Group, &req.group_id) {
+        resp.error_code = ResponseError::GroupAuthorizationFailed.code();
+        return resp;
+    }
     if req.group_id.0.is_empty() {
         resp.error_code = ResponseError::InvalidRequest.code();
         resp.error_message = Some(StrBytes::from_static_str("group id must not be empty"));

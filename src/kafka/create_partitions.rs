@@ -1,16 +1,31 @@
 //! CreatePartitions: partitions can be added, never removed.
 
-use super::{controller, on_controller};
+use super::authz::Access;
+use super::{controller, on_controller, RequestContext};
 use crate::runtime::shard::Shard;
+use crate::security::acl::{Operation, ResourceType};
 use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
 use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse};
 use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::ResponseError;
 use std::rc::Rc;
 
-pub async fn handle(shard: &Rc<Shard>, req: CreatePartitionsRequest) -> CreatePartitionsResponse {
+pub async fn handle(
+    shard: &Rc<Shard>,
+    ctx: &RequestContext,
+    req: CreatePartitionsRequest,
+) -> CreatePartitionsResponse {
     let mut resp = CreatePartitionsResponse::default();
+    let access = Access::of(shard, ctx);
     for t in req.topics {
         let name = t.name.0.to_string();
+        if !access.allows(Operation::Alter, ResourceType::Topic, &name) {
+            let mut r = CreatePartitionsTopicResult::default();
+            r.name = t.name;
+            r.error_code = ResponseError::TopicAuthorizationFailed.code();
+            resp.results.push(r);
+            continue;
+        }
         let (count, validate_only) = (t.count, req.validate_only);
         let result = on_controller(shard, move |s| async move {
             controller(&s)

@@ -1,21 +1,38 @@
 //! CreateTopics: validated and applied by the controller; `-1` partitions / replication mean the defaults.
+//! Needs CREATE on the cluster or on the topic.
 
+use super::authz::Access;
 use super::{controller, on_controller, RequestContext};
+use crate::security::acl::{Operation, ResourceType};
 use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::ResponseError;
 use std::rc::Rc;
 
 use crate::runtime::shard::Shard;
 
 pub async fn handle(
     shard: &Rc<Shard>,
-    _ctx: &RequestContext,
+    ctx: &RequestContext,
     req: CreateTopicsRequest,
 ) -> CreateTopicsResponse {
     let mut resp = CreateTopicsResponse::default();
+    let access = Access::of(shard, ctx);
     for t in req.topics {
         let name = t.name.0.to_string();
+        if !access.allows_on_cluster_or(Operation::Create, ResourceType::Topic, &name) {
+            let mut r = CreatableTopicResult::default();
+            r.name = t.name;
+            r.error_code = ResponseError::TopicAuthorizationFailed.code();
+            r.error_message = Some(StrBytes::from_static_str(
+                "not authorized to create this topic",
+            ));
+            r.num_partitions = -1;
+            r.replication_factor = -1;
+            resp.topics.push(r);
+            continue;
+        }
         let partitions = if !t.assignments.is_empty() {
             t.assignments.len() as i32
         } else if t.num_partitions == -1 {

@@ -1,8 +1,11 @@
 //! DeleteRecords: moves a partition's log start offset forward; whole segments below it are deleted.
 
+use super::authz::Access;
 use super::errors::read_code;
+use super::RequestContext;
 use crate::runtime::router::on_owners_by_topic;
 use crate::runtime::shard::Shard;
+use crate::security::acl::{Operation, ResourceType};
 use crate::storage::PartitionLog;
 use kafka_protocol::messages::delete_records_response::{
     DeleteRecordsPartitionResult, DeleteRecordsTopicResult,
@@ -26,9 +29,17 @@ async fn delete(
     r
 }
 
-pub async fn handle(shard: &Rc<Shard>, req: DeleteRecordsRequest) -> DeleteRecordsResponse {
-    let topics = req
+pub async fn handle(
+    shard: &Rc<Shard>,
+    ctx: &RequestContext,
+    req: DeleteRecordsRequest,
+) -> DeleteRecordsResponse {
+    let access = Access::of(shard, ctx);
+    let (allowed, denied): (Vec<_>, Vec<_>) = req
         .topics
+        .into_iter()
+        .partition(|t| access.allows(Operation::Delete, ResourceType::Topic, &t.name));
+    let topics = allowed
         .into_iter()
         .map(|t| {
             let parts = t
@@ -50,5 +61,21 @@ pub async fn handle(shard: &Rc<Shard>, req: DeleteRecordsRequest) -> DeleteRecor
             t
         })
         .collect();
+    for d in denied {
+        let mut t = DeleteRecordsTopicResult::default();
+        t.partitions = d
+            .partitions
+            .iter()
+            .map(|p| {
+                let mut r = DeleteRecordsPartitionResult::default();
+                r.partition_index = p.partition_index;
+                r.low_watermark = -1;
+                r.error_code = ResponseError::TopicAuthorizationFailed.code();
+                r
+            })
+            .collect();
+        t.name = d.name;
+        resp.topics.push(t);
+    }
     resp
 }

@@ -1,7 +1,9 @@
 //! DeleteTopics, by name (v1-5) or by name or id (v6+).
 
+use super::authz::Access;
 use super::{controller, on_controller, RequestContext};
 use crate::runtime::shard::Shard;
+use crate::security::acl::{Operation, ResourceType};
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
@@ -26,6 +28,7 @@ pub async fn handle(
             .collect()
     };
     let mut resp = DeleteTopicsResponse::default();
+    let access = Access::of(shard, ctx);
     for (name, id) in targets {
         let metadata = shard.metadata();
         let name = name.or_else(|| metadata.topics_by_id.get(&id).map(|t| t.name.clone()));
@@ -40,6 +43,11 @@ pub async fn handle(
             r.topic_id = t.id;
         }
         r.name = Some(TopicName(StrBytes::from_string(name.clone())));
+        if !access.allows(Operation::Delete, ResourceType::Topic, &name) {
+            r.error_code = ResponseError::TopicAuthorizationFailed.code();
+            resp.responses.push(r);
+            continue;
+        }
         let result = on_controller(shard, move |s| async move {
             controller(&s).delete_topic(&s, name).await
         })

@@ -1,4 +1,7 @@
-//! DescribeCluster: this broker, the cluster id and the controller (us).
+//! DescribeCluster: this broker, the cluster id and the controller (us). Not authorized on a broker,
+//! as in Kafka (only its controllers demand ALTER on the cluster; the security docs' table says
+//! DESCRIBE, but KafkaApis does not check it): the Java admin client calls it for describeTopics, so
+//! refusing it would lock every non-admin admin client out.
 
 use super::{broker_endpoint, RequestContext};
 use crate::runtime::shard::Shard;

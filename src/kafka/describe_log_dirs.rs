@@ -1,14 +1,19 @@
 //! DescribeLogDirs: the broker's one log directory (`--data-dir`) and the size on disk of each partition
-//! in it, so `kafka-log-dirs` and `shardlog topic describe` can show partition sizes.
+//! in it, so `kafka-log-dirs` and `shardlog topic describe` can show partition sizes. Needs DESCRIBE on
+//! the cluster; refused, the answer is empty with CLUSTER_AUTHORIZATION_FAILED (Kafka's behaviour).
 
+use super::authz::Access;
+use super::RequestContext;
 use crate::runtime::router::on_owners_by_topic;
 use crate::runtime::shard::Shard;
+use crate::security::acl::Operation;
 use crate::storage::PartitionLog;
 use kafka_protocol::messages::describe_log_dirs_response::{
     DescribeLogDirsPartition, DescribeLogDirsResult, DescribeLogDirsTopic,
 };
 use kafka_protocol::messages::{DescribeLogDirsRequest, DescribeLogDirsResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::ResponseError;
 use std::rc::Rc;
 
 async fn size(log: Option<Rc<PartitionLog>>, index: i32) -> Option<DescribeLogDirsPartition> {
@@ -20,7 +25,16 @@ async fn size(log: Option<Rc<PartitionLog>>, index: i32) -> Option<DescribeLogDi
     Some(p)
 }
 
-pub async fn handle(shard: &Rc<Shard>, req: DescribeLogDirsRequest) -> DescribeLogDirsResponse {
+pub async fn handle(
+    shard: &Rc<Shard>,
+    ctx: &RequestContext,
+    req: DescribeLogDirsRequest,
+) -> DescribeLogDirsResponse {
+    if !Access::of(shard, ctx).allows_cluster(Operation::Describe) {
+        let mut resp = DescribeLogDirsResponse::default();
+        resp.error_code = ResponseError::ClusterAuthorizationFailed.code();
+        return resp;
+    }
     let metadata = shard.metadata();
     // No topic list means every partition; partitions that do not exist are left out, as Kafka does.
     let topics: Vec<(TopicName, Vec<(i32, i32)>)> = match req.topics {

@@ -85,3 +85,6 @@ error_codes!(DescribeUserScramCredentialsResponse { error_code; [results].error_
 error_codes!(AlterUserScramCredentialsResponse { [results].error_code; });
 error_codes!(DescribeClientQuotasResponse { error_code; });
 error_codes!(OffsetForLeaderEpochResponse { [topics][partitions].error_code; });
+error_codes!(CreateAclsResponse { [results].error_code; });
+error_codes!(DescribeAclsResponse { error_code; });
+error_codes!(DeleteAclsResponse { [filter_results].error_code; });

@@ -2,6 +2,7 @@
 //! `min_bytes` are available the request parks until an append on any of its partitions or `max_wait_ms`.
 //! Fetch sessions (`fetch_session.rs`) let consumers send and receive only what changed.
 
+use super::authz::Access;
 use super::errors::read_code;
 use super::fetch_session::{
     PartitionKey, SessionError, SessionPartition, FINAL_EPOCH, INITIAL_EPOCH,
@@ -12,6 +13,7 @@ use crate::net::response::{hole, MAX_HOLE};
 use crate::runtime::router::{on_owners, PartitionItem};
 use crate::runtime::shard::Shard;
 use crate::runtime::signal::Signal;
+use crate::security::acl::{Operation, ResourceType};
 use crate::storage::{FileSlice, PartitionLog};
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
@@ -40,16 +42,22 @@ struct ReadOutput {
     metrics: Option<Arc<PartitionMetrics>>,
 }
 
-async fn read_partition(log: Option<Rc<PartitionLog>>, input: ReadInput) -> ReadOutput {
-    let Some(log) = log else {
-        return ReadOutput {
-            error: Some(ResponseError::UnknownTopicOrPartition),
+impl ReadOutput {
+    fn failed(error: ResponseError) -> ReadOutput {
+        ReadOutput {
+            error: Some(error),
             high_watermark: -1,
             log_start_offset: -1,
             slice: None,
             records: 0,
             metrics: None,
-        };
+        }
+    }
+}
+
+async fn read_partition(log: Option<Rc<PartitionLog>>, input: ReadInput) -> ReadOutput {
+    let Some(log) = log else {
+        return ReadOutput::failed(ResponseError::UnknownTopicOrPartition);
     };
     let (error, slice, records) = match log.read(input.offset, input.max_bytes) {
         // A hole can stand for at most MAX_HOLE bytes; a larger first batch is sent partially (clients
@@ -209,11 +217,28 @@ pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: FetchRequest) 
             return ctx.respond(&resp);
         }
     };
+    // READ on each topic, decided once per request; refused partitions are answered, never read.
+    let access = Access::of(shard, ctx);
+    let mut refused = vec![false; plan.targets.len()];
+    if access.enforced() {
+        let mut last: Option<(&str, bool)> = None;
+        for (i, ((topic, _), _)) in plan.targets.iter().enumerate() {
+            let allowed = match last {
+                Some((t, a)) if t == topic => a,
+                _ => access.allows(Operation::Read, ResourceType::Topic, topic),
+            };
+            last = Some((topic, allowed));
+            refused[i] = !allowed;
+        }
+    }
+    let any_refused = refused.contains(&true);
     let reads = loop {
         let items = plan
             .targets
             .iter()
-            .map(|((topic, partition), p)| PartitionItem {
+            .zip(&refused)
+            .filter(|(_, &r)| !r)
+            .map(|(((topic, partition), p), _)| PartitionItem {
                 topic: topic.clone(),
                 partition: *partition,
                 input: ReadInput {
@@ -228,7 +253,7 @@ pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: FetchRequest) 
             .filter_map(|r| r.slice.as_ref())
             .map(|s| s.len)
             .sum();
-        let any_error = reads.iter().any(|r| r.error.is_some());
+        let any_error = any_refused || reads.iter().any(|r| r.error.is_some());
         let now = Instant::now();
         if available >= req.min_bytes.max(0) as u64 || any_error || now >= deadline {
             break reads;
@@ -240,6 +265,16 @@ pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: FetchRequest) 
             .collect();
         wait_for_data(shard, &waiting, deadline - now).await;
     };
+    let mut reads = reads.into_iter();
+    let reads = refused
+        .iter()
+        .map(|&r| match r {
+            true => ReadOutput::failed(ResponseError::TopicAuthorizationFailed),
+            false => reads
+                .next()
+                .unwrap_or_else(|| ReadOutput::failed(ResponseError::UnknownServerError)),
+        })
+        .collect();
     respond(shard, ctx, &req, plan, reads, max_bytes)
 }
 

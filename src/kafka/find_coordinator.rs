@@ -1,8 +1,11 @@
 //! FindCoordinator: this broker coordinates every group (single node); transactions are not supported.
+//! Needs DESCRIBE on the group (GROUP_AUTHORIZATION_FAILED) or transactional id.
 
+use super::authz::Access;
 use super::group_routing::coordinator_ready;
 use super::{broker_endpoint, RequestContext};
 use crate::runtime::shard::Shard;
+use crate::security::acl::{Operation, ResourceType};
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};
 use kafka_protocol::protocol::StrBytes;
@@ -10,12 +13,29 @@ use kafka_protocol::ResponseError;
 
 const KEY_TYPE_GROUP: i8 = 0;
 
-fn lookup(shard: &Shard, ctx: &RequestContext, key: StrBytes, key_type: i8) -> Coordinator {
+fn lookup(
+    shard: &Shard,
+    ctx: &RequestContext,
+    access: &Access,
+    key: StrBytes,
+    key_type: i8,
+) -> Coordinator {
     let (node_id, host, port) = broker_endpoint(shard, ctx);
     let mut c = Coordinator::default();
-    c.key = key;
     c.node_id = BrokerId(-1);
-    if key_type != KEY_TYPE_GROUP {
+    let (resource, refused) = if key_type == KEY_TYPE_GROUP {
+        (ResourceType::Group, ResponseError::GroupAuthorizationFailed)
+    } else {
+        (
+            ResourceType::TransactionalId,
+            ResponseError::TransactionalIdAuthorizationFailed,
+        )
+    };
+    let allowed = access.allows(Operation::Describe, resource, &key);
+    c.key = key;
+    if !allowed {
+        c.error_code = refused.code();
+    } else if key_type != KEY_TYPE_GROUP {
         c.error_code = ResponseError::CoordinatorNotAvailable.code();
         c.error_message = Some(StrBytes::from_static_str(
             "transactions are not supported yet",
@@ -36,15 +56,16 @@ pub fn handle(
     req: FindCoordinatorRequest,
 ) -> FindCoordinatorResponse {
     let mut resp = FindCoordinatorResponse::default();
+    let access = Access::of(shard, ctx);
     if ctx.version >= 4 {
         resp.coordinators = req
             .coordinator_keys
             .into_iter()
-            .map(|k| lookup(shard, ctx, k, req.key_type))
+            .map(|k| lookup(shard, ctx, &access, k, req.key_type))
             .collect();
         return resp;
     }
-    let c = lookup(shard, ctx, req.key, req.key_type);
+    let c = lookup(shard, ctx, &access, req.key, req.key_type);
     resp.error_code = c.error_code;
     resp.error_message = c.error_message;
     resp.node_id = c.node_id;

@@ -1,8 +1,12 @@
 //! ListGroups (every shard's groups), DescribeGroups and DeleteGroups (on each group's shard).
+//! Authorization: ListGroups shows every group with DESCRIBE on the cluster, else those the principal may
+//! DESCRIBE; DescribeGroups needs DESCRIBE and DeleteGroups DELETE on each group.
 
+use super::authz::Access;
 use super::group_routing::on_group_shard;
 use super::RequestContext;
 use crate::runtime::shard::Shard;
+use crate::security::acl::{Operation, ResourceType, CLUSTER_NAME};
 use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
 use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
 use kafka_protocol::messages::list_groups_response::ListedGroup;
@@ -47,10 +51,14 @@ pub async fn list(
                 .iter()
                 .any(|t| t.eq_ignore_ascii_case(kind))
     };
+    let access = Access::of(shard, ctx);
+    let every_group = access.sees(Operation::Describe, ResourceType::Cluster, CLUSTER_NAME);
+    let visible =
+        |id: &str| every_group || access.sees(Operation::Describe, ResourceType::Group, id);
     let mut resp = ListGroupsResponse::default();
     resp.groups = all
         .into_iter()
-        .filter(|(_, _, state, kind)| wanted_state(state) && wanted_type(kind))
+        .filter(|(id, _, state, kind)| wanted_state(state) && wanted_type(kind) && visible(id))
         .map(|(id, protocol_type, state, kind)| {
             let mut g = ListedGroup::default();
             g.group_id = GroupId(s(id));
@@ -66,10 +74,23 @@ pub async fn list(
     resp
 }
 
-pub async fn describe(shard: &Rc<Shard>, req: DescribeGroupsRequest) -> DescribeGroupsResponse {
+pub async fn describe(
+    shard: &Rc<Shard>,
+    ctx: &RequestContext,
+    req: DescribeGroupsRequest,
+) -> DescribeGroupsResponse {
+    let access = Access::of(shard, ctx);
     let mut resp = DescribeGroupsResponse::default();
     for group_id in req.groups {
         let id = group_id.0.to_string();
+        if !access.allows(Operation::Describe, ResourceType::Group, &id) {
+            let mut g = DescribedGroup::default();
+            g.group_id = group_id;
+            g.authorized_operations = i32::MIN;
+            g.error_code = ResponseError::GroupAuthorizationFailed.code();
+            resp.groups.push(g);
+            continue;
+        }
         let found = on_group_shard(shard, &id.clone(), move |s, _| async move {
             s.groups
                 .describe(&id)
@@ -112,10 +133,22 @@ pub async fn describe(shard: &Rc<Shard>, req: DescribeGroupsRequest) -> Describe
     resp
 }
 
-pub async fn delete(shard: &Rc<Shard>, req: DeleteGroupsRequest) -> DeleteGroupsResponse {
+pub async fn delete(
+    shard: &Rc<Shard>,
+    ctx: &RequestContext,
+    req: DeleteGroupsRequest,
+) -> DeleteGroupsResponse {
+    let access = Access::of(shard, ctx);
     let mut resp = DeleteGroupsResponse::default();
     for group_id in req.groups_names {
         let id = group_id.0.to_string();
+        if !access.allows(Operation::Delete, ResourceType::Group, &id) {
+            let mut r = DeletableGroupResult::default();
+            r.group_id = group_id;
+            r.error_code = ResponseError::GroupAuthorizationFailed.code();
+            resp.results.push(r);
+            continue;
+        }
         let outcome = on_group_shard(shard, &id.clone(), move |s, log| async move {
             if !s.groups.exists(&id) {
                 return Err(ResponseError::GroupIdNotFound);

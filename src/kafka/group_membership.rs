@@ -1,11 +1,14 @@
 //! JoinGroup, SyncGroup, Heartbeat and LeaveGroup (the classic consumer-group protocol): validated here,
-//! then run on the group's shard by its `Group` state machine (`coordinator/group.rs`).
+//! then run on the group's shard by its `Group` state machine (`coordinator/group.rs`). Each needs READ
+//! on the group (GROUP_AUTHORIZATION_FAILED).
 
+use super::authz::Access;
 use super::group_routing::on_group_shard;
 use super::RequestContext;
 use crate::coordinator::group::{JoinOutcome, JoinRequest, JoinResult, SyncOutcome};
 use crate::coordinator::GroupSettings;
 use crate::runtime::shard::Shard;
+use crate::security::acl::{Operation, ResourceType};
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use kafka_protocol::messages::leave_group_response::MemberResponse;
 use kafka_protocol::messages::*;
@@ -16,6 +19,11 @@ use std::time::{Duration, Instant};
 
 fn s(v: String) -> StrBytes {
     StrBytes::from_string(v)
+}
+
+/// READ on the group, which every membership API needs.
+fn may_read(shard: &Shard, ctx: &RequestContext, group: &str) -> bool {
+    Access::of(shard, ctx).allows(Operation::Read, ResourceType::Group, group)
 }
 
 fn join_response(ctx: &RequestContext, r: JoinResult) -> JoinGroupResponse {
@@ -52,6 +60,12 @@ pub async fn join(
     let settings = GroupSettings::from(&shard.config);
     let member_id = req.member_id.to_string();
     let session = Duration::from_millis(req.session_timeout_ms.max(0) as u64);
+    if !may_read(shard, ctx, &req.group_id) {
+        return join_response(
+            ctx,
+            JoinResult::error(ResponseError::GroupAuthorizationFailed, member_id),
+        );
+    }
     if req.group_id.0.is_empty() {
         return join_response(
             ctx,
@@ -103,7 +117,16 @@ pub async fn join(
     join_response(ctx, result)
 }
 
-pub async fn sync(shard: &Rc<Shard>, req: SyncGroupRequest) -> SyncGroupResponse {
+pub async fn sync(
+    shard: &Rc<Shard>,
+    ctx: &RequestContext,
+    req: SyncGroupRequest,
+) -> SyncGroupResponse {
+    if !may_read(shard, ctx, &req.group_id) {
+        let mut resp = SyncGroupResponse::default();
+        resp.error_code = ResponseError::GroupAuthorizationFailed.code();
+        return resp;
+    }
     let group_id = req.group_id.0.to_string();
     let member_id = req.member_id.to_string();
     let generation = req.generation_id;
@@ -141,7 +164,16 @@ pub async fn sync(shard: &Rc<Shard>, req: SyncGroupRequest) -> SyncGroupResponse
     resp
 }
 
-pub async fn heartbeat(shard: &Rc<Shard>, req: HeartbeatRequest) -> HeartbeatResponse {
+pub async fn heartbeat(
+    shard: &Rc<Shard>,
+    ctx: &RequestContext,
+    req: HeartbeatRequest,
+) -> HeartbeatResponse {
+    if !may_read(shard, ctx, &req.group_id) {
+        let mut resp = HeartbeatResponse::default();
+        resp.error_code = ResponseError::GroupAuthorizationFailed.code();
+        return resp;
+    }
     let group_id = req.group_id.0.to_string();
     let member_id = req.member_id.to_string();
     let generation = req.generation_id;
@@ -165,6 +197,11 @@ pub async fn leave(
     ctx: &RequestContext,
     req: LeaveGroupRequest,
 ) -> LeaveGroupResponse {
+    if !may_read(shard, ctx, &req.group_id) {
+        let mut resp = LeaveGroupResponse::default();
+        resp.error_code = ResponseError::GroupAuthorizationFailed.code();
+        return resp;
+    }
     let group_id = req.group_id.0.to_string();
     // v3+ leaves a batch of members (by member id or static instance id); older versions one member.
     let leaving: Vec<(String, Option<String>)> = if ctx.version >= 3 {

@@ -1,17 +1,37 @@
 //! InitProducerId for idempotent producers: a fresh id from the controller, or (KIP-360) the same id with
-//! a bumped epoch when the producer asks to recover. Transactions are not implemented yet.
+//! a bumped epoch when the producer asks to recover. Transactions are not implemented yet. With the
+//! authorizer on, an idempotent producer needs IDEMPOTENT_WRITE on the cluster or WRITE on some topic
+//! (Kafka 3.0+).
 
-use super::{controller, on_controller};
+use super::authz::Access;
+use super::{controller, on_controller, RequestContext};
 use crate::runtime::shard::Shard;
+use crate::security::acl::{Operation, ResourceType, CLUSTER_NAME};
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 use kafka_protocol::ResponseError;
 use std::rc::Rc;
 use tracing::warn;
 
-pub async fn handle(shard: &Rc<Shard>, req: InitProducerIdRequest) -> InitProducerIdResponse {
+pub async fn handle(
+    shard: &Rc<Shard>,
+    ctx: &RequestContext,
+    req: InitProducerIdRequest,
+) -> InitProducerIdResponse {
     let mut resp = InitProducerIdResponse::default();
     resp.producer_id = ProducerId(-1);
     resp.producer_epoch = -1;
+    let access = Access::of(shard, ctx);
+    if req.transactional_id.is_none()
+        && !access.sees(
+            Operation::IdempotentWrite,
+            ResourceType::Cluster,
+            CLUSTER_NAME,
+        )
+        && !access.allows_any(Operation::Write, ResourceType::Topic)
+    {
+        resp.error_code = ResponseError::ClusterAuthorizationFailed.code();
+        return resp;
+    }
     if let Some(txn) = &req.transactional_id {
         warn!(transactional_id = %txn.0, "transactional producer refused: transactions are not implemented");
         resp.error_code = ResponseError::TransactionalIdAuthorizationFailed.code();

@@ -1,8 +1,12 @@
 //! ListOffsets: earliest (-2), latest (-1, the high watermark) or the first batch at or after a timestamp.
+//! Needs DESCRIBE on each topic (TOPIC_AUTHORIZATION_FAILED per partition otherwise).
 
+use super::authz::Access;
 use super::errors::read_code;
+use super::RequestContext;
 use crate::runtime::router::on_owners_by_topic;
 use crate::runtime::shard::Shard;
+use crate::security::acl::{Operation, ResourceType};
 use crate::storage::PartitionLog;
 use kafka_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
@@ -43,9 +47,26 @@ async fn lookup(
     r
 }
 
-pub async fn handle(shard: &Rc<Shard>, req: ListOffsetsRequest) -> ListOffsetsResponse {
-    let topics = req
+fn refused(index: i32) -> ListOffsetsPartitionResponse {
+    let mut r = ListOffsetsPartitionResponse::default();
+    r.partition_index = index;
+    r.timestamp = -1;
+    r.offset = -1;
+    r.error_code = ResponseError::TopicAuthorizationFailed.code();
+    r
+}
+
+pub async fn handle(
+    shard: &Rc<Shard>,
+    ctx: &RequestContext,
+    req: ListOffsetsRequest,
+) -> ListOffsetsResponse {
+    let access = Access::of(shard, ctx);
+    let (allowed, denied): (Vec<_>, Vec<_>) = req
         .topics
+        .into_iter()
+        .partition(|t| access.allows(Operation::Describe, ResourceType::Topic, &t.name));
+    let topics = allowed
         .into_iter()
         .map(|t| {
             let parts = t
@@ -67,5 +88,15 @@ pub async fn handle(shard: &Rc<Shard>, req: ListOffsetsRequest) -> ListOffsetsRe
             t
         })
         .collect();
+    for d in denied {
+        let mut t = ListOffsetsTopicResponse::default();
+        t.partitions = d
+            .partitions
+            .iter()
+            .map(|p| refused(p.partition_index))
+            .collect();
+        t.name = d.name;
+        resp.topics.push(t);
+    }
     resp
 }

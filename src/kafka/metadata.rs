@@ -1,9 +1,13 @@
 //! Metadata: brokers (just us), and topics with their partitions, leaders and ids. Unknown topics are
-//! auto-created when both the request and `auto.create.topics.enable` allow it.
+//! auto-created when both the request and `auto.create.topics.enable` allow it (and, with the
+//! authorizer on, the principal may CREATE the topic). A listing of all topics leaves out those the
+//! principal may not DESCRIBE; one asked for by name or id answers TOPIC_AUTHORIZATION_FAILED instead.
 
+use super::authz::Access;
 use super::{broker_endpoint, RequestContext};
 use crate::cluster::metadata::{validate_topic_name, TopicInfo};
 use crate::runtime::shard::{Shard, CONTROLLER_SHARD};
+use crate::security::acl::{Operation, ResourceType};
 use bytes::Bytes;
 use kafka_protocol::messages::metadata_response::{
     MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
@@ -39,8 +43,14 @@ pub async fn handle(
         None => true,
         Some(t) => t.is_empty() && ctx.version == 0,
     };
+    let access = Access::of(shard, ctx);
     if all {
-        let mut topics: Vec<_> = snapshot.topics.values().cloned().collect();
+        let mut topics: Vec<_> = snapshot
+            .topics
+            .values()
+            .filter(|t| access.sees(Operation::Describe, ResourceType::Topic, &t.name))
+            .cloned()
+            .collect();
         topics.sort_by(|a, b| a.name.cmp(&b.name));
         resp.topics = topics.iter().map(|t| topic_response(t, node_id)).collect();
         return resp;
@@ -56,8 +66,38 @@ pub async fn handle(
                 .get(&requested.topic_id)
                 .cloned(),
         };
+        let checked_name = by_name
+            .as_deref()
+            .or(known.as_deref().map(|t| t.name.as_str()));
+        if let Some(name) = checked_name {
+            if !access.allows(Operation::Describe, ResourceType::Topic, name) {
+                // By id, the name is not revealed.
+                let shown = by_name.is_some().then(|| name.to_string());
+                resp.topics.push(error_topic(
+                    ResponseError::TopicAuthorizationFailed,
+                    shown,
+                    requested.topic_id,
+                ));
+                continue;
+            }
+        }
         let topic = match (known, by_name) {
             (Some(t), _) => Ok(t),
+            (None, Some(name))
+                if auto_create
+                    && !access.allows_on_cluster_or(
+                        Operation::Create,
+                        ResourceType::Topic,
+                        &name,
+                    ) =>
+            {
+                resp.topics.push(error_topic(
+                    ResponseError::TopicAuthorizationFailed,
+                    Some(name),
+                    requested.topic_id,
+                ));
+                continue;
+            }
             (None, Some(name)) if auto_create => {
                 auto_create_topic(shard, name.clone()).await.ok_or(name)
             }
@@ -66,20 +106,25 @@ pub async fn handle(
         resp.topics.push(match topic {
             Ok(t) => topic_response(&t, node_id),
             Err(name) => {
-                let mut t = MetadataResponseTopic::default();
-                t.error_code = if validate_topic_name(&name).is_err() && !name.is_empty() {
-                    ResponseError::InvalidTopicException.code()
+                let code = if validate_topic_name(&name).is_err() && !name.is_empty() {
+                    ResponseError::InvalidTopicException
                 } else {
-                    ResponseError::UnknownTopicOrPartition.code()
+                    ResponseError::UnknownTopicOrPartition
                 };
-                t.name = Some(TopicName(StrBytes::from_string(name)));
-                t.topic_id = requested.topic_id;
-                t.topic_authorized_operations = OPS_NOT_REQUESTED;
-                t
+                error_topic(code, Some(name), requested.topic_id)
             }
         });
     }
     resp
+}
+
+fn error_topic(code: ResponseError, name: Option<String>, id: uuid::Uuid) -> MetadataResponseTopic {
+    let mut t = MetadataResponseTopic::default();
+    t.error_code = code.code();
+    t.name = name.map(|n| TopicName(StrBytes::from_string(n)));
+    t.topic_id = id;
+    t.topic_authorized_operations = OPS_NOT_REQUESTED;
+    t
 }
 
 /// Creates a topic with the broker defaults; `None` when the name is invalid or creation failed.

@@ -9,7 +9,9 @@
 //! listener, anything but ApiVersions/SaslHandshake/SaslAuthenticate before authentication (or after the
 //! session expired) closes the connection. The principal and listener then travel in `RequestContext`.
 
+mod acls;
 mod api_versions;
+mod authz;
 mod client_quotas;
 mod configs;
 mod consumer_group_describe;
@@ -98,6 +100,9 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::AlterUserScramCredentials, 0, 0),
     // Answered with no quotas (none are enforced); kafka-configs --describe asks for them.
     (ApiKey::DescribeClientQuotas, 0, 1),
+    (ApiKey::CreateAcls, 1, 3),
+    (ApiKey::DescribeAcls, 1, 3),
+    (ApiKey::DeleteAcls, 1, 3),
 ];
 
 pub fn supports(api_key: ApiKey, version: i16) -> bool {
@@ -126,7 +131,7 @@ pub struct RequestContext {
     pub client_id: String,
     /// The peer address, as Kafka shows it ("/127.0.0.1").
     pub client_host: String,
-    /// Who sent it: `User:name` after SASL, `User:ANONYMOUS` on plaintext listeners (ACLs will check it).
+    /// Who sent it: `User:name` after SASL, `User:ANONYMOUS` on plaintext listeners (ACLs check it).
     pub principal: Option<Rc<Principal>>,
     /// The listener the request arrived on (its advertised address answers Metadata and friends).
     pub listener: Option<Rc<Listener>>,
@@ -277,17 +282,24 @@ async fn dispatch(
         RequestKind::SaslHandshake(r) => sasl::handshake(shard, ctx, conn, r),
         RequestKind::SaslAuthenticate(r) => sasl::authenticate(shard, ctx, conn, r),
         RequestKind::DescribeUserScramCredentials(r) => {
-            counted(shard, ctx, &scram_credentials::describe(shard, r))
+            counted(shard, ctx, &scram_credentials::describe(shard, ctx, r))
         }
         RequestKind::AlterUserScramCredentials(r) => {
-            counted(shard, ctx, &scram_credentials::alter(shard, r).await)
+            counted(shard, ctx, &scram_credentials::alter(shard, ctx, r).await)
         }
-        RequestKind::DescribeClientQuotas(_) => counted(shard, ctx, &client_quotas::describe()),
+        RequestKind::DescribeClientQuotas(_) => {
+            counted(shard, ctx, &client_quotas::describe(shard, ctx))
+        }
+        RequestKind::CreateAcls(r) => counted(shard, ctx, &acls::create(shard, ctx, r).await),
+        RequestKind::DescribeAcls(r) => counted(shard, ctx, &acls::describe(shard, ctx, r)),
+        RequestKind::DeleteAcls(r) => counted(shard, ctx, &acls::delete(shard, ctx, r).await),
         RequestKind::ApiVersions(_) => api_versions::handle(ctx),
         RequestKind::Metadata(r) => counted(shard, ctx, &metadata::handle(shard, ctx, r).await),
         RequestKind::Produce(r) => produce::handle(shard, ctx, r).await,
         RequestKind::Fetch(r) => fetch::handle(shard, ctx, r).await,
-        RequestKind::ListOffsets(r) => counted(shard, ctx, &list_offsets::handle(shard, r).await),
+        RequestKind::ListOffsets(r) => {
+            counted(shard, ctx, &list_offsets::handle(shard, ctx, r).await)
+        }
         RequestKind::CreateTopics(r) => {
             counted(shard, ctx, &create_topics::handle(shard, ctx, r).await)
         }
@@ -295,24 +307,24 @@ async fn dispatch(
             counted(shard, ctx, &delete_topics::handle(shard, ctx, r).await)
         }
         RequestKind::CreatePartitions(r) => {
-            counted(shard, ctx, &create_partitions::handle(shard, r).await)
+            counted(shard, ctx, &create_partitions::handle(shard, ctx, r).await)
         }
         RequestKind::InitProducerId(r) => {
-            counted(shard, ctx, &init_producer_id::handle(shard, r).await)
+            counted(shard, ctx, &init_producer_id::handle(shard, ctx, r).await)
         }
         RequestKind::DescribeConfigs(r) => counted(shard, ctx, &configs::describe(shard, ctx, r)),
-        RequestKind::AlterConfigs(r) => counted(shard, ctx, &configs::alter(shard, r).await),
+        RequestKind::AlterConfigs(r) => counted(shard, ctx, &configs::alter(shard, ctx, r).await),
         RequestKind::IncrementalAlterConfigs(r) => {
-            counted(shard, ctx, &configs::incremental_alter(shard, r).await)
+            counted(shard, ctx, &configs::incremental_alter(shard, ctx, r).await)
         }
         RequestKind::DescribeCluster(_) => {
             counted(shard, ctx, &describe_cluster::handle(shard, ctx))
         }
         RequestKind::DeleteRecords(r) => {
-            counted(shard, ctx, &delete_records::handle(shard, r).await)
+            counted(shard, ctx, &delete_records::handle(shard, ctx, r).await)
         }
         RequestKind::DescribeLogDirs(r) => {
-            counted(shard, ctx, &describe_log_dirs::handle(shard, r).await)
+            counted(shard, ctx, &describe_log_dirs::handle(shard, ctx, r).await)
         }
         RequestKind::FindCoordinator(r) => {
             counted(shard, ctx, &find_coordinator::handle(shard, ctx, r))
@@ -320,32 +332,42 @@ async fn dispatch(
         RequestKind::JoinGroup(r) => {
             counted(shard, ctx, &group_membership::join(shard, ctx, r).await)
         }
-        RequestKind::SyncGroup(r) => counted(shard, ctx, &group_membership::sync(shard, r).await),
-        RequestKind::Heartbeat(r) => {
-            counted(shard, ctx, &group_membership::heartbeat(shard, r).await)
+        RequestKind::SyncGroup(r) => {
+            counted(shard, ctx, &group_membership::sync(shard, ctx, r).await)
         }
+        RequestKind::Heartbeat(r) => counted(
+            shard,
+            ctx,
+            &group_membership::heartbeat(shard, ctx, r).await,
+        ),
         RequestKind::LeaveGroup(r) => {
             counted(shard, ctx, &group_membership::leave(shard, ctx, r).await)
         }
-        RequestKind::OffsetCommit(r) => counted(shard, ctx, &offsets::commit(shard, r).await),
+        RequestKind::OffsetCommit(r) => counted(shard, ctx, &offsets::commit(shard, ctx, r).await),
         RequestKind::OffsetFetch(r) => counted(shard, ctx, &offsets::fetch(shard, ctx, r).await),
-        RequestKind::OffsetDelete(r) => counted(shard, ctx, &offsets::delete(shard, r).await),
+        RequestKind::OffsetDelete(r) => counted(shard, ctx, &offsets::delete(shard, ctx, r).await),
         RequestKind::ListGroups(r) => counted(shard, ctx, &group_admin::list(shard, ctx, r).await),
         RequestKind::DescribeGroups(r) => {
-            counted(shard, ctx, &group_admin::describe(shard, r).await)
+            counted(shard, ctx, &group_admin::describe(shard, ctx, r).await)
         }
-        RequestKind::DeleteGroups(r) => counted(shard, ctx, &group_admin::delete(shard, r).await),
-        RequestKind::ConsumerGroupDescribe(r) => {
-            counted(shard, ctx, &consumer_group_describe::handle(shard, r).await)
+        RequestKind::DeleteGroups(r) => {
+            counted(shard, ctx, &group_admin::delete(shard, ctx, r).await)
         }
+        RequestKind::ConsumerGroupDescribe(r) => counted(
+            shard,
+            ctx,
+            &consumer_group_describe::handle(shard, ctx, r).await,
+        ),
         RequestKind::ConsumerGroupHeartbeat(r) => counted(
             shard,
             ctx,
             &consumer_group_heartbeat::handle(shard, ctx, r).await,
         ),
-        RequestKind::OffsetForLeaderEpoch(r) => {
-            counted(shard, ctx, &offset_for_leader_epoch::handle(shard, r).await)
-        }
+        RequestKind::OffsetForLeaderEpoch(r) => counted(
+            shard,
+            ctx,
+            &offset_for_leader_epoch::handle(shard, ctx, r).await,
+        ),
         other => {
             // Unreachable while SUPPORTED and this match agree; a clean close, never a panic.
             warn!(api = ?ctx.api_key, "advertised API has no handler");

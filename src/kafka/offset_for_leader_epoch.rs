@@ -1,8 +1,12 @@
 //! OffsetForLeaderEpoch: the end offset of a leader epoch, so consumers (and, later, followers) can detect
-//! log divergence after a leader change.
+//! log divergence after a leader change. Needs CLUSTER_ACTION on the cluster (followers) or DESCRIBE
+//! on the topic (consumers).
 
+use super::authz::Access;
+use super::RequestContext;
 use crate::runtime::router::on_owners_by_topic;
 use crate::runtime::shard::Shard;
+use crate::security::acl::{Operation, ResourceType, CLUSTER_NAME};
 use crate::storage::PartitionLog;
 use kafka_protocol::messages::offset_for_leader_epoch_response::{
     EpochEndOffset, OffsetForLeaderTopicResult,
@@ -30,10 +34,19 @@ async fn end_offset(log: Option<Rc<PartitionLog>>, (index, epoch): (i32, i32)) -
 
 pub async fn handle(
     shard: &Rc<Shard>,
+    ctx: &RequestContext,
     req: OffsetForLeaderEpochRequest,
 ) -> OffsetForLeaderEpochResponse {
-    let topics = req
-        .topics
+    let access = Access::of(shard, ctx);
+    let cluster_action = access.sees(
+        Operation::ClusterAction,
+        ResourceType::Cluster,
+        CLUSTER_NAME,
+    );
+    let (allowed, denied): (Vec<_>, Vec<_>) = req.topics.into_iter().partition(|t| {
+        cluster_action || access.allows(Operation::Describe, ResourceType::Topic, &t.topic)
+    });
+    let topics = allowed
         .into_iter()
         .map(|t| {
             let parts = t
@@ -55,5 +68,22 @@ pub async fn handle(
             t
         })
         .collect();
+    for d in denied {
+        let mut t = OffsetForLeaderTopicResult::default();
+        t.partitions = d
+            .partitions
+            .iter()
+            .map(|p| {
+                let mut r = EpochEndOffset::default();
+                r.partition = p.partition;
+                r.leader_epoch = -1;
+                r.end_offset = -1;
+                r.error_code = ResponseError::TopicAuthorizationFailed.code();
+                r
+            })
+            .collect();
+        t.topic = d.topic;
+        resp.topics.push(t);
+    }
     resp
 }

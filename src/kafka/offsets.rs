@@ -1,11 +1,15 @@
 //! OffsetCommit, OffsetFetch and OffsetDelete: committed offsets, stored in `__consumer_offsets` on the
-//! group's shard and answered from its cache.
+//! group's shard and answered from its cache. Authorization (Kafka's): OffsetCommit READ on the group
+//! and on each topic, OffsetFetch DESCRIBE on the group and on each topic (topics the principal may not
+//! describe are left out of "all topics" answers), OffsetDelete DELETE on the group and READ on each topic.
 
+use super::authz::Access;
 use super::group_routing::on_group_shard;
 use super::RequestContext;
 use crate::coordinator::offsets_topic::Committed;
 use crate::coordinator::GroupOffsets;
 use crate::runtime::shard::Shard;
+use crate::security::acl::{Operation, ResourceType};
 use kafka_protocol::messages::offset_commit_response::{
     OffsetCommitResponsePartition, OffsetCommitResponseTopic,
 };
@@ -20,28 +24,48 @@ use std::rc::Rc;
 
 /// (topic, partitions) as a request lists them.
 type TopicPartitions = Vec<(TopicName, Vec<i32>)>;
-/// Per topic, each requested partition with its committed offset (None: nothing committed).
-type Answer = Vec<(TopicName, Vec<(i32, Option<Committed>)>)>;
+/// Per topic, each requested partition with its committed offset (None: nothing committed) or the
+/// error answering it.
+type Answer = Vec<(
+    TopicName,
+    Vec<(i32, Result<Option<Committed>, ResponseError>)>,
+)>;
 
-pub async fn commit(shard: &Rc<Shard>, req: OffsetCommitRequest) -> OffsetCommitResponse {
+/// The error of every partition of a topic `op` is refused on, if it is.
+fn topic_refusal(access: &Access, op: Operation, topic: &str) -> Option<ResponseError> {
+    (!access.allows(op, ResourceType::Topic, topic))
+        .then_some(ResponseError::TopicAuthorizationFailed)
+}
+
+pub async fn commit(
+    shard: &Rc<Shard>,
+    ctx: &RequestContext,
+    req: OffsetCommitRequest,
+) -> OffsetCommitResponse {
     let group_id = req.group_id.0.to_string();
     let member_id = req.member_id.to_string();
     let generation = req.generation_id_or_member_epoch;
     let now = crate::storage::log::now_ms();
-    let shape: TopicPartitions = req
+    let access = Access::of(shard, ctx);
+    let group_refused = (!access.allows(Operation::Read, ResourceType::Group, &group_id))
+        .then_some(ResponseError::GroupAuthorizationFailed);
+    // Per topic: its partitions and, when refused, the error answering all of them.
+    let shape: Vec<(TopicName, Vec<i32>, Option<ResponseError>)> = req
         .topics
         .iter()
         .map(|t| {
-            (
-                t.name.clone(),
-                t.partitions.iter().map(|p| p.partition_index).collect(),
-            )
+            let refused =
+                group_refused.or_else(|| topic_refusal(&access, Operation::Read, &t.name));
+            let partitions = t.partitions.iter().map(|p| p.partition_index).collect();
+            (t.name.clone(), partitions, refused)
         })
         .collect();
     let entries: Vec<((String, i32), Committed)> = req
         .topics
         .into_iter()
-        .flat_map(|t| {
+        .zip(&shape)
+        .filter(|(_, (_, _, refused))| refused.is_none())
+        .flat_map(|(t, _)| {
             let name = t.name.0.to_string();
             t.partitions.into_iter().map(move |p| {
                 let committed = Committed {
@@ -58,7 +82,47 @@ pub async fn commit(shard: &Rc<Shard>, req: OffsetCommitRequest) -> OffsetCommit
         })
         .collect();
     let count = entries.len();
-    let results = on_group_shard(shard, &group_id.clone(), move |s, log| async move {
+    let results = if count == 0 {
+        Vec::new()
+    } else {
+        commit_on_group_shard(shard, group_id, member_id, generation, entries).await
+    };
+    let mut results = results.into_iter();
+    let mut resp = OffsetCommitResponse::default();
+    resp.topics = shape
+        .into_iter()
+        .map(|(name, partitions, refused)| {
+            let mut t = OffsetCommitResponseTopic::default();
+            t.name = name;
+            t.partitions = partitions
+                .into_iter()
+                .map(|p| {
+                    let mut r = OffsetCommitResponsePartition::default();
+                    r.partition_index = p;
+                    let error = match refused {
+                        Some(e) => Some(e),
+                        None => results.next().and_then(|r| r.err()),
+                    };
+                    r.error_code = error.map_or(0, |e| e.code());
+                    r
+                })
+                .collect();
+            t
+        })
+        .collect();
+    resp
+}
+
+/// Commits `entries` on the group's shard; one result per entry, in order.
+async fn commit_on_group_shard(
+    shard: &Rc<Shard>,
+    group_id: String,
+    member_id: String,
+    generation: i32,
+    entries: Vec<((String, i32), Committed)>,
+) -> Vec<Result<(), ResponseError>> {
+    let count = entries.len();
+    on_group_shard(shard, &group_id.clone(), move |s, log| async move {
         if let Err(e) = s.groups.check_commit(&group_id, &member_id, generation) {
             return vec![Err(e); entries.len()];
         }
@@ -80,31 +144,19 @@ pub async fn commit(shard: &Rc<Shard>, req: OffsetCommitRequest) -> OffsetCommit
         out
     })
     .await
-    .unwrap_or_else(|e| vec![Err(e); count]);
-    let mut results = results.into_iter();
-    let mut resp = OffsetCommitResponse::default();
-    resp.topics = shape
-        .into_iter()
-        .map(|(name, partitions)| {
-            let mut t = OffsetCommitResponseTopic::default();
-            t.name = name;
-            t.partitions = partitions
-                .into_iter()
-                .map(|p| {
-                    let mut r = OffsetCommitResponsePartition::default();
-                    r.partition_index = p;
-                    r.error_code = results.next().and_then(|r| r.err()).map_or(0, |e| e.code());
-                    r
-                })
-                .collect();
-            t
-        })
-        .collect();
-    resp
+    .unwrap_or_else(|e| vec![Err(e); count])
 }
 
-/// A group's committed offsets, or the error that prevented reading them.
-async fn committed_of(shard: &Rc<Shard>, group_id: String) -> Result<GroupOffsets, ResponseError> {
+/// A group's committed offsets, or the error that prevented reading them (DESCRIBE on the group refused
+/// among them).
+async fn committed_of(
+    shard: &Rc<Shard>,
+    access: &Access<'_>,
+    group_id: String,
+) -> Result<GroupOffsets, ResponseError> {
+    if !access.allows(Operation::Describe, ResourceType::Group, &group_id) {
+        return Err(ResponseError::GroupAuthorizationFailed);
+    }
     on_group_shard(shard, &group_id.clone(), move |s, _| async move {
         s.groups.committed(&group_id)
     })
@@ -112,7 +164,9 @@ async fn committed_of(shard: &Rc<Shard>, group_id: String) -> Result<GroupOffset
 }
 
 /// Answers `wanted` (None: everything committed) from `offsets`: -1 where nothing was committed.
-fn answer(offsets: &GroupOffsets, wanted: Option<TopicPartitions>) -> Answer {
+/// Topics the principal may not DESCRIBE are refused when asked for and left out of "everything".
+fn answer(offsets: &GroupOffsets, wanted: Option<TopicPartitions>, access: &Access) -> Answer {
+    let listed_all = wanted.is_none();
     let wanted = wanted.unwrap_or_else(|| {
         let mut by_topic: Vec<(TopicName, Vec<i32>)> = Vec::new();
         for (t, p) in offsets.keys() {
@@ -125,11 +179,18 @@ fn answer(offsets: &GroupOffsets, wanted: Option<TopicPartitions>) -> Answer {
     });
     wanted
         .into_iter()
+        .filter(|(name, _)| {
+            !listed_all || access.sees(Operation::Describe, ResourceType::Topic, name)
+        })
         .map(|(name, partitions)| {
             let topic = name.0.to_string();
+            let refused = topic_refusal(access, Operation::Describe, &topic);
             let found = partitions
                 .into_iter()
-                .map(|p| (p, offsets.get(&(topic.clone(), p)).cloned()))
+                .map(|p| match refused {
+                    Some(e) => (p, Err(e)),
+                    None => (p, Ok(offsets.get(&(topic.clone(), p)).cloned())),
+                })
                 .collect();
             (name, found)
         })
@@ -165,11 +226,14 @@ macro_rules! topics_of {
                     .map(|(p, c)| {
                         let mut r = <$partition>::default();
                         r.partition_index = p;
+                        if let Err(e) = &c {
+                            r.error_code = e.code();
+                        }
                         fill(
                             &mut r.committed_offset,
                             &mut r.committed_leader_epoch,
                             &mut r.metadata,
-                            c,
+                            c.ok().flatten(),
                         );
                         r
                     })
@@ -186,17 +250,18 @@ pub async fn fetch(
     req: OffsetFetchRequest,
 ) -> OffsetFetchResponse {
     let mut resp = OffsetFetchResponse::default();
+    let access = Access::of(shard, ctx);
     if ctx.version < 8 {
         let wanted = req.topics.map(|ts| {
             ts.into_iter()
                 .map(|t| (t.name, t.partition_indexes))
                 .collect()
         });
-        match committed_of(shard, req.group_id.0.to_string()).await {
+        match committed_of(shard, &access, req.group_id.0.to_string()).await {
             Err(e) => resp.error_code = e.code(),
             Ok(offsets) => {
                 resp.topics = topics_of!(
-                    answer(&offsets, wanted),
+                    answer(&offsets, wanted, &access),
                     OffsetFetchResponseTopic,
                     OffsetFetchResponsePartition
                 )
@@ -211,11 +276,11 @@ pub async fn fetch(
                 .collect()
         });
         let mut group = OffsetFetchResponseGroup::default();
-        match committed_of(shard, g.group_id.0.to_string()).await {
+        match committed_of(shard, &access, g.group_id.0.to_string()).await {
             Err(e) => group.error_code = e.code(),
             Ok(offsets) => {
                 group.topics = topics_of!(
-                    answer(&offsets, wanted),
+                    answer(&offsets, wanted, &access),
                     OffsetFetchResponseTopics,
                     OffsetFetchResponsePartitions
                 )
@@ -227,9 +292,19 @@ pub async fn fetch(
     resp
 }
 
-pub async fn delete(shard: &Rc<Shard>, req: OffsetDeleteRequest) -> OffsetDeleteResponse {
+pub async fn delete(
+    shard: &Rc<Shard>,
+    ctx: &RequestContext,
+    req: OffsetDeleteRequest,
+) -> OffsetDeleteResponse {
     let group_id = req.group_id.0.to_string();
-    let shape: TopicPartitions = req
+    let access = Access::of(shard, ctx);
+    if !access.allows(Operation::Delete, ResourceType::Group, &group_id) {
+        let mut resp = OffsetDeleteResponse::default();
+        resp.error_code = ResponseError::GroupAuthorizationFailed.code();
+        return resp;
+    }
+    let (shape, refused): (TopicPartitions, TopicPartitions) = req
         .topics
         .iter()
         .map(|t| {
@@ -238,7 +313,7 @@ pub async fn delete(shard: &Rc<Shard>, req: OffsetDeleteRequest) -> OffsetDelete
                 t.partitions.iter().map(|p| p.partition_index).collect(),
             )
         })
-        .collect();
+        .partition(|(name, _)| topic_refusal(&access, Operation::Read, name).is_none());
     let keys: Vec<(String, i32)> = shape
         .iter()
         .flat_map(|(t, ps)| ps.iter().map(move |p| (t.0.to_string(), *p)))
@@ -267,9 +342,18 @@ pub async fn delete(shard: &Rc<Shard>, req: OffsetDeleteRequest) -> OffsetDelete
         }
         Ok(p) => p,
     };
+    let refused = refused.into_iter().map(|(name, partitions)| {
+        (
+            name,
+            partitions,
+            Some(ResponseError::TopicAuthorizationFailed),
+        )
+    });
     resp.topics = shape
         .into_iter()
-        .map(|(name, partitions)| {
+        .map(|(name, partitions)| (name, partitions, per_partition))
+        .chain(refused)
+        .map(|(name, partitions, error)| {
             let mut t = OffsetDeleteResponseTopic::default();
             t.name = name;
             t.partitions = partitions
@@ -277,7 +361,7 @@ pub async fn delete(shard: &Rc<Shard>, req: OffsetDeleteRequest) -> OffsetDelete
                 .map(|p| {
                     let mut r = OffsetDeleteResponsePartition::default();
                     r.partition_index = p;
-                    r.error_code = per_partition.map_or(0, |e| e.code());
+                    r.error_code = error.map_or(0, |e| e.code());
                     r
                 })
                 .collect();

@@ -2,11 +2,13 @@
 //! that owns the partition, without copying the batches; the answer waits as `acks` and the flush policy
 //! require: acks=0 nothing, acks=1 the write, acks=all the write plus (policy `acks-all`/`always`) fsync.
 
+use super::authz::Access;
 use super::errors::append_code;
 use super::{Outcome, RequestContext};
 use crate::config::FlushPolicy;
 use crate::runtime::router::{on_owners, PartitionItem};
 use crate::runtime::shard::Shard;
+use crate::security::acl::{Operation, ResourceType};
 use crate::storage::batch::validate_record_set;
 use crate::storage::PartitionLog;
 use bytes::Bytes;
@@ -25,15 +27,33 @@ struct PartitionInput {
     policy: FlushPolicy,
 }
 
+/// A topic of the request as the response must list it: the partitions appended, or (WRITE refused)
+/// the partition indexes to answer TOPIC_AUTHORIZATION_FAILED.
+enum TopicShape {
+    Appended(usize),
+    Refused(Vec<i32>),
+}
+
 pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: ProduceRequest) -> Outcome {
     let acks = req.acks;
     if req.transactional_id.is_some() {
         warn!("transactional produce refused: transactions are not implemented");
     }
+    let access = Access::of(shard, ctx);
     let mut items = Vec::new();
     let mut shape = Vec::with_capacity(req.topic_data.len());
+    let mut refused = 0;
     for topic in req.topic_data {
-        shape.push((topic.name.clone(), topic.partition_data.len()));
+        if !access.allows(Operation::Write, ResourceType::Topic, &topic.name) {
+            let indexes: Vec<i32> = topic.partition_data.iter().map(|p| p.index).collect();
+            refused += indexes.len();
+            shape.push((topic.name, TopicShape::Refused(indexes)));
+            continue;
+        }
+        shape.push((
+            topic.name.clone(),
+            TopicShape::Appended(topic.partition_data.len()),
+        ));
         for p in topic.partition_data {
             items.push(PartitionItem {
                 topic: topic.name.0.to_string(),
@@ -75,9 +95,16 @@ pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: ProduceRequest
     for r in &results {
         shard.metrics.record_error(ctx.api_key, r.error_code);
     }
+    for _ in 0..refused {
+        let code = ResponseError::TopicAuthorizationFailed.code();
+        shard.metrics.record_error(ctx.api_key, code);
+    }
     if acks == 0 {
         // No answer to carry the error, so Kafka closes the connection: the client sees the failure,
         // refreshes metadata and reconnects instead of believing its records were taken.
+        if refused > 0 {
+            return Outcome::Close("acks=0 produce to a topic the principal may not write".into());
+        }
         return match results.iter().find(|r| r.error_code != 0) {
             Some(failed) => Outcome::Close(format!(
                 "acks=0 produce failed for partition {} with error code {}",
@@ -90,10 +117,22 @@ pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: ProduceRequest
     let mut resp = ProduceResponse::default();
     resp.responses = shape
         .into_iter()
-        .map(|(name, count)| {
+        .map(|(name, shape)| {
             let mut t = TopicProduceResponse::default();
             t.name = name;
-            t.partition_responses = results.by_ref().take(count).collect();
+            t.partition_responses = match shape {
+                TopicShape::Appended(count) => results.by_ref().take(count).collect(),
+                TopicShape::Refused(indexes) => indexes
+                    .into_iter()
+                    .map(|i| {
+                        error_response(
+                            i,
+                            ResponseError::TopicAuthorizationFailed,
+                            "not authorized to write to this topic".into(),
+                        )
+                    })
+                    .collect(),
+            };
             t
         })
         .collect();

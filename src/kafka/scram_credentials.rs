@@ -5,12 +5,14 @@
 //! user and mechanism twice in one request → DUPLICATE_RESOURCE, deleting what does not exist →
 //! RESOURCE_NOT_FOUND. Errors are per user: a user with any bad change gets none of its changes applied.
 //!
-//! No authorizer exists yet (ACLs come with issue #7): like Kafka without an authorizer, any client that
-//! may connect may manage users.
+//! With the authorizer on, describing needs DESCRIBE on the cluster and altering ALTER on the cluster
+//! (CLUSTER_AUTHORIZATION_FAILED); without one, like Kafka, any client that may connect may manage users.
 
-use super::{controller, on_controller};
+use super::authz::Access;
+use super::{controller, on_controller, RequestContext};
 use crate::cluster::controller::ScramChange;
 use crate::runtime::shard::Shard;
+use crate::security::acl::Operation;
 use crate::security::credentials::{CredentialError, ScramCredential, ScramMechanism};
 use kafka_protocol::messages::alter_user_scram_credentials_response::AlterUserScramCredentialsResult;
 use kafka_protocol::messages::describe_user_scram_credentials_response::{
@@ -27,10 +29,15 @@ use std::rc::Rc;
 
 pub fn describe(
     shard: &Shard,
+    ctx: &RequestContext,
     req: DescribeUserScramCredentialsRequest,
 ) -> DescribeUserScramCredentialsResponse {
     let snapshot = shard.metadata();
     let mut resp = DescribeUserScramCredentialsResponse::default();
+    if !Access::of(shard, ctx).allows_cluster(Operation::Describe) {
+        resp.error_code = ResponseError::ClusterAuthorizationFailed.code();
+        return resp;
+    }
     let names: Vec<String> = match req.users {
         Some(users) if !users.is_empty() => users.iter().map(|u| u.name.to_string()).collect(),
         _ => {
@@ -94,8 +101,12 @@ fn mechanism(id: i8) -> Result<ScramMechanism, UserError> {
 
 pub async fn alter(
     shard: &Rc<Shard>,
+    ctx: &RequestContext,
     req: AlterUserScramCredentialsRequest,
 ) -> AlterUserScramCredentialsResponse {
+    if !Access::of(shard, ctx).allows_cluster(Operation::Alter) {
+        return refused_alter(&req);
+    }
     let snapshot = shard.metadata();
     // Users in order of first appearance, each with its changes or its first error.
     let mut order: Vec<String> = Vec::new();
@@ -189,5 +200,22 @@ pub async fn alter(
             r
         })
         .collect();
+    resp
+}
+
+/// CLUSTER_AUTHORIZATION_FAILED for every user the request names, once each, in order.
+fn refused_alter(req: &AlterUserScramCredentialsRequest) -> AlterUserScramCredentialsResponse {
+    let names = req.deletions.iter().map(|d| &d.name);
+    let names = names.chain(req.upsertions.iter().map(|u| &u.name));
+    let mut resp = AlterUserScramCredentialsResponse::default();
+    for name in names {
+        if resp.results.iter().any(|r| r.user == *name) {
+            continue;
+        }
+        let mut r = AlterUserScramCredentialsResult::default();
+        r.user = name.clone();
+        r.error_code = ResponseError::ClusterAuthorizationFailed.code();
+        resp.results.push(r);
+    }
     resp
 }

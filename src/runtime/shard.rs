@@ -9,6 +9,7 @@ use crate::config::BrokerConfig;
 use crate::coordinator::{offsets_topic, GroupCoordinator};
 use crate::kafka::fetch_session::SessionCache;
 use crate::metrics::{Registry, ShardMetrics};
+use crate::security::acl::Authorizer;
 use crate::storage::PartitionLog;
 use glommio::channels::channel_mesh::{Receivers, Senders};
 use std::cell::RefCell;
@@ -44,6 +45,8 @@ pub struct Shard {
     pub metrics: Arc<ShardMetrics>,
     /// Every shard's and partition's metrics: partitions register their counters here when opened.
     pub registry: Arc<Registry>,
+    /// Set when `authorizer.class.name` turns ACL checks on; `None` costs the handlers nothing.
+    pub authorizer: Option<Authorizer>,
 }
 
 impl Shard {
@@ -57,6 +60,7 @@ impl Shard {
         Rc::new(Shard {
             metrics: registry.shard(senders.peer_id()),
             registry,
+            authorizer: config.authorizer(),
             id: senders.peer_id(),
             count: senders.nr_consumers(),
             config,

@@ -7,10 +7,11 @@
 //!   KIP-368 session expiry). The Kafka layer asks it what a request may do; it knows nothing of sockets.
 //! - `sasl`: the mechanisms' message parsers and server state machines (pure, fuzzed).
 //! - `credentials`: salted SCRAM credentials (never passwords), kept in the persisted cluster metadata.
+//! - `acl`: the ACL model and authorization decision, checked against the principal `session` stores.
 //!
-//! TLS (SSL, SASL_SSL) will wrap the stream in `net/` and leaves all of this unchanged; ACLs will read
-//! the principal that `session` stores.
+//! TLS (SSL, SASL_SSL) will wrap the stream in `net/` and leaves all of this unchanged.
 
+pub mod acl;
 pub mod credentials;
 pub mod listener;
 pub mod sasl;
