@@ -7,8 +7,6 @@ use super::error::CliError;
 use super::BrokerArgs;
 use crate::client::sasl::{authenticate, SaslLogin};
 use crate::client::{str_bytes, topic_name, ClientError, Connection};
-use rustls::ClientConfig;
-use std::sync::Arc;
 use crate::kafka::SHARD_TAG;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
@@ -23,7 +21,9 @@ use kafka_protocol::messages::{
     MetadataResponse, OffsetCommitRequest, OffsetFetchRequest,
 };
 use kafka_protocol::ResponseError;
+use rustls::ClientConfig;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const CLIENT_ID: &str = "shardlog-cli";
@@ -158,13 +158,16 @@ impl Session {
             return Ok(&mut self.bootstrap);
         }
         if !self.nodes.contains_key(addr) {
-            let conn = open(addr, self.sasl.as_ref(), self.tls.as_ref()).map_err(|source| match source {
-                ClientError::Connect { .. } => CliError::Connect {
-                    brokers: addr.to_string(),
-                    source,
-                },
-                other => other.into(),
-            })?;
+            let conn =
+                open(addr, self.sasl.as_ref(), self.tls.as_ref()).map_err(
+                    |source| match source {
+                        ClientError::Connect { .. } => CliError::Connect {
+                            brokers: addr.to_string(),
+                            source,
+                        },
+                        other => other.into(),
+                    },
+                )?;
             self.nodes.insert(addr.to_string(), conn);
         }
         Ok(self.nodes.get_mut(addr).expect("inserted above"))

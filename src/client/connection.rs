@@ -136,7 +136,9 @@ impl Connection {
         // A broker that refuses our TLS client certificate says so after the handshake, in an alert
         // read here: that is a TLS failure, not a broken stream.
         conn.writer.offered = conn.api_versions().map_err(|e| match e {
-            ClientError::Io(io) if tls.is_some() && io.kind() == std::io::ErrorKind::InvalidData => {
+            ClientError::Io(io)
+                if tls.is_some() && io.kind() == std::io::ErrorKind::InvalidData =>
+            {
                 ClientError::Tls {
                     addr: addr.to_string(),
                     detail: io.to_string(),

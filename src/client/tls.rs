@@ -6,11 +6,11 @@
 
 use super::ClientError;
 use clap::Args;
-use serde::Serialize;
 use rustls::crypto::ring;
 use rustls::{ClientConfig, ClientConnection, RootCertStore};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use serde::Serialize;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -35,7 +35,12 @@ pub struct TlsArgs {
     pub tls_ca_file: Option<PathBuf>,
     /// PEM file with this client's certificate chain, for brokers that ask for one (ssl.client.auth);
     /// needs --tls-key-file.
-    #[arg(long, global = true, env = "SHARDLOG_TLS_CERT_FILE", value_name = "PEM")]
+    #[arg(
+        long,
+        global = true,
+        env = "SHARDLOG_TLS_CERT_FILE",
+        value_name = "PEM"
+    )]
     pub tls_cert_file: Option<PathBuf>,
     /// PEM file with the private key (unencrypted) of --tls-cert-file.
     #[arg(long, global = true, env = "SHARDLOG_TLS_KEY_FILE", value_name = "PEM")]

@@ -27,7 +27,10 @@ pub fn open(
     timeout: Duration,
 ) -> Result<(ReadHalf, WriteHalf), ClientError> {
     Ok(match tls {
-        None => (ReadHalf::Plain(socket.try_clone()?), WriteHalf::Plain(socket)),
+        None => (
+            ReadHalf::Plain(socket.try_clone()?),
+            WriteHalf::Plain(socket),
+        ),
         Some(config) => {
             let session = tls::handshake(&mut socket, config.clone(), addr, timeout)?;
             let (r, w) = tls::split(socket, session)?;

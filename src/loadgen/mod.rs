@@ -39,7 +39,6 @@ pub use error::BenchError;
 pub use report::Report;
 
 use crate::client::Connection;
-use rustls::ClientConfig;
 use admin::End;
 use args::StartFrom;
 use consumer::Targets;
@@ -48,6 +47,7 @@ use kafka_protocol::messages::ApiKey;
 use null_broker::NullBroker;
 use payload::now_ns;
 use report::{ConsumeReport, Percentiles, ProduceReport, Rate};
+use rustls::ClientConfig;
 use stats::{latency_histogram, Counters, Snapshot, Timeline, Window};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

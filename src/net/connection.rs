@@ -115,7 +115,7 @@ pub async fn serve(
         .borrow()
         .principal()
         .map_or_else(|| "(SASL login pending)".to_string(), |p| p.to_string());
-    debug!(%peer, shard = shard.id, listener = %listener.name, tls = path.map_or("none", TlsPath::name), %principal, "connection opened");
+    debug!(%peer, shard = shard.id, listener = %listener.name, tls = %path.map_or("none", TlsPath::name), %principal, "connection opened");
     let (tx, rx) = local_channel::new_bounded::<Task<Outcome>>(MAX_IN_FLIGHT);
     let peer_w = peer.clone();
     let writer_task = glommio::spawn_local(async move {

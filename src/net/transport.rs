@@ -22,7 +22,10 @@ pub enum ReadHalf {
 
 pub enum WriteHalf {
     /// File chunks go by sendfile when `zero_copy` (`fetch_zero_copy`), else through a buffer.
-    Plain { stream: TcpStream, zero_copy: bool },
+    Plain {
+        stream: TcpStream,
+        zero_copy: bool,
+    },
     Tls(TlsWriter),
 }
 

@@ -53,7 +53,12 @@ pub fn offload(fd: RawFd, tls: ServerConnection) -> Result<Offload, KtlsError> {
     let version = match tls.protocol_version() {
         Some(ProtocolVersion::TLSv1_2) => libc::TLS_1_2_VERSION,
         Some(ProtocolVersion::TLSv1_3) => libc::TLS_1_3_VERSION,
-        other => return Ok(Offload::Userspace(tls, format!("{other:?} is not offloaded"))),
+        other => {
+            return Ok(Offload::Userspace(
+                tls,
+                format!("{other:?} is not offloaded"),
+            ))
+        }
     };
     let suite = tls.negotiated_cipher_suite().map(|s| s.suite());
     let aes_gcm = matches!(
@@ -76,7 +81,9 @@ pub fn offload(fd: RawFd, tls: ServerConnection) -> Result<Offload, KtlsError> {
         let reason = format!("the kernel refused the tls ULP: {e}");
         return Ok(Offload::Userspace(tls, reason));
     }
-    let secrets = tls.dangerous_extract_secrets().map_err(KtlsError::Secrets)?;
+    let secrets = tls
+        .dangerous_extract_secrets()
+        .map_err(KtlsError::Secrets)?;
     install(fd, libc::TLS_TX, "TLS_TX", version, secrets.tx)?;
     install(fd, libc::TLS_RX, "TLS_RX", version, secrets.rx)?;
     Ok(Offload::Kernel)
@@ -167,4 +174,3 @@ fn set_option<T>(fd: RawFd, level: libc::c_int, name: libc::c_int, value: &T) ->
         _ => Err(io::Error::last_os_error()),
     }
 }
-

@@ -79,7 +79,9 @@ pub async fn establish(
 ) -> Result<Established, EstablishError> {
     let tls = handshake::accept(stream, acceptor.config()).await?;
     let principal = match tls.peer_certificates().and_then(|chain| chain.first()) {
-        Some(cert) => Some(tls_principal::from_certificate(cert).map_err(EstablishError::Certificate)?),
+        Some(cert) => {
+            Some(tls_principal::from_certificate(cert).map_err(EstablishError::Certificate)?)
+        }
         None => None,
     };
     let userspace = |tls| Established {

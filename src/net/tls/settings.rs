@@ -142,7 +142,8 @@ impl TlsSettings {
             (_, ClientAuth::None) => builder.with_no_client_auth(),
             (Some(path), auth) => {
                 let roots = trusted_cas(path)?;
-                let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+                let verifier =
+                    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
                 let verifier = match auth {
                     ClientAuth::Requested => verifier.allow_unauthenticated(),
                     _ => verifier,
