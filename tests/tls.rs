@@ -720,7 +720,6 @@ fn tls_listeners_without_a_usable_keystore_are_refused_at_startup() {
 fn ktls_takes_over_where_the_kernel_offers_it() {
     if let Err(why) = shardlog::net::tls::ktls::kernel_support() {
         println!("skipped: kernel offers no kTLS ({why})");
-        eprintln!("skipped: kernel offers no kTLS ({why})");
         return;
     }
     let pki = Pki::create("tls-ktls");

@@ -45,7 +45,7 @@ pub enum Offload {
     /// In the kernel: the socket carries plaintext for us from now on.
     Kernel,
     /// Still in rustls, for the reason given.
-    Userspace(ServerConnection, String),
+    Userspace(Box<ServerConnection>, String),
 }
 
 /// Moves `tls` (handshake done, nothing pending) into the kernel on socket `fd` if the session allows.
@@ -55,7 +55,7 @@ pub fn offload(fd: RawFd, tls: ServerConnection) -> Result<Offload, KtlsError> {
         Some(ProtocolVersion::TLSv1_3) => libc::TLS_1_3_VERSION,
         other => {
             return Ok(Offload::Userspace(
-                tls,
+                Box::new(tls),
                 format!("{other:?} is not offloaded"),
             ))
         }
@@ -74,12 +74,12 @@ pub fn offload(fd: RawFd, tls: ServerConnection) -> Result<Offload, KtlsError> {
     );
     if !aes_gcm {
         let reason = format!("cipher suite {suite:?} is not AES-GCM");
-        return Ok(Offload::Userspace(tls, reason));
+        return Ok(Offload::Userspace(Box::new(tls), reason));
     }
     // The ULP alone changes nothing on the wire, so a refusal here still leaves user-space TLS.
     if let Err(e) = set_option(fd, libc::SOL_TCP, libc::TCP_ULP, b"tls") {
         let reason = format!("the kernel refused the tls ULP: {e}");
-        return Ok(Offload::Userspace(tls, reason));
+        return Ok(Offload::Userspace(Box::new(tls), reason));
     }
     let secrets = tls
         .dangerous_extract_secrets()

@@ -100,7 +100,7 @@ pub async fn establish(
         }),
         Ok(ktls::Offload::Userspace(tls, reason)) => {
             debug!(%reason, "TLS stays in user space");
-            Ok(userspace(tls))
+            Ok(userspace(*tls))
         }
         Err(e) => {
             // The keys already left rustls: this connection is lost. Do not try again on this shard.
