@@ -637,14 +637,21 @@ fn garbage_on_the_tls_port_closes_the_connection() {
             assert!(closes_after(&addr, bytes), "{addr} kept {bytes:?} open");
         }
     }
+    // Half a record header, then silence: the handshake time limit (10 s) closes it.
+    assert!(
+        closes_after(&b.ssl_addr(), &[0x16, 0x03]),
+        "a stalled handshake was kept open"
+    );
     assert!(b.broker.is_running());
     let ok = cli_topic_list(&b.ssl_addr(), &["--tls-ca-file", &pki.path("ca.pem")]);
     assert!(ok.status.success(), "{ok:?}");
-    assert!(b.metric("shardlog_tls_handshake_failures_total") >= 8);
-    assert!(b
-        .broker
-        .log_text()
-        .contains("TLS handshake failed; closing connection"));
+    assert!(b.metric("shardlog_tls_handshake_failures_total") >= 9);
+    let log = b.broker.log_text();
+    assert!(log.contains("TLS handshake failed; closing connection"));
+    assert!(
+        log.contains("no TLS handshake within 10s"),
+        "the timeout is not logged"
+    );
 }
 
 /// `shardlog serve` with `args` must exit at startup with `message` on stderr.

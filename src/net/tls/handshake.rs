@@ -28,6 +28,8 @@ pub enum HandshakeError {
     Closed,
     #[error("a {0}-byte TLS record: not a TLS client")]
     RecordTooLarge(usize),
+    #[error("not a TLS record (a plaintext client on a TLS listener?)")]
+    NotTls,
     #[error("TLS handshake failed: {0}")]
     Tls(#[from] rustls::Error),
     #[error("i/o during the TLS handshake: {0}")]
@@ -87,6 +89,11 @@ async fn drive(
 async fn read_record(stream: &mut TcpStream, record: &mut Vec<u8>) -> Result<(), HandshakeError> {
     let mut header = [0u8; RECORD_HEADER];
     stream.read_exact(&mut header).await?;
+    // Content type change_cipher_spec..application_data (20–23), protocol version 3.x: anything else
+    // (a plaintext Kafka request starts with 0) is refused now rather than after waiting for its body.
+    if !(20..=23).contains(&header[0]) || header[1] != 3 {
+        return Err(HandshakeError::NotTls);
+    }
     let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
     if len > MAX_RECORD {
         return Err(HandshakeError::RecordTooLarge(len));
