@@ -604,7 +604,10 @@ fn certificates_reload_without_restart() {
 
 /// Sends `bytes` to the TLS port and reads until the broker closes; true if it did within 15 s.
 fn closes_after(addr: &str, bytes: &[u8]) -> bool {
-    let mut s = TcpStream::connect(addr).unwrap();
+    closes_after_on(TcpStream::connect(addr).unwrap(), bytes)
+}
+
+fn closes_after_on(mut s: TcpStream, bytes: &[u8]) -> bool {
     s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
     s.write_all(bytes).unwrap();
     let mut buf = [0u8; 4096];
@@ -616,6 +619,22 @@ fn closes_after(addr: &str, bytes: &[u8]) -> bool {
             Err(_) => return false,
         }
     }
+}
+
+/// A socket to `addr` whose TLS handshake (trusting `ca`) is complete.
+fn handshaken(addr: &str, ca: &str) -> TcpStream {
+    let args = shardlog::client::tls::TlsArgs {
+        tls_ca_file: Some(PathBuf::from(ca)),
+        ..Default::default()
+    };
+    let config = args.config().unwrap().unwrap();
+    let name = rustls_pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let mut tls = rustls::ClientConnection::new(config, name).unwrap();
+    let mut s = TcpStream::connect(addr).unwrap();
+    while tls.is_handshaking() || tls.wants_write() {
+        tls.complete_io(&mut s).unwrap();
+    }
+    s
 }
 
 #[test]
@@ -637,6 +656,12 @@ fn garbage_on_the_tls_port_closes_the_connection() {
             assert!(closes_after(&addr, bytes), "{addr} kept {bytes:?} open");
         }
     }
+    // After a completed handshake, bytes that are no record of the session close it too.
+    let s = handshaken(&b.ssl_addr(), &pki.path("ca.pem"));
+    assert!(
+        closes_after_on(s, &noise[..300]),
+        "post-handshake garbage kept open"
+    );
     // Half a record header, then silence: the handshake time limit (10 s) closes it.
     assert!(
         closes_after(&b.ssl_addr(), &[0x16, 0x03]),

@@ -166,6 +166,11 @@ pub async fn serve(
                 warn!(%peer, error = %e, "bad frame; closing connection");
                 break;
             }
+            // Only TLS reports undecryptable bytes (InvalidData): worth a line, unlike a reset.
+            Err(FrameError::Io(e)) if e.kind() == io::ErrorKind::InvalidData => {
+                warn!(%peer, error = %e, "bad TLS data; closing connection");
+                break;
+            }
             Err(FrameError::Io(e)) => {
                 debug!(%peer, error = %e, "read failed");
                 break;
