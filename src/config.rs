@@ -15,6 +15,17 @@ use clap::{Args, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+/// ssl.client.auth: whether TLS listeners ask clients for a certificate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ClientAuth {
+    /// No client certificates.
+    None,
+    /// A certificate is asked for and checked if sent; clients without one still connect.
+    Requested,
+    /// Clients without a certificate signed by the truststore are refused.
+    Required,
+}
+
 /// When produce requests wait for `fdatasync` before they are answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum FlushPolicy {
@@ -46,7 +57,7 @@ pub struct BrokerConfig {
     #[arg(long, env = "SHARDLOG_ADVERTISED_LISTENERS")]
     pub advertised_listeners: Option<String>,
     /// listener.security.protocol.map: NAME:PROTOCOL,… with PROTOCOL one of PLAINTEXT, SASL_PLAINTEXT,
-    /// SSL, SASL_SSL (SSL and SASL_SSL are refused at startup until TLS lands, issue #7).
+    /// SSL, SASL_SSL (the TLS ones need a keystore: ssl.keystore.location).
     #[arg(
         long,
         env = "SHARDLOG_LISTENER_SECURITY_PROTOCOL_MAP",
@@ -85,6 +96,44 @@ pub struct BrokerConfig {
     /// everyone (true) or to super users only (false, Kafka's default).
     #[arg(long, env = "SHARDLOG_ALLOW_EVERYONE_IF_NO_ACL_FOUND", default_value_t = false, action = clap::ArgAction::Set)]
     pub allow_everyone_if_no_acl_found: bool,
+    /// ssl.keystore.type: the keystore's format. Only PEM: convert a PKCS12 keystore with
+    /// `openssl pkcs12 -in broker.p12 -nodes -out broker.pem` (a JKS one with `keytool -importkeystore
+    /// -deststoretype PKCS12` first).
+    #[arg(long, env = "SHARDLOG_SSL_KEYSTORE_TYPE", default_value = "PEM", value_parser = pem_only)]
+    pub ssl_keystore_type: String,
+    /// ssl.keystore.location: PEM file with the broker's private key (unencrypted) and its certificate
+    /// chain, leaf first, for SSL and SASL_SSL listeners. Re-read when it changes: new connections get the
+    /// new certificate, open ones keep theirs.
+    #[arg(long, env = "SHARDLOG_SSL_KEYSTORE_LOCATION")]
+    pub ssl_keystore_location: Option<PathBuf>,
+    /// ssl.keystore.certificate.chain: the certificate chain as PEM text, instead of
+    /// ssl.keystore.location; goes with ssl.keystore.key. Not reloaded (it is part of the config).
+    #[arg(long, env = "SHARDLOG_SSL_KEYSTORE_CERTIFICATE_CHAIN")]
+    pub ssl_keystore_certificate_chain: Option<String>,
+    /// ssl.keystore.key: the private key as unencrypted PEM text, with ssl.keystore.certificate.chain.
+    #[arg(long, env = "SHARDLOG_SSL_KEYSTORE_KEY", hide_env_values = true)]
+    pub ssl_keystore_key: Option<String>,
+    /// ssl.key.password: shardlog cannot decrypt private keys, so a TLS listener with this set is refused
+    /// at startup; keep the key unencrypted (`openssl pkcs8 -topk8 -nocrypt`) and protect the file.
+    #[arg(long, env = "SHARDLOG_SSL_KEY_PASSWORD", hide_env_values = true)]
+    pub ssl_key_password: Option<String>,
+    /// ssl.truststore.type: the truststore's format. Only PEM.
+    #[arg(long, env = "SHARDLOG_SSL_TRUSTSTORE_TYPE", default_value = "PEM", value_parser = pem_only)]
+    pub ssl_truststore_type: String,
+    /// ssl.truststore.location: PEM file of the CA certificates client certificates must chain to
+    /// (ssl.client.auth). Re-read when it changes, like the keystore.
+    #[arg(long, env = "SHARDLOG_SSL_TRUSTSTORE_LOCATION")]
+    pub ssl_truststore_location: Option<PathBuf>,
+    /// ssl.client.auth: whether TLS clients must present a certificate signed by a CA of
+    /// ssl.truststore.location. With a certificate, an SSL connection's principal is `User:` + its
+    /// subject (RFC 2253, e.g. `User:CN=alice,OU=eng`); on SASL_SSL the SASL login decides.
+    #[arg(long, env = "SHARDLOG_SSL_CLIENT_AUTH", value_enum, default_value_t = ClientAuth::None)]
+    pub ssl_client_auth: ClientAuth,
+    /// Hand each TLS session's keys to the kernel (kTLS) after the handshake when the kernel offers it
+    /// (`tls` in /proc/sys/net/ipv4/tcp_available_ulp) and the session uses AES-GCM, so fetches keep
+    /// sendfile. Otherwise TLS runs in user space and fetched records are copied and encrypted there.
+    #[arg(long, env = "SHARDLOG_SSL_KTLS_ENABLE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub ssl_ktls_enable: bool,
     /// Directory holding partition logs and metadata.
     #[arg(long, env = "SHARDLOG_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
@@ -246,6 +295,16 @@ fn sasl_mechanisms(value: &str) -> Result<String, String> {
     crate::security::sasl::parse_enabled(value)
         .map(|_| value.to_string())
         .map_err(|e| e.to_string())
+}
+
+/// ssl.keystore.type / ssl.truststore.type: PEM is the only format read.
+fn pem_only(value: &str) -> Result<String, String> {
+    match value.to_ascii_uppercase().as_str() {
+        "PEM" => Ok("PEM".into()),
+        other => Err(format!(
+            "{other} is not supported, only PEM: convert the store (e.g. `openssl pkcs12 -in store.p12 -nodes -out store.pem`)"
+        )),
+    }
 }
 
 /// sasl.bootstrap.users: name:password pairs.

@@ -28,7 +28,7 @@ enum Command {
     Tune(shardlog::tune::TuneCommand),
     /// The operator CLI: topic, produce, consume, group, cluster (see `shardlog::cli` for exit codes).
     #[command(flatten)]
-    Cli(shardlog::cli::CliCommand),
+    Cli(Box<shardlog::cli::CliCommand>),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -69,7 +69,7 @@ fn main() -> anyhow::Result<()> {
                         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
                 )
                 .init();
-            if let Err(e) = shardlog::cli::run(command) {
+            if let Err(e) = shardlog::cli::run(*command) {
                 eprintln!("error: {e}");
                 std::process::exit(e.exit_code());
             }

@@ -382,65 +382,12 @@ fn records(client: &str) -> &'static str {
 
 /// Runs a client driver; returns (success, stdout + stderr).
 fn driver(client: &str, bootstrap: &str, topic: &str, security: &[String]) -> (bool, String) {
-    let script = repo_root()
-        .join("tests/clients")
-        .join(client)
-        .join("run.sh");
-    let out = Command::new("timeout")
-        .arg("180")
-        .arg("bash")
-        .arg(&script)
-        .args([
-            "--bootstrap",
-            bootstrap,
-            "--topic",
-            topic,
-            "--partitions",
-            "2",
-        ])
-        .args(["--records", records(client), "--compression", "lz4"])
-        .args(security)
-        .output()
-        .expect("run client driver");
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let ok = out.status.success() && text.contains(&format!("{topic} {} records", records(client)));
-    (ok, text)
+    common::run_driver(client, bootstrap, topic, records(client), security)
 }
 
-/// The driver arguments that make `client` use SASL `mechanism` as `user`.
+/// The driver arguments that make `client` use SASL `mechanism` as `user` over SASL_PLAINTEXT.
 fn sasl_args(client: &str, mechanism: &str, user: &str, password: &str) -> Vec<String> {
-    let props: Vec<String> = match client {
-        "java" => {
-            let module = if mechanism == "PLAIN" {
-                "org.apache.kafka.common.security.plain.PlainLoginModule"
-            } else {
-                "org.apache.kafka.common.security.scram.ScramLoginModule"
-            };
-            vec![
-                "security.protocol=SASL_PLAINTEXT".into(),
-                format!("sasl.mechanism={mechanism}"),
-                format!(
-                    "sasl.jaas.config={module} required username=\"{user}\" password=\"{password}\";"
-                ),
-            ]
-        }
-        "python" => vec![
-            "security.protocol=SASL_PLAINTEXT".into(),
-            format!("sasl.mechanisms={mechanism}"),
-            format!("sasl.username={user}"),
-            format!("sasl.password={password}"),
-        ],
-        "go" => return vec!["-sasl".into(), format!("{mechanism}:{user}:{password}")],
-        _ => unreachable!(),
-    };
-    props
-        .into_iter()
-        .flat_map(|p| ["--property".to_string(), p])
-        .collect()
+    common::sasl_driver_args(client, "SASL_PLAINTEXT", mechanism, user, password)
 }
 
 /// PLAIN and SCRAM-SHA-512 round trips over SASL_PLAINTEXT, a plain round trip on the PLAINTEXT
@@ -469,7 +416,7 @@ fn client_over_sasl(client: &str, auth_error: &[&str]) {
         &[],
     );
     assert!(ok, "{client} on the PLAINTEXT listener failed:\n{out}");
-    let log = broker_log(&b.broker);
+    let log = b.broker.log_text();
     assert!(
         log.contains("reauthenticated=true"),
         "{client} never re-authenticated (see {})",
@@ -487,25 +434,6 @@ fn client_over_sasl(client: &str, auth_error: &[&str]) {
         auth_error.iter().any(|e| out.contains(e)),
         "{client}: the SASL authentication error did not surface:\n{out}"
     );
-}
-
-/// The broker's log without ANSI colour codes.
-fn broker_log(b: &Broker) -> String {
-    let raw = std::fs::read_to_string(b.log_path()).unwrap_or_default();
-    let mut out = String::with_capacity(raw.len());
-    let mut chars = raw.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[test]
@@ -610,37 +538,6 @@ fn kafka_configs_tool_creates_a_scram_user() {
     let args = sasl_args("go", "SCRAM-SHA-512", "dave", "dave-secret");
     let (ok, out) = driver("go", &b.sasl_addr(), "dave-topic", &args);
     assert!(ok, "franz-go as dave failed:\n{out}");
-}
-
-#[test]
-fn tls_listeners_are_refused_at_startup() {
-    let port = free_port();
-    for (listeners, map) in [
-        (format!("SSL://127.0.0.1:{port}"), None),
-        (
-            format!("EXTERNAL://127.0.0.1:{port}"),
-            Some("EXTERNAL:SASL_SSL"),
-        ),
-    ] {
-        let dir = temp_dir("sasl-tls-refused");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_shardlog"));
-        cmd.arg("serve")
-            .args(["--listeners", &listeners])
-            .arg("--data-dir")
-            .arg(&dir)
-            .args(["--admin-listen", &format!("127.0.0.1:{}", free_port())])
-            .env("RUST_BACKTRACE", "0");
-        if let Some(map) = map {
-            cmd.args(["--listener-security-protocol-map", map]);
-        }
-        let out = cmd.output().expect("run shardlog");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{listeners} started");
-        assert!(
-            stderr.contains("TLS is not implemented yet (issue #7)"),
-            "{listeners}: {stderr}"
-        );
-    }
 }
 
 /// `shardlog user ...` against the broker's PLAINTEXT listener.

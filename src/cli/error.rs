@@ -42,7 +42,8 @@ impl CliError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::Usage(_) | CliError::Input { .. } => 1,
-            CliError::Connect { .. } | CliError::Client(ClientError::Connect { .. }) => 3,
+            CliError::Connect { .. }
+            | CliError::Client(ClientError::Connect { .. } | ClientError::Tls { .. }) => 3,
             CliError::NotFound(_) => 4,
             CliError::Client(e) if NOT_FOUND.iter().any(|&n| e.is(n)) => 4,
             CliError::Refused(_) | CliError::Client(_) | CliError::Output(_) => 5,

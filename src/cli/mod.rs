@@ -20,7 +20,7 @@
 //! | 0 | success |
 //! | 1 | bad input: a flag value or input line the command cannot use, an unreadable `--file` |
 //! | 2 | the command line does not parse (clap) |
-//! | 3 | cannot connect to any broker in `--brokers` |
+//! | 3 | cannot connect to any broker in `--brokers`, or its TLS handshake failed (untrusted certificate) |
 //! | 4 | not found: unknown topic, partition or group |
 //! | 5 | the broker answered an error (or does not speak a needed API version) |
 //!
@@ -40,6 +40,7 @@ mod user;
 pub use error::CliError;
 
 use crate::client::sasl::{SaslLogin, SaslMechanism};
+use crate::client::tls::TlsArgs;
 use crate::security::credentials::ScramMechanism;
 use clap::{Args, Subcommand, ValueEnum};
 
@@ -73,8 +74,8 @@ pub struct BrokerArgs {
         default_value = "127.0.0.1:9092"
     )]
     pub brokers: String,
-    /// Log in with SASL on every connection (a SASL_PLAINTEXT listener); needs --sasl-username and
-    /// --sasl-password. TLS listeners are not supported yet.
+    /// Log in with SASL on every connection (a SASL_PLAINTEXT listener, or SASL_SSL with --tls); needs
+    /// --sasl-username and --sasl-password.
     #[arg(long, global = true, env = "SHARDLOG_SASL_MECHANISM", value_enum)]
     pub sasl_mechanism: Option<SaslMechanismArg>,
     #[arg(long, global = true, env = "SHARDLOG_SASL_USERNAME")]
@@ -87,6 +88,8 @@ pub struct BrokerArgs {
         hide_env_values = true
     )]
     pub sasl_password: Option<String>,
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -21,7 +21,9 @@ use kafka_protocol::messages::{
     MetadataResponse, OffsetCommitRequest, OffsetFetchRequest,
 };
 use kafka_protocol::ResponseError;
+use rustls::ClientConfig;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const CLIENT_ID: &str = "shardlog-cli";
@@ -97,11 +99,17 @@ pub struct Session {
     nodes: HashMap<String, Connection>,
     /// Every connection logs in with this first, when set.
     sasl: Option<SaslLogin>,
+    /// Every connection speaks TLS with this, when set.
+    tls: Option<Arc<ClientConfig>>,
 }
 
-/// A connection to `addr`, logged in when `sasl` says so.
-fn open(addr: &str, sasl: Option<&SaslLogin>) -> Result<Connection, ClientError> {
-    let mut conn = Connection::connect(addr, CLIENT_ID)?;
+/// A connection to `addr`, over TLS and logged in when `tls` and `sasl` say so.
+fn open(
+    addr: &str,
+    sasl: Option<&SaslLogin>,
+    tls: Option<&Arc<ClientConfig>>,
+) -> Result<Connection, ClientError> {
+    let mut conn = Connection::connect(addr, CLIENT_ID, tls)?;
     if let Some(login) = sasl {
         authenticate(&mut conn, login)?;
     }
@@ -113,9 +121,10 @@ impl Session {
     pub fn connect(args: &BrokerArgs) -> Result<Session, CliError> {
         let brokers = &args.brokers;
         let sasl = args.sasl_login()?;
+        let tls = args.tls.config().map_err(CliError::Usage)?;
         let mut last = None;
         for addr in brokers.split(',').map(str::trim).filter(|a| !a.is_empty()) {
-            match open(addr, sasl.as_ref()) {
+            match open(addr, sasl.as_ref(), tls.as_ref()) {
                 Ok(bootstrap) => {
                     return Ok(Session {
                         bootstrap_addr: addr.to_string(),
@@ -123,6 +132,7 @@ impl Session {
                         addrs: HashMap::new(),
                         nodes: HashMap::new(),
                         sasl,
+                        tls,
                     })
                 }
                 Err(e @ ClientError::Connect { .. }) => last = Some(e),
@@ -148,13 +158,16 @@ impl Session {
             return Ok(&mut self.bootstrap);
         }
         if !self.nodes.contains_key(addr) {
-            let conn = open(addr, self.sasl.as_ref()).map_err(|source| match source {
-                ClientError::Connect { .. } => CliError::Connect {
-                    brokers: addr.to_string(),
-                    source,
-                },
-                other => other.into(),
-            })?;
+            let conn =
+                open(addr, self.sasl.as_ref(), self.tls.as_ref()).map_err(
+                    |source| match source {
+                        ClientError::Connect { .. } => CliError::Connect {
+                            brokers: addr.to_string(),
+                            source,
+                        },
+                        other => other.into(),
+                    },
+                )?;
             self.nodes.insert(addr.to_string(), conn);
         }
         Ok(self.nodes.get_mut(addr).expect("inserted above"))

@@ -7,11 +7,14 @@
 //! sent (`require` checks a whole set up front, `supports` asks without failing).
 
 use super::error::ClientError;
+use super::transport::{self, ReadHalf, WriteHalf};
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, RequestHeader, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
+use rustls::ClientConfig;
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The version spoken for each API: one that both shardlog and Apache Kafka 4.x answer, with topic
@@ -95,9 +98,13 @@ pub struct Connection {
 
 impl Connection {
     /// Connects (trying each address `addr` resolves to) with Nagle off — requests are whole frames
-    /// written at once — and asks which API versions the broker speaks. `client_id` names us in every
-    /// request header.
-    pub fn connect(addr: &str, client_id: &'static str) -> Result<Connection, ClientError> {
+    /// written at once —, runs the TLS handshake when `tls` is given, and asks which API versions the
+    /// broker speaks. `client_id` names us in every request header.
+    pub fn connect(
+        addr: &str,
+        client_id: &'static str,
+        tls: Option<&Arc<ClientConfig>>,
+    ) -> Result<Connection, ClientError> {
         let connect_error = |source| ClientError::Connect {
             addr: addr.to_string(),
             source,
@@ -115,20 +122,33 @@ impl Connection {
         }
         let stream = connected.ok_or_else(|| connect_error(last))?;
         stream.set_nodelay(true)?;
+        let (reader, writer) = transport::open(stream, addr, tls, CONNECT_TIMEOUT)?;
         let mut conn = Connection {
             reader: ResponseReader {
-                stream: stream.try_clone()?,
+                stream: reader,
                 buf: BytesMut::new(),
             },
             writer: RequestWriter {
-                stream,
+                stream: writer,
                 client_id,
                 offered: Offered::default(),
                 next_correlation_id: 0,
                 frame: BytesMut::new(),
             },
         };
-        conn.writer.offered = conn.api_versions()?;
+        // A broker that refuses our TLS client certificate says so after the handshake, in an alert
+        // read here: that is a TLS failure, not a broken stream.
+        conn.writer.offered = conn.api_versions().map_err(|e| match e {
+            ClientError::Io(io)
+                if tls.is_some() && io.kind() == std::io::ErrorKind::InvalidData =>
+            {
+                ClientError::Tls {
+                    addr: addr.to_string(),
+                    detail: io.to_string(),
+                }
+            }
+            e => e,
+        })?;
         Ok(conn)
     }
 
@@ -169,7 +189,7 @@ impl Connection {
 
     /// Gives up on a read after `timeout` (`None`: waits as long as it takes).
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> Result<(), ClientError> {
-        Ok(self.reader.stream.set_read_timeout(timeout)?)
+        Ok(self.reader.stream.socket().set_read_timeout(timeout)?)
     }
 
     pub fn split(self) -> (RequestWriter, ResponseReader) {
@@ -178,7 +198,7 @@ impl Connection {
 }
 
 pub struct RequestWriter {
-    stream: TcpStream,
+    stream: WriteHalf,
     client_id: &'static str,
     offered: Offered,
     next_correlation_id: i32,
@@ -245,7 +265,7 @@ pub fn read_frame(stream: &mut impl Read, buf: &mut BytesMut) -> Result<Bytes, C
 }
 
 pub struct ResponseReader {
-    stream: TcpStream,
+    stream: ReadHalf,
     /// Where responses are read; see `read_frame`.
     buf: BytesMut,
 }

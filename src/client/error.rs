@@ -13,6 +13,8 @@ pub enum ClientError {
         addr: String,
         source: std::io::Error,
     },
+    #[error("TLS with {addr} failed: {detail}")]
+    Tls { addr: String, detail: String },
     #[error("i/o with the broker: {0}")]
     Io(#[from] std::io::Error),
     #[error("encoding {what}: {detail}")]

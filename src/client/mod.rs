@@ -1,5 +1,5 @@
 //! A small blocking Kafka client shared by `shardlog bench` (`loadgen`) and the operator CLI (`cli`):
-//! one connection per broker over a std `TcpStream`, kafka-protocol's codecs, one fixed version per API.
+//! one connection per broker over a std `TcpStream` (optionally TLS), kafka-protocol's codecs, one fixed version per API.
 //! It works against any Kafka-compatible broker.
 //!
 //! | file | role |
@@ -9,6 +9,8 @@
 //! | `fetch` | the Fetch request of a plain consumer |
 //! | `partitioner` | Java-compatible murmur2 and sticky partitioning |
 //! | `sasl` | logging in with SASL PLAIN or SCRAM after connecting |
+//! | `tls` | TLS options (`--tls`, `--tls-ca-file`, …) and rustls over the socket |
+//! | `transport` | a connection's reading and writing halves: plain socket or TLS |
 //! | `records` | record batches: encoding (lz4 at the Java client's speed), decoding fetched sets |
 
 pub mod connection;
@@ -17,6 +19,8 @@ pub mod fetch;
 pub mod partitioner;
 pub mod records;
 pub mod sasl;
+pub mod tls;
+mod transport;
 
 pub use connection::Connection;
 pub use error::{code_name, ClientError};

@@ -68,6 +68,17 @@ pub const KAFKA_KEYS: &[(&str, &str)] = &[
         "allow_everyone_if_no_acl_found",
         "allow.everyone.if.no.acl.found",
     ),
+    ("ssl_keystore_type", "ssl.keystore.type"),
+    ("ssl_keystore_location", "ssl.keystore.location"),
+    (
+        "ssl_keystore_certificate_chain",
+        "ssl.keystore.certificate.chain",
+    ),
+    ("ssl_keystore_key", "ssl.keystore.key"),
+    ("ssl_key_password", "ssl.key.password"),
+    ("ssl_truststore_type", "ssl.truststore.type"),
+    ("ssl_truststore_location", "ssl.truststore.location"),
+    ("ssl_client_auth", "ssl.client.auth"),
 ];
 
 /// The prefix of every key Kafka has no name for.

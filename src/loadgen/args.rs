@@ -132,6 +132,9 @@ pub struct BenchArgs {
     #[arg(long)]
     #[serde(skip)]
     pub json: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub tls: crate::client::tls::TlsArgs,
 }
 
 pub fn parse_key_value(s: &str) -> Result<(String, String), String> {

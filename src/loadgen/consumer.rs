@@ -64,7 +64,8 @@ impl Consumer<'_> {
     /// Keeps one fetch ahead of decoding, as the Java consumer does: each answer's batch headers say where
     /// every partition continues, so the next fetch goes out before this answer's records are decoded.
     fn run(mut self, targets: &Targets, stop: &AtomicBool) -> Result<Histogram<u64>, BenchError> {
-        let (mut writer, mut reader) = super::connect(&self.plan.addr)?.split();
+        let (mut writer, mut reader) =
+            super::connect(&self.plan.addr, self.plan.tls.as_ref())?.split();
         let mut in_flight = self.fetch_behind(&mut writer, targets)?;
         while let Some(correlation_id) = in_flight {
             if stop.load(Ordering::Relaxed) {

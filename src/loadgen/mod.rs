@@ -47,6 +47,7 @@ use kafka_protocol::messages::ApiKey;
 use null_broker::NullBroker;
 use payload::now_ns;
 use report::{ConsumeReport, Percentiles, ProduceReport, Rate};
+use rustls::ClientConfig;
 use stats::{latency_histogram, Counters, Snapshot, Timeline, Window};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -62,6 +63,8 @@ pub struct Plan {
     pub args: BenchArgs,
     /// The broker actually used (the null broker's port with `--null-broker`).
     pub addr: String,
+    /// TLS for every connection (`--tls`…), when set.
+    pub tls: Option<Arc<ClientConfig>>,
     /// When the run (and the fixed-rate schedule) starts.
     pub start_ns: u64,
     pub window: Window,
@@ -92,8 +95,8 @@ const APIS: &[ApiKey] = &[
 ];
 
 /// A connection for the load generator: named `shardlog-bench`, speaking every API a run uses.
-fn connect(addr: &str) -> Result<Connection, BenchError> {
-    let conn = Connection::connect(addr, "shardlog-bench")?;
+fn connect(addr: &str, tls: Option<&Arc<ClientConfig>>) -> Result<Connection, BenchError> {
+    let conn = Connection::connect(addr, "shardlog-bench", tls)?;
     conn.require(APIS)?;
     Ok(conn)
 }
@@ -123,7 +126,8 @@ pub fn run(args: BenchArgs) -> Result<Report, BenchError> {
     let addr = null_broker
         .as_ref()
         .map_or_else(|| args.bootstrap.clone(), NullBroker::addr);
-    let mut admin = connect(&addr)?;
+    let tls = args.tls.config().map_err(BenchError::Args)?;
+    let mut admin = connect(&addr, tls.as_ref())?;
     admin::prepare_topic(
         &mut admin,
         &args.topic,
@@ -146,6 +150,7 @@ pub fn run(args: BenchArgs) -> Result<Report, BenchError> {
         },
         args,
         addr,
+        tls,
         start_ns,
         counters: Counters::default(),
     });

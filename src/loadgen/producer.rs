@@ -56,7 +56,7 @@ pub fn spawn(plan: Arc<Plan>, id: usize) -> JoinHandle<Result<Outcome, BenchErro
 
 fn run(plan: Arc<Plan>, id: usize) -> Result<Outcome, BenchError> {
     let args = &plan.args;
-    let (writer, reader) = super::connect(&plan.addr)?.split();
+    let (writer, reader) = super::connect(&plan.addr, plan.tls.as_ref())?.split();
     let mut wire = Wire::new(&plan, writer, reader);
     let mut maker = Maker::new(&plan, id);
     let mut acc = Accumulator::new(

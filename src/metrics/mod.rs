@@ -24,6 +24,7 @@
 pub mod http;
 
 use crate::kafka::SUPPORTED;
+use crate::net::tls::TlsPath;
 use kafka_protocol::messages::ApiKey;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -132,6 +133,9 @@ pub struct ShardMetrics {
     pub fetch_in_flight: AtomicI64,
     pub connections_open: AtomicI64,
     pub connections_accepted: AtomicU64,
+    /// TLS connections by where their TLS runs, indexed like `TlsPath::ALL`.
+    tls_connections: [AtomicU64; TlsPath::ALL.len()],
+    pub tls_handshake_failures: AtomicU64,
     pub fsync: Histogram,
     busy_nanos: AtomicU64,
     /// Wall time minus busy time, summed over the stats intervals.
@@ -162,6 +166,8 @@ impl ShardMetrics {
             fetch_in_flight: AtomicI64::new(0),
             connections_open: AtomicI64::new(0),
             connections_accepted: AtomicU64::new(0),
+            tls_connections: std::array::from_fn(|_| AtomicU64::new(0)),
+            tls_handshake_failures: AtomicU64::new(0),
             fsync: Histogram::default(),
             busy_nanos: AtomicU64::new(0),
             idle_nanos: AtomicU64::new(0),
@@ -200,6 +206,12 @@ impl ShardMetrics {
 
     /// Folds the stats glommio has gathered since the last call into the cumulative counters. Must run
     /// on this shard's executor (glommio's stats are thread-local and reset when read).
+    /// A TLS connection finished its handshake; `path` says where its TLS runs.
+    pub fn count_tls_connection(&self, path: TlsPath) {
+        let slot = TlsPath::ALL.iter().position(|&p| p == path).unwrap_or(0);
+        self.tls_connections[slot].fetch_add(1, Relaxed);
+    }
+
     pub fn sample_executor(&self, wall: Duration) {
         let ex = glommio::executor().executor_stats();
         let busy = ex.executor_runtime();
@@ -515,11 +527,16 @@ impl Registry {
             self.per_shard(out, name, help, "gauge", get);
         }
         type Counter = fn(&ShardMetrics) -> u64;
-        let counters: [(&str, &str, Counter); 3] = [
+        let counters: [(&str, &str, Counter); 4] = [
             (
                 "shardlog_connections_accepted_total",
                 "Kafka client connections accepted, per shard.",
                 |s| s.connections_accepted.load(Relaxed),
+            ),
+            (
+                "shardlog_tls_handshake_failures_total",
+                "Connections to TLS listeners closed before their handshake completed (untrusted or missing client certificate, not TLS, timeout).",
+                |s| s.tls_handshake_failures.load(Relaxed),
             ),
             (
                 "shardlog_shard_tasks_executed_total",
@@ -564,6 +581,19 @@ impl Registry {
         ];
         for (name, help, kind, get) in seconds {
             self.per_shard(out, name, help, kind, get);
+        }
+        let name = "shardlog_tls_connections_total";
+        out.family(
+            name,
+            "TLS connections that completed their handshake, by where their TLS runs: ktls (kernel; fetches keep sendfile) or userspace (rustls; fetches are copied).",
+            "counter",
+        );
+        for s in &self.shards {
+            let shard = s.shard.to_string();
+            for (slot, path) in TlsPath::ALL.iter().enumerate() {
+                let count = s.tls_connections[slot].load(Relaxed);
+                out.sample(name, &[("shard", &shard), ("path", path.name())], count);
+            }
         }
         for (c, (counter, help)) in IO_COUNTERS.iter().enumerate() {
             let name = format!("shardlog_io_uring_{counter}_total");

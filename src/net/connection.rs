@@ -2,23 +2,25 @@
 //! in request order (Kafka clients rely on it). At most `MAX_IN_FLIGHT` requests are in progress per
 //! connection; beyond that the reader stops reading, which pushes back on the client through TCP.
 //!
-//! Reading and writing use two glommio streams over `dup`ed fds of the same socket, so the writer can
-//! `sendfile` while the reader waits for the next request.
+//! Reading and writing use two halves over `dup`ed fds of the same socket (`transport`), so the writer
+//! can `sendfile` while the reader waits for the next request. On TLS listeners the handshake comes
+//! first (`tls::establish`); then the halves are plain sockets again (kTLS) or user-space TLS.
 
 use super::response::ResponseFrame;
-use super::zero_copy;
+use super::tls::{self, Acceptor, TlsPath};
+use super::transport;
 use crate::kafka::{self, Outcome};
 use crate::metrics::GaugeGuard;
 use crate::runtime::shard::Shard;
 use crate::security::listener::Listener;
 use crate::security::session::Connection;
 use bytes::{Bytes, BytesMut};
-use futures_lite::AsyncReadExt;
+use futures_lite::{AsyncRead, AsyncReadExt};
 use glommio::channels::local_channel;
 use glommio::net::TcpStream;
 use glommio::Task;
 use std::io;
-use std::os::unix::io::{AsRawFd, FromRawFd};
+use std::os::unix::io::AsRawFd;
 use std::rc::Rc;
 use std::sync::atomic::Ordering::Relaxed;
 use thiserror::Error;
@@ -44,7 +46,10 @@ enum FrameError {
 
 /// Reads one frame; `max` is asked once its length is known (the limit can change meanwhile: a SASL
 /// connection may have authenticated while the reader waited).
-async fn read_frame(stream: &mut TcpStream, max: impl Fn() -> usize) -> Result<Bytes, FrameError> {
+async fn read_frame(
+    stream: &mut (impl AsyncRead + Unpin),
+    max: impl Fn() -> usize,
+) -> Result<Bytes, FrameError> {
     let mut len = [0u8; 4];
     match stream.read_exact(&mut len).await {
         Ok(()) => {}
@@ -62,19 +67,13 @@ async fn read_frame(stream: &mut TcpStream, max: impl Fn() -> usize) -> Result<B
     Ok(buf.freeze())
 }
 
-fn writer_half(stream: &TcpStream) -> io::Result<TcpStream> {
-    // SAFETY: dup of an open socket fd; the new fd is owned by the returned stream alone.
-    let fd = unsafe { libc::dup(stream.as_raw_fd()) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `fd` is a fresh, owned, connected TCP socket.
-    let writer = unsafe { TcpStream::from_raw_fd(fd) };
-    zero_copy::set_nonblocking(&writer)?;
-    Ok(writer)
-}
-
-pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, listener: Rc<Listener>) {
+/// Serves one accepted connection; `tls` is the shard's TLS acceptor on SSL and SASL_SSL listeners.
+pub async fn serve(
+    shard: Rc<Shard>,
+    mut stream: TcpStream,
+    listener: Rc<Listener>,
+    tls: Option<Rc<Acceptor>>,
+) {
     let peer = stream
         .peer_addr()
         .map_or_else(|_| "unknown".to_string(), |a| a.to_string());
@@ -82,24 +81,43 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, listener: Rc<Listene
     let peer_host: Rc<str> = stream
         .peer_addr()
         .map_or_else(|_| "unknown".into(), |a| a.ip().to_string().into());
-    let mut writer = match writer_half(&stream) {
-        Ok(w) => w,
-        Err(e) => {
-            warn!(%peer, error = %e, "cannot set up connection");
-            return;
-        }
-    };
-    debug!(%peer, shard = shard.id, listener = %listener.name, "connection opened");
-    // The connection's security state (listener, protocol, SASL session, principal): the Kafka layer
-    // reads and drives it; TLS will wrap `stream` above without changing it.
-    let conn = Rc::new(Connection::new(peer_host, listener));
     let metrics = &*shard.metrics;
     metrics.connections_accepted.fetch_add(1, Relaxed);
     let _open = GaugeGuard::inc(&metrics.connections_open);
-    let (tx, rx) = local_channel::new_bounded::<Task<Outcome>>(MAX_IN_FLIGHT);
+    let (session, tls_principal, path) = match &tls {
+        None => (None, None, None),
+        Some(acceptor) => match tls::establish(&mut stream, acceptor).await {
+            Ok(done) => {
+                metrics.count_tls_connection(done.path);
+                (done.session, done.principal, Some(done.path))
+            }
+            Err(e) => {
+                metrics.tls_handshake_failures.fetch_add(1, Relaxed);
+                warn!(%peer, listener = %listener.name, error = %e, "TLS handshake failed; closing connection");
+                return;
+            }
+        },
+    };
     let socket_fd = stream.as_raw_fd();
+    let (mut reader, mut writer) =
+        match transport::split(stream, session, shard.config.fetch_zero_copy) {
+            Ok(halves) => halves,
+            Err(e) => {
+                warn!(%peer, error = %e, "cannot set up connection");
+                return;
+            }
+        };
+    // The connection's security state (listener, protocol, SASL session, principal): the Kafka layer
+    // reads and drives it.
+    let conn = Rc::new(Connection::new(peer_host, listener.clone(), tls_principal));
+    let principal = conn
+        .session
+        .borrow()
+        .principal()
+        .map_or_else(|| "(SASL login pending)".to_string(), |p| p.to_string());
+    debug!(%peer, shard = shard.id, listener = %listener.name, tls = %path.map_or("none", TlsPath::name), %principal, "connection opened");
+    let (tx, rx) = local_channel::new_bounded::<Task<Outcome>>(MAX_IN_FLIGHT);
     let peer_w = peer.clone();
-    let zero_copy = shard.config.fetch_zero_copy;
     let writer_task = glommio::spawn_local(async move {
         while let Some(task) = rx.recv().await {
             // Failed authentication answers and then closes: the client gets the error first.
@@ -111,7 +129,7 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, listener: Rc<Listene
             };
             let mut written = true;
             if let Some(frame) = frame {
-                if let Err(e) = zero_copy::write_frame(&mut writer, &frame, zero_copy).await {
+                if let Err(e) = writer.write_frame(&frame).await {
                     debug!(peer = %peer_w, error = %e, "write failed");
                     written = false;
                 }
@@ -136,7 +154,7 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, listener: Rc<Listene
                 None => max.min(MAX_UNAUTHENTICATED_FRAME),
             }
         };
-        match read_frame(&mut stream, max).await {
+        match read_frame(&mut reader, max).await {
             Ok(frame) => {
                 let task = glommio::spawn_local(kafka::handle(shard.clone(), frame, conn.clone()));
                 if tx.send(task).await.is_err() {
@@ -146,6 +164,11 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream, listener: Rc<Listene
             Err(FrameError::Closed) => break,
             Err(e @ (FrameError::TooLarge { .. } | FrameError::Negative(_))) => {
                 warn!(%peer, error = %e, "bad frame; closing connection");
+                break;
+            }
+            // Only TLS reports undecryptable bytes (InvalidData): worth a line, unlike a reset.
+            Err(FrameError::Io(e)) if e.kind() == io::ErrorKind::InvalidData => {
+                warn!(%peer, error = %e, "bad TLS data; closing connection");
                 break;
             }
             Err(FrameError::Io(e)) => {

@@ -2,4 +2,6 @@
 pub mod connection;
 pub mod response;
 pub mod server;
+pub mod tls;
+mod transport;
 pub mod zero_copy;

@@ -1,8 +1,10 @@
 //! Every shard binds every listener's port with SO_REUSEPORT, so the kernel spreads new connections over
 //! shards and a connection stays on the shard that accepted it. Each connection knows its listener
-//! (name, security protocol, advertised address); TLS, when it lands, wraps the stream here.
+//! (name, security protocol, advertised address); on SSL and SASL_SSL listeners the shard's TLS
+//! `Acceptor` goes with it.
 
 use super::connection;
+use super::tls::{Acceptor, Loaded};
 use crate::runtime::shard::Shard;
 use crate::security::listener::Listener;
 use glommio::net::TcpListener;
@@ -49,8 +51,10 @@ pub fn ensure_port_free(addr: std::net::SocketAddr) -> io::Result<()> {
     ))
 }
 
-/// Binds every listener on this shard, then accepts on all of them until the shard stops.
-pub async fn run(shard: Rc<Shard>, listeners: &[Listener]) -> io::Result<()> {
+/// Binds every listener on this shard, then accepts on all of them until the shard stops. `tls` is the
+/// startup TLS config (present when a listener uses TLS).
+pub async fn run(shard: Rc<Shard>, listeners: &[Listener], tls: Option<Loaded>) -> io::Result<()> {
+    let acceptor = tls.map(|loaded| Rc::new(Acceptor::new(shard.id, loaded)));
     let mut bound = Vec::with_capacity(listeners.len());
     for l in listeners {
         let socket = bind_reuseport(l.bind).map_err(|e| {
@@ -66,7 +70,8 @@ pub async fn run(shard: Rc<Shard>, listeners: &[Listener]) -> io::Result<()> {
     let tasks: Vec<_> = bound
         .into_iter()
         .map(|(socket, listener)| {
-            glommio::spawn_local(accept_loop(shard.clone(), socket, listener))
+            let tls = acceptor.clone().filter(|_| listener.protocol.uses_tls());
+            glommio::spawn_local(accept_loop(shard.clone(), socket, listener, tls))
         })
         .collect();
     for t in tasks {
@@ -75,12 +80,17 @@ pub async fn run(shard: Rc<Shard>, listeners: &[Listener]) -> io::Result<()> {
     Ok(())
 }
 
-async fn accept_loop(shard: Rc<Shard>, listener: TcpListener, info: Rc<Listener>) {
+async fn accept_loop(
+    shard: Rc<Shard>,
+    listener: TcpListener,
+    info: Rc<Listener>,
+    tls: Option<Rc<Acceptor>>,
+) {
     loop {
         match listener.accept().await {
             Ok(stream) => {
-                let shard = shard.clone();
-                glommio::spawn_local(connection::serve(shard, stream, info.clone())).detach();
+                let serve = connection::serve(shard.clone(), stream, info.clone(), tls.clone());
+                glommio::spawn_local(serve).detach();
             }
             Err(e) => {
                 warn!(shard = shard.id, listener = %info.name, error = %e, "accept failed");

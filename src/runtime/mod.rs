@@ -120,6 +120,7 @@ pub fn serve(config: BrokerConfig) -> anyhow::Result<()> {
             "--listen/--advertised are ignored because listeners is set (use advertised.listeners)"
         );
     }
+    let tls = load_tls(&config, &listeners)?;
     let listeners = Arc::new(listeners);
     let mut image =
         MetadataImage::load_or_new(&config.data_dir).context("loading cluster metadata")?;
@@ -178,6 +179,7 @@ pub fn serve(config: BrokerConfig) -> anyhow::Result<()> {
             let image = image.clone();
             let registry = registry.clone();
             let listeners = listeners.clone();
+            let tls = tls.clone();
             async move {
                 let (senders, receivers) = mesh.join().await.expect("joining the shard mesh");
                 let controller = (senders.peer_id() == CONTROLLER_SHARD).then(|| {
@@ -198,7 +200,7 @@ pub fn serve(config: BrokerConfig) -> anyhow::Result<()> {
                     }
                 }
                 spawn_housekeeping(&shard);
-                if let Err(e) = net::server::run(shard, &listeners).await {
+                if let Err(e) = net::server::run(shard, &listeners, tls).await {
                     tracing::error!(error = %e, "shard stopped");
                 }
             }
@@ -210,6 +212,28 @@ pub fn serve(config: BrokerConfig) -> anyhow::Result<()> {
         })?;
     handles.join_all();
     Ok(())
+}
+
+/// The TLS config of the SSL and SASL_SSL listeners, loaded (and so checked) before anything starts;
+/// `None` without TLS listeners.
+fn load_tls(
+    config: &BrokerConfig,
+    listeners: &[crate::security::listener::Listener],
+) -> anyhow::Result<Option<net::tls::Loaded>> {
+    let Some(first) = listeners.iter().find(|l| l.protocol.uses_tls()) else {
+        return Ok(None);
+    };
+    let context = || format!("TLS for listener {} ({})", first.name, first.protocol);
+    let settings = net::tls::TlsSettings::from_config(config).with_context(context)?;
+    let loaded = net::tls::Loaded::load(settings).with_context(context)?;
+    match net::tls::ktls::kernel_support() {
+        Ok(()) if loaded.settings.ktls => {
+            info!("kTLS: offered by the kernel; AES-GCM sessions move to the kernel after the handshake")
+        }
+        Ok(()) => info!("kTLS: turned off (shardlog.ssl.ktls.enable); TLS runs in user space"),
+        Err(why) => info!(%why, "kTLS: not offered by the kernel; TLS runs in user space"),
+    }
+    Ok(Some(loaded))
 }
 
 /// Blocks SIGTERM/SIGINT in this thread before the shards start, so every thread inherits the mask

@@ -36,11 +36,6 @@ pub enum ListenerError {
     BadMapEntry(String),
     #[error("advertised.listeners names {0}, which is not in listeners")]
     UnknownAdvertised(String),
-    #[error("listener {name} uses {protocol}: TLS is not implemented yet (issue #7)")]
-    TlsNotImplemented {
-        name: String,
-        protocol: SecurityProtocol,
-    },
     #[error("no listeners configured")]
     Empty,
 }
@@ -96,7 +91,7 @@ fn resolve_bind(name: &str, host: &str, port: u16) -> Result<SocketAddr, Listene
         })
 }
 
-/// Parses `listeners`, `advertised.listeners` and the protocol map. Does not refuse TLS (see `check`).
+/// Parses `listeners`, `advertised.listeners` and the protocol map.
 pub fn parse(
     listeners: &str,
     advertised: Option<&str>,
@@ -144,39 +139,26 @@ pub fn parse(
     Ok(out)
 }
 
-/// Refuses what is configured but not built yet.
-pub fn check(listeners: &[Listener]) -> Result<(), ListenerError> {
-    match listeners.iter().find(|l| l.protocol.uses_tls()) {
-        Some(l) => Err(ListenerError::TlsNotImplemented {
-            name: l.name.clone(),
-            protocol: l.protocol,
-        }),
-        None => Ok(()),
-    }
-}
-
 /// The broker's listeners from its config: `listeners` when set, otherwise one PLAINTEXT listener on
 /// `--listen` advertised as `--advertised`.
 pub fn from_config(config: &BrokerConfig) -> Result<Vec<Listener>, ListenerError> {
-    let listeners = match &config.listeners {
+    match &config.listeners {
         Some(list) => parse(
             list,
             config.advertised_listeners.as_deref(),
             &config.listener_security_protocol_map,
-        )?,
+        ),
         None => {
             let (host, port) = config.advertised_host_port();
-            vec![Listener {
+            Ok(vec![Listener {
                 name: "PLAINTEXT".into(),
                 protocol: SecurityProtocol::Plaintext,
                 bind: config.listen,
                 advertised_host: host,
                 advertised_port: port,
-            }]
+            }])
         }
-    };
-    check(&listeners)?;
-    Ok(listeners)
+    }
 }
 
 #[cfg(test)]
@@ -248,12 +230,5 @@ mod tests {
             Err(ListenerError::UnknownAdvertised(_))
         ));
         assert!(parse_protocol_map("A:TLS").is_err());
-    }
-
-    #[test]
-    fn tls_is_refused_with_a_clear_message() {
-        let l = parse("SSL://127.0.0.1:9093", None, MAP).unwrap();
-        let e = check(&l).unwrap_err().to_string();
-        assert!(e.contains("TLS is not implemented yet (issue #7)"), "{e}");
     }
 }

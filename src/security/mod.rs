@@ -9,13 +9,17 @@
 //! - `credentials`: salted SCRAM credentials (never passwords), kept in the persisted cluster metadata.
 //! - `acl`: the ACL model and authorization decision, checked against the principal `session` stores.
 //!
-//! TLS (SSL, SASL_SSL) will wrap the stream in `net/` and leaves all of this unchanged.
+//! - `tls_principal`: the principal of a TLS client certificate (its subject, RFC 2253).
+//!
+//! TLS itself (SSL, SASL_SSL) wraps the stream in `net/tls`; it hands `session` the client
+//! certificate's principal. ACLs (`acl`) read the principal that `session` stores.
 
 pub mod acl;
 pub mod credentials;
 pub mod listener;
 pub mod sasl;
 pub mod session;
+pub mod tls_principal;
 
 use std::fmt;
 
@@ -56,7 +60,7 @@ impl SecurityProtocol {
         )
     }
 
-    /// Whether the connection is wrapped in TLS (not implemented yet: issue #7).
+    /// Whether the connection is wrapped in TLS.
     pub fn uses_tls(self) -> bool {
         matches!(self, SecurityProtocol::Ssl | SecurityProtocol::SaslSsl)
     }

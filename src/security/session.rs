@@ -26,8 +26,13 @@ pub struct Connection {
 }
 
 impl Connection {
-    pub fn new(peer_host: Rc<str>, listener: Rc<Listener>) -> Connection {
-        let session = RefCell::new(Session::new(listener.protocol));
+    /// `tls_principal`: the client certificate's principal, on TLS listeners with client auth.
+    pub fn new(
+        peer_host: Rc<str>,
+        listener: Rc<Listener>,
+        tls_principal: Option<Principal>,
+    ) -> Connection {
+        let session = RefCell::new(Session::new(listener.protocol, tls_principal));
         Connection {
             peer_host,
             listener,
@@ -88,8 +93,11 @@ fn auth_api(api: ApiKey) -> bool {
 }
 
 impl Session {
-    pub fn new(protocol: SecurityProtocol) -> Session {
-        let principal = (!protocol.uses_sasl()).then(|| Rc::new(Principal::anonymous()));
+    /// Without SASL the principal is the TLS client certificate's (`tls_principal`), else ANONYMOUS; with
+    /// SASL (also SASL_SSL with a client certificate, as in Kafka) it is whoever logs in.
+    pub fn new(protocol: SecurityProtocol, tls_principal: Option<Principal>) -> Session {
+        let principal = (!protocol.uses_sasl())
+            .then(|| Rc::new(tls_principal.unwrap_or_else(Principal::anonymous)));
         Session {
             protocol,
             principal,
@@ -207,7 +215,7 @@ mod tests {
 
     #[test]
     fn plaintext_admits_everything_and_refuses_sasl() {
-        let mut s = Session::new(SecurityProtocol::Plaintext);
+        let mut s = Session::new(SecurityProtocol::Plaintext, None);
         assert!(s.admit(ApiKey::Produce, Instant::now()).is_ok());
         assert_eq!(s.principal().unwrap().to_string(), "User:ANONYMOUS");
         assert!(matches!(
@@ -217,9 +225,20 @@ mod tests {
     }
 
     #[test]
+    fn a_client_certificate_names_the_principal_unless_sasl_decides() {
+        let alice = || Some(Principal::user("CN=alice,O=acme"));
+        let s = Session::new(SecurityProtocol::Ssl, alice());
+        assert_eq!(s.principal().unwrap().to_string(), "User:CN=alice,O=acme");
+        let s = Session::new(SecurityProtocol::Ssl, None);
+        assert_eq!(s.principal().unwrap().to_string(), "User:ANONYMOUS");
+        let s = Session::new(SecurityProtocol::SaslSsl, alice());
+        assert!(s.principal().is_none());
+    }
+
+    #[test]
     fn sasl_gates_until_authenticated_then_expires() {
         let now = Instant::now();
-        let mut s = Session::new(SecurityProtocol::SaslPlaintext);
+        let mut s = Session::new(SecurityProtocol::SaslPlaintext, None);
         assert!(s.admit(ApiKey::ApiVersions, now).is_ok());
         assert!(s.admit(ApiKey::Produce, now).is_err());
         assert!(matches!(
@@ -259,7 +278,7 @@ mod tests {
     #[test]
     fn failures_end_the_exchange() {
         let now = Instant::now();
-        let mut s = Session::new(SecurityProtocol::SaslPlaintext);
+        let mut s = Session::new(SecurityProtocol::SaslPlaintext, None);
         s.handshake("PLAIN", &ALL).unwrap();
         assert!(matches!(
             s.authenticate(b"\0alice\0nope", &users(), 0, now),

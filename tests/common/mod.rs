@@ -191,6 +191,25 @@ impl Broker {
         self.data_dir.with_extension("log")
     }
 
+    /// The broker's log so far, without ANSI colour codes.
+    pub fn log_text(&self) -> String {
+        let raw = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+        let mut out = String::with_capacity(raw.len());
+        let mut chars = raw.chars();
+        while let Some(c) = chars.next() {
+            if c == '\u{1b}' {
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
     /// SIGKILL: no chance to flush or clean up.
     pub fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {
@@ -465,6 +484,89 @@ pub fn decode_values(records: Bytes) -> Vec<(i64, String)> {
         }
     }
     out
+}
+
+/// Runs a real client's driver (tests/clients/<client>/run.sh: create `topic` with 2 partitions,
+/// produce `records` lz4 records, read them back); `security` are extra driver arguments. Returns
+/// (success, stdout + stderr).
+pub fn run_driver(
+    client: &str,
+    bootstrap: &str,
+    topic: &str,
+    records: &str,
+    security: &[String],
+) -> (bool, String) {
+    let script = repo_root()
+        .join("tests/clients")
+        .join(client)
+        .join("run.sh");
+    let out = Command::new("timeout")
+        .arg("180")
+        .arg("bash")
+        .arg(&script)
+        .args([
+            "--bootstrap",
+            bootstrap,
+            "--topic",
+            topic,
+            "--partitions",
+            "2",
+        ])
+        .args(["--records", records, "--compression", "lz4"])
+        .args(security)
+        .output()
+        .expect("run client driver");
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ok = out.status.success() && text.contains(&format!("{topic} {records} records"));
+    (ok, text)
+}
+
+/// Driver arguments for client properties (`--property K=V` for java and python).
+pub fn driver_properties(props: Vec<String>) -> Vec<String> {
+    props
+        .into_iter()
+        .flat_map(|p| ["--property".to_string(), p])
+        .collect()
+}
+
+/// The driver arguments that make `client` log in with SASL `mechanism` as `user`, on a listener of
+/// security `protocol` (SASL_PLAINTEXT or SASL_SSL; TLS trust settings are the caller's).
+pub fn sasl_driver_args(
+    client: &str,
+    protocol: &str,
+    mechanism: &str,
+    user: &str,
+    password: &str,
+) -> Vec<String> {
+    let props: Vec<String> = match client {
+        "java" => {
+            let module = if mechanism == "PLAIN" {
+                "org.apache.kafka.common.security.plain.PlainLoginModule"
+            } else {
+                "org.apache.kafka.common.security.scram.ScramLoginModule"
+            };
+            vec![
+                format!("security.protocol={protocol}"),
+                format!("sasl.mechanism={mechanism}"),
+                format!(
+                    "sasl.jaas.config={module} required username=\"{user}\" password=\"{password}\";"
+                ),
+            ]
+        }
+        "python" => vec![
+            format!("security.protocol={protocol}"),
+            format!("sasl.mechanisms={mechanism}"),
+            format!("sasl.username={user}"),
+            format!("sasl.password={password}"),
+        ],
+        "go" => return vec!["-sasl".into(), format!("{mechanism}:{user}:{password}")],
+        other => panic!("unknown client {other}"),
+    };
+    driver_properties(props)
 }
 
 pub mod api;

@@ -13,6 +13,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -65,6 +67,10 @@ type args struct {
 	debug                         bool
 	// MECHANISM:USER:PASSWORD with MECHANISM PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (empty: no SASL).
 	sasl string
+	// TLS: the CA bundle that signed the broker's certificate (empty with tls: the system's), and an
+	// optional client certificate and key.
+	tls                    bool
+	tlsCA, tlsCert, tlsKey string
 }
 
 func parseArgs() args {
@@ -78,6 +84,10 @@ func parseArgs() args {
 	fs.StringVar(&a.compression, "compression", "", "none|gzip|snappy|lz4|zstd")
 	fs.BoolVar(&a.debug, "debug", false, "franz-go debug logging to stderr")
 	fs.StringVar(&a.sasl, "sasl", "", "MECHANISM:USER:PASSWORD (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)")
+	fs.BoolVar(&a.tls, "tls", false, "connect with TLS (implied by -tls-ca, -tls-cert)")
+	fs.StringVar(&a.tlsCA, "tls-ca", "", "PEM file of the CAs trusted for the broker's certificate")
+	fs.StringVar(&a.tlsCert, "tls-cert", "", "PEM file of the client certificate (with -tls-key)")
+	fs.StringVar(&a.tlsKey, "tls-key", "", "PEM file of the client certificate's private key")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		fail("bad arguments: %v", err)
 	}
@@ -123,10 +133,40 @@ func saslMechanism(spec string) sasl.Mechanism {
 	return nil
 }
 
+// tlsConfig builds the TLS config the -tls* flags ask for (nil: plaintext).
+func tlsConfig(a args) *tls.Config {
+	if !a.tls && a.tlsCA == "" && a.tlsCert == "" {
+		return nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if a.tlsCA != "" {
+		pem, err := os.ReadFile(a.tlsCA)
+		if err != nil {
+			fail("-tls-ca: %v", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			fail("-tls-ca %s: no certificate", a.tlsCA)
+		}
+		cfg.RootCAs = pool
+	}
+	if a.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(a.tlsCert, a.tlsKey)
+		if err != nil {
+			fail("-tls-cert/-tls-key: %v", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg
+}
+
 func newClient(a args, opts ...kgo.Opt) *kgo.Client {
 	opts = append([]kgo.Opt{kgo.SeedBrokers(a.bootstrap)}, opts...)
 	if a.sasl != "" {
 		opts = append(opts, kgo.SASL(saslMechanism(a.sasl)))
+	}
+	if cfg := tlsConfig(a); cfg != nil {
+		opts = append(opts, kgo.DialTLSConfig(cfg))
 	}
 	if a.debug {
 		opts = append(opts, kgo.WithLogger(kgo.BasicLogger(os.Stderr, kgo.LogLevelDebug, nil)))
