@@ -33,12 +33,7 @@ pub async fn handle(shard: &Rc<Shard>, req: DescribeLogDirsRequest) -> DescribeL
             .values()
             .map(|t| {
                 let name = TopicName(StrBytes::from_string(t.name.clone()));
-                (
-                    name,
-                    (0..t.partition_shards.len() as i32)
-                        .map(|p| (p, p))
-                        .collect(),
-                )
+                (name, (0..t.partition_count()).map(|p| (p, p)).collect())
             })
             .collect(),
     };

@@ -9,7 +9,7 @@ use super::fetch_session::{
 use super::{Outcome, RequestContext};
 use crate::metrics::PartitionMetrics;
 use crate::net::response::{hole, MAX_HOLE};
-use crate::runtime::router::{on_owners, PartitionItem};
+use crate::runtime::router::{on_leaders, PartitionItem};
 use crate::runtime::shard::Shard;
 use crate::runtime::signal::Signal;
 use crate::storage::{FileSlice, PartitionLog};
@@ -40,16 +40,21 @@ struct ReadOutput {
     metrics: Option<Arc<PartitionMetrics>>,
 }
 
+/// A partition answered with an error only.
+fn failed_read(error: ResponseError) -> ReadOutput {
+    ReadOutput {
+        error: Some(error),
+        high_watermark: -1,
+        log_start_offset: -1,
+        slice: None,
+        records: 0,
+        metrics: None,
+    }
+}
+
 async fn read_partition(log: Option<Rc<PartitionLog>>, input: ReadInput) -> ReadOutput {
     let Some(log) = log else {
-        return ReadOutput {
-            error: Some(ResponseError::UnknownTopicOrPartition),
-            high_watermark: -1,
-            log_start_offset: -1,
-            slice: None,
-            records: 0,
-            metrics: None,
-        };
+        return failed_read(ResponseError::UnknownTopicOrPartition);
     };
     let (error, slice, records) = match log.read(input.offset, input.max_bytes) {
         // A hole can stand for at most MAX_HOLE bytes; a larger first batch is sent partially (clients
@@ -222,7 +227,10 @@ pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: FetchRequest) 
                 },
             })
             .collect();
-        let reads: Vec<ReadOutput> = on_owners(shard, items, read_partition).await;
+        let reads: Vec<ReadOutput> = on_leaders(shard, items, read_partition, |_| {
+            failed_read(ResponseError::NotLeaderOrFollower)
+        })
+        .await;
         let available: u64 = reads
             .iter()
             .filter_map(|r| r.slice.as_ref())

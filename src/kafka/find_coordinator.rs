@@ -1,7 +1,8 @@
-//! FindCoordinator: this broker coordinates every group (single node); transactions are not supported.
+//! FindCoordinator: a group's coordinator is the leader of its `__consumer_offsets` partition (this
+//! broker on a single node); transactions are not supported.
 
-use super::group_routing::coordinator_ready;
-use super::{broker_endpoint, RequestContext};
+use super::group_routing::coordinator_node;
+use super::{cluster_brokers, RequestContext};
 use crate::runtime::shard::Shard;
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};
@@ -11,22 +12,31 @@ use kafka_protocol::ResponseError;
 const KEY_TYPE_GROUP: i8 = 0;
 
 fn lookup(shard: &Shard, ctx: &RequestContext, key: StrBytes, key_type: i8) -> Coordinator {
-    let (node_id, host, port) = broker_endpoint(shard, ctx);
     let mut c = Coordinator::default();
-    c.key = key;
     c.node_id = BrokerId(-1);
     if key_type != KEY_TYPE_GROUP {
         c.error_code = ResponseError::CoordinatorNotAvailable.code();
         c.error_message = Some(StrBytes::from_static_str(
             "transactions are not supported yet",
         ));
-    } else if !coordinator_ready(shard) {
-        c.error_code = ResponseError::CoordinatorNotAvailable.code();
-    } else {
-        c.node_id = BrokerId(node_id);
-        c.host = StrBytes::from_string(host);
-        c.port = port;
+        c.key = key;
+        return c;
     }
+    let node = coordinator_node(shard, &key);
+    let endpoint = node.and_then(|n| {
+        cluster_brokers(shard, ctx)
+            .into_iter()
+            .find(|b| b.node_id == n)
+    });
+    match endpoint {
+        Some(e) => {
+            c.node_id = BrokerId(e.node_id);
+            c.host = StrBytes::from_string(e.host);
+            c.port = e.port;
+        }
+        None => c.error_code = ResponseError::CoordinatorNotAvailable.code(),
+    }
+    c.key = key;
     c
 }
 

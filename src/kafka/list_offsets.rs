@@ -1,7 +1,7 @@
 //! ListOffsets: earliest (-2), latest (-1, the high watermark) or the first batch at or after a timestamp.
 
 use super::errors::read_code;
-use crate::runtime::router::on_owners_by_topic;
+use crate::runtime::router::on_leaders_by_topic;
 use crate::runtime::shard::Shard;
 use crate::storage::PartitionLog;
 use kafka_protocol::messages::list_offsets_response::{
@@ -57,15 +57,22 @@ pub async fn handle(shard: &Rc<Shard>, req: ListOffsetsRequest) -> ListOffsetsRe
         })
         .collect();
     let mut resp = ListOffsetsResponse::default();
-    resp.topics = on_owners_by_topic(shard, topics, lookup)
-        .await
-        .into_iter()
-        .map(|(name, partitions)| {
-            let mut t = ListOffsetsTopicResponse::default();
-            t.name = name;
-            t.partitions = partitions;
-            t
-        })
-        .collect();
+    resp.topics = on_leaders_by_topic(shard, topics, lookup, |(index, _)| {
+        let mut r = ListOffsetsPartitionResponse::default();
+        r.partition_index = index;
+        r.timestamp = -1;
+        r.offset = -1;
+        r.error_code = ResponseError::NotLeaderOrFollower.code();
+        r
+    })
+    .await
+    .into_iter()
+    .map(|(name, partitions)| {
+        let mut t = ListOffsetsTopicResponse::default();
+        t.name = name;
+        t.partitions = partitions;
+        t
+    })
+    .collect();
     resp
 }
