@@ -62,7 +62,7 @@ pub async fn register_then_prepare(
     );
 }
 
-/// Runs `op` until it succeeds (the quorum may have no leader yet), warning now and then.
+/// Runs `op` until it succeeds (the quorum may have no leader yet), warning every 20 failures.
 async fn retry<F, Fut>(what: &str, mut op: F)
 where
     F: FnMut() -> Fut,
@@ -70,10 +70,11 @@ where
 {
     let mut attempts = 0u32;
     while let Err(e) = op().await {
-        if attempts % 20 == 0 {
-            warn!(error = %e, "{what} not committed yet; retrying");
-        }
         attempts += 1;
+        // The first attempts usually race the first election: only a lasting failure is news.
+        if attempts % 20 == 0 {
+            warn!(error = %e, attempts, "{what} not committed yet; retrying");
+        }
         glommio::timer::sleep(RETRY).await;
     }
 }
