@@ -405,6 +405,11 @@ impl MetadataSnapshot {
             .and_then(|p| t.partitions.get(p))
     }
 
+    /// Whether the partition exists (on any node).
+    pub fn has_partition(&self, topic: &str, partition: i32) -> bool {
+        self.partition(topic, partition).is_some()
+    }
+
     /// The shard holding this node's replica of a partition, if the partition exists and is hosted here.
     pub fn shard_of(&self, topic: &str, partition: i32) -> Option<usize> {
         self.partition(topic, partition)?.local_shard

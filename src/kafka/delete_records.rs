@@ -1,7 +1,7 @@
 //! DeleteRecords: moves a partition's log start offset forward; whole segments below it are deleted.
 
 use super::errors::read_code;
-use crate::runtime::router::on_owners_by_topic;
+use crate::runtime::router::on_leaders_by_topic;
 use crate::runtime::shard::Shard;
 use crate::storage::PartitionLog;
 use kafka_protocol::messages::delete_records_response::{
@@ -11,13 +11,19 @@ use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse};
 use kafka_protocol::ResponseError;
 use std::rc::Rc;
 
+/// A partition's answer before anything is deleted.
+fn not_deleted(index: i32) -> DeleteRecordsPartitionResult {
+    let mut r = DeleteRecordsPartitionResult::default();
+    r.partition_index = index;
+    r.low_watermark = -1;
+    r
+}
+
 async fn delete(
     log: Option<Rc<PartitionLog>>,
     (index, offset): (i32, i64),
 ) -> DeleteRecordsPartitionResult {
-    let mut r = DeleteRecordsPartitionResult::default();
-    r.partition_index = index;
-    r.low_watermark = -1;
+    let mut r = not_deleted(index);
     match log.map(|l| l.delete_records_before(offset)) {
         None => r.error_code = ResponseError::UnknownTopicOrPartition.code(),
         Some(Ok(low)) => r.low_watermark = low,
@@ -40,15 +46,19 @@ pub async fn handle(shard: &Rc<Shard>, req: DeleteRecordsRequest) -> DeleteRecor
         })
         .collect();
     let mut resp = DeleteRecordsResponse::default();
-    resp.topics = on_owners_by_topic(shard, topics, delete)
-        .await
-        .into_iter()
-        .map(|(name, partitions)| {
-            let mut t = DeleteRecordsTopicResult::default();
-            t.name = name;
-            t.partitions = partitions;
-            t
-        })
-        .collect();
+    resp.topics = on_leaders_by_topic(shard, topics, delete, |(index, _)| {
+        let mut r = not_deleted(index);
+        r.error_code = ResponseError::NotLeaderOrFollower.code();
+        r
+    })
+    .await
+    .into_iter()
+    .map(|(name, partitions)| {
+        let mut t = DeleteRecordsTopicResult::default();
+        t.name = name;
+        t.partitions = partitions;
+        t
+    })
+    .collect();
     resp
 }

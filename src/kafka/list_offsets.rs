@@ -14,18 +14,29 @@ use std::rc::Rc;
 const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
 
-async fn lookup(
-    log: Option<Rc<PartitionLog>>,
-    (index, timestamp): (i32, i64),
-) -> ListOffsetsPartitionResponse {
+/// A partition's answer before an offset is found.
+fn no_offset(index: i32) -> ListOffsetsPartitionResponse {
     let mut r = ListOffsetsPartitionResponse::default();
     r.partition_index = index;
     r.timestamp = -1;
     r.offset = -1;
+    r
+}
+
+fn failed(index: i32, error: ResponseError) -> ListOffsetsPartitionResponse {
+    let mut r = no_offset(index);
+    r.error_code = error.code();
+    r
+}
+
+async fn lookup(
+    log: Option<Rc<PartitionLog>>,
+    (index, timestamp): (i32, i64),
+) -> ListOffsetsPartitionResponse {
     let Some(log) = log else {
-        r.error_code = ResponseError::UnknownTopicOrPartition.code();
-        return r;
+        return failed(index, ResponseError::UnknownTopicOrPartition);
     };
+    let mut r = no_offset(index);
     r.leader_epoch = log.leader_epoch();
     match timestamp {
         LATEST => r.offset = log.high_watermark.get(),
@@ -58,12 +69,7 @@ pub async fn handle(shard: &Rc<Shard>, req: ListOffsetsRequest) -> ListOffsetsRe
         .collect();
     let mut resp = ListOffsetsResponse::default();
     resp.topics = on_leaders_by_topic(shard, topics, lookup, |(index, _)| {
-        let mut r = ListOffsetsPartitionResponse::default();
-        r.partition_index = index;
-        r.timestamp = -1;
-        r.offset = -1;
-        r.error_code = ResponseError::NotLeaderOrFollower.code();
-        r
+        failed(index, ResponseError::NotLeaderOrFollower)
     })
     .await
     .into_iter()

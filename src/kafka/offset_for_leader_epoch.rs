@@ -1,7 +1,7 @@
 //! OffsetForLeaderEpoch: the end offset of a leader epoch, so consumers (and, later, followers) can detect
 //! log divergence after a leader change.
 
-use crate::runtime::router::on_owners_by_topic;
+use crate::runtime::router::on_leaders_by_topic;
 use crate::runtime::shard::Shard;
 use crate::storage::PartitionLog;
 use kafka_protocol::messages::offset_for_leader_epoch_response::{
@@ -11,11 +11,17 @@ use kafka_protocol::messages::{OffsetForLeaderEpochRequest, OffsetForLeaderEpoch
 use kafka_protocol::ResponseError;
 use std::rc::Rc;
 
-async fn end_offset(log: Option<Rc<PartitionLog>>, (index, epoch): (i32, i32)) -> EpochEndOffset {
+/// A partition's answer before its epoch is looked up.
+fn unknown_end(index: i32) -> EpochEndOffset {
     let mut r = EpochEndOffset::default();
     r.partition = index;
     r.leader_epoch = -1;
     r.end_offset = -1;
+    r
+}
+
+async fn end_offset(log: Option<Rc<PartitionLog>>, (index, epoch): (i32, i32)) -> EpochEndOffset {
+    let mut r = unknown_end(index);
     match log {
         None => r.error_code = ResponseError::UnknownTopicOrPartition.code(),
         Some(log) => {
@@ -45,15 +51,19 @@ pub async fn handle(
         })
         .collect();
     let mut resp = OffsetForLeaderEpochResponse::default();
-    resp.topics = on_owners_by_topic(shard, topics, end_offset)
-        .await
-        .into_iter()
-        .map(|(topic, partitions)| {
-            let mut t = OffsetForLeaderTopicResult::default();
-            t.topic = topic;
-            t.partitions = partitions;
-            t
-        })
-        .collect();
+    resp.topics = on_leaders_by_topic(shard, topics, end_offset, |(index, _)| {
+        let mut r = unknown_end(index);
+        r.error_code = ResponseError::NotLeaderOrFollower.code();
+        r
+    })
+    .await
+    .into_iter()
+    .map(|(topic, partitions)| {
+        let mut t = OffsetForLeaderTopicResult::default();
+        t.topic = topic;
+        t.partitions = partitions;
+        t
+    })
+    .collect();
     resp
 }

@@ -63,7 +63,8 @@ pub async fn commit(shard: &Rc<Shard>, req: OffsetCommitRequest) -> OffsetCommit
             return vec![Err(e); entries.len()];
         }
         let metadata = s.metadata();
-        let known = |(t, p): &(String, i32)| metadata.shard_of(t, *p).is_some();
+        // Committed offsets may name partitions led by any node.
+        let known = |(t, p): &(String, i32)| metadata.has_partition(t, *p);
         let (valid, invalid): (Vec<_>, Vec<_>) = entries
             .into_iter()
             .enumerate()
