@@ -2,7 +2,7 @@
 //! and a controller on its own free ports and data directory: leader election, broker registration,
 //! partition leaders spread over the nodes, NOT_LEADER_OR_FOLLOWER from a node that does not lead a
 //! partition, the Java client producing and consuming across all of them, failover of the Raft
-//! leader, catch-up of a restarted node, and a lone node that cannot commit.
+//! leader, catch-up of a restarted node from a snapshot, and a lone node that cannot commit.
 
 mod common;
 
@@ -277,16 +277,33 @@ fn a_killed_leader_is_replaced_and_catches_up_and_a_lone_node_cannot_commit() {
         );
     }
 
+    // Enough further changes that the leader compacts its Raft log into a snapshot: the killed node's
+    // log now ends before the leader's, so it can only catch up from that snapshot.
+    for i in 0..70 {
+        let via = cluster.node(survivors[i % 2]);
+        assert_eq!(create_topic(via, &format!("bulk-{i}"), 1), 0, "bulk-{i}");
+    }
+
     // The killed node comes back and learns what it missed.
     cluster.nodes[first as usize - 1].start_again();
-    for &n in &survivors {
-        let name = format!("after-{n}");
+    let expected: Vec<(String, usize)> = survivors
+        .iter()
+        .map(|n| (format!("after-{n}"), 2))
+        .chain([("bulk-69".to_string(), 1)])
+        .collect();
+    for (name, partitions) in &expected {
         eventually(
             "the restarted node sees topics created while it was down",
             &logs,
-            || leaders_seen_by(cluster.node(first), &name, 2),
+            || leaders_seen_by(cluster.node(first), name, *partitions),
         );
     }
+    let log = std::fs::read_to_string(cluster.node(first).log_path()).unwrap();
+    assert!(
+        log.contains("installed a metadata snapshot from the leader"),
+        "the restarted node should have caught up from a snapshot (log: {})",
+        cluster.node(first).log_path().display()
+    );
 
     // Alone, a node cannot commit: CreateTopics fails (no leader, or no majority) instead of hanging.
     for &n in &survivors {

@@ -45,6 +45,9 @@ pub enum Event {
     Message(Box<Message>),
     /// A proposal was queued.
     Proposed,
+    /// A snapshot message to `peer` was written to its connection (`delivered`) or lost. raft-rs
+    /// holds a follower in snapshot state until told, so a lost snapshot would stall it for good.
+    SnapshotSent { peer: u64, delivered: bool },
 }
 
 #[derive(Debug, Error)]

@@ -21,7 +21,7 @@ use crate::cluster::metadata::MetadataImage;
 use crate::runtime::shard::Shard;
 use glommio::channels::local_channel::{LocalReceiver, LocalSender};
 use raft::eraftpb::{Entry, EntryType};
-use raft::RawNode;
+use raft::{RawNode, SnapshotStatus};
 use std::os::unix::io::{FromRawFd, IntoRawFd};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -68,19 +68,14 @@ pub fn start(
         ..Default::default()
     };
     config.validate()?;
+    let transport = Transport::start(&peers_of(&boot), &inbox_sender);
     let raw = RawNode::new(&config, boot.storage, &logging::raft_logger(boot.node_id))?;
     // SAFETY: the fd comes from `into_raw_fd`, so the glommio listener becomes its only owner.
     let listener = unsafe { glommio::net::TcpListener::from_raw_fd(boot.listener.into_raw_fd()) };
     transport::serve(listener, inbox_sender);
-    let peers: Vec<(u64, String)> = boot
-        .voters
-        .iter()
-        .filter(|v| v.id != boot.node_id)
-        .map(|v| (v.id, v.address.clone()))
-        .collect();
     let driver = Driver {
         raw,
-        transport: Transport::start(&peers),
+        transport,
         shard,
         quorum,
         node_id: boot.node_id,
@@ -95,6 +90,15 @@ pub fn start(
     );
     glommio::spawn_local(driver.run(inbox)).detach();
     Ok(())
+}
+
+/// Every other voter's id and Raft address.
+fn peers_of(boot: &Boot) -> Vec<(u64, String)> {
+    boot.voters
+        .iter()
+        .filter(|v| v.id != boot.node_id)
+        .map(|v| (v.id, v.address.clone()))
+        .collect()
 }
 
 impl Driver {
@@ -114,10 +118,16 @@ impl Driver {
                 None
             })
             .await;
-            if let Some(Event::Message(m)) = event {
-                if let Err(e) = self.raw.step(*m) {
-                    debug!(error = %e, "Raft message ignored");
+            match event {
+                Some(Event::Message(m)) => {
+                    if let Err(e) = self.raw.step(*m) {
+                        debug!(error = %e, "Raft message ignored");
+                    }
                 }
+                Some(Event::SnapshotSent { peer, delivered }) => {
+                    self.report_snapshot(peer, delivered)
+                }
+                Some(Event::Proposed) | None => {}
             }
             if Instant::now() >= next_tick {
                 self.raw.tick();
@@ -131,6 +141,26 @@ impl Driver {
                 self.quorum.set_leader(0);
                 return;
             }
+        }
+    }
+
+    fn report_snapshot(&mut self, peer: u64, delivered: bool) {
+        let status = if delivered {
+            SnapshotStatus::Finish
+        } else {
+            warn!(
+                peer,
+                "metadata snapshot to peer lost; it will be sent again"
+            );
+            SnapshotStatus::Failure
+        };
+        self.raw.report_snapshot(peer, status);
+    }
+
+    /// Hands messages to the transport; a snapshot it had to drop is reported as failed at once.
+    fn send(&mut self, messages: Vec<raft::eraftpb::Message>) {
+        for peer in self.transport.send(messages) {
+            self.report_snapshot(peer, false);
         }
     }
 
@@ -157,7 +187,7 @@ impl Driver {
                 "metadata quorum leader changed"
             );
         }
-        self.transport.send(ready.take_messages());
+        self.send(ready.take_messages());
         if !ready.snapshot().is_empty() {
             self.install_snapshot(ready.snapshot().clone()).await?;
         }
@@ -173,13 +203,13 @@ impl Driver {
         if wrote {
             store.sync()?;
         }
-        self.transport.send(ready.take_persisted_messages());
+        self.send(ready.take_persisted_messages());
         let mut light = self.raw.advance(ready);
         if let Some(commit) = light.commit_index() {
             // Durable with the next sync; a commit index lost to a crash is learnt again from the leader.
             self.raw.mut_store().set_commit(commit)?;
         }
-        self.transport.send(light.take_messages());
+        self.send(light.take_messages());
         self.apply(light.take_committed_entries()).await;
         self.raw.advance_apply();
         if leader_changed.is_some() {

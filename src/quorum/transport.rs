@@ -11,8 +11,9 @@ use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::channels::local_channel::{self, LocalSender};
 use glommio::net::{TcpListener, TcpStream};
 use protobuf::Message as _;
-use raft::eraftpb::Message;
+use raft::eraftpb::{Message, MessageType};
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::time::Duration;
 use tracing::{debug, info, warn};
 
@@ -30,13 +31,14 @@ pub struct Transport {
 }
 
 impl Transport {
-    /// Starts a sender task per peer (`id`, `host:port`).
-    pub fn start(peers: &[(u64, String)]) -> Transport {
+    /// Starts a sender task per peer (`id`, `host:port`); snapshot outcomes go to `inbox`.
+    pub fn start(peers: &[(u64, String)], inbox: &Rc<LocalSender<Event>>) -> Transport {
         let peers = peers
             .iter()
             .map(|(id, address)| {
                 let (tx, rx) = local_channel::new_bounded(PEER_QUEUE);
                 let (id, address) = (*id, address.clone());
+                let inbox = inbox.clone();
                 glommio::spawn_local(async move {
                     let mut backoff = BACKOFF_MIN;
                     loop {
@@ -45,7 +47,8 @@ impl Transport {
                                 let _ = stream.set_nodelay(true);
                                 info!(peer = id, %address, "Raft connection to peer established");
                                 backoff = BACKOFF_MIN;
-                                if let Err(e) = send_until_error(&mut stream, &rx).await {
+                                if let Err(e) = send_until_error(&mut stream, &rx, id, &inbox).await
+                                {
                                     warn!(peer = id, error = %e, "Raft connection to peer lost");
                                 }
                             }
@@ -62,24 +65,40 @@ impl Transport {
         Transport { peers }
     }
 
-    /// Queues messages for their peers; never waits.
-    pub fn send(&self, messages: Vec<Message>) {
+    /// Queues messages for their peers; never waits. Returns the peers whose snapshot message was
+    /// dropped (queue full), for the Ready loop to report.
+    pub fn send(&self, messages: Vec<Message>) -> Vec<u64> {
+        let mut lost_snapshots = Vec::new();
         for m in messages {
-            match self.peers.get(&m.to) {
+            let (to, snapshot) = (m.to, is_snapshot(&m));
+            match self.peers.get(&to) {
                 Some(queue) => {
                     if queue.try_send(m).is_err() {
-                        debug!("Raft peer queue full; message dropped (Raft retransmits)");
+                        debug!(
+                            peer = to,
+                            "Raft peer queue full; message dropped (Raft retransmits)"
+                        );
+                        if snapshot {
+                            lost_snapshots.push(to);
+                        }
                     }
                 }
-                None => warn!(to = m.to, "Raft message for an unknown voter dropped"),
+                None => warn!(to, "Raft message for an unknown voter dropped"),
             }
         }
+        lost_snapshots
     }
+}
+
+fn is_snapshot(m: &Message) -> bool {
+    m.get_msg_type() == MessageType::MsgSnapshot
 }
 
 async fn send_until_error(
     stream: &mut TcpStream,
     queue: &local_channel::LocalReceiver<Message>,
+    peer: u64,
+    inbox: &LocalSender<Event>,
 ) -> std::io::Result<()> {
     let mut frame = Vec::new();
     while let Some(m) = queue.recv().await {
@@ -89,13 +108,18 @@ async fn send_until_error(
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         let len = (frame.len() - 4) as u32;
         frame[..4].copy_from_slice(&len.to_be_bytes());
-        stream.write_all(&frame).await?;
+        let written = stream.write_all(&frame).await;
+        if is_snapshot(&m) {
+            let delivered = written.is_ok();
+            let _ = inbox.send(Event::SnapshotSent { peer, delivered }).await;
+        }
+        written?;
     }
     Ok(())
 }
 
 /// Accepts peers' connections on the Raft port and feeds their messages to `inbox`.
-pub fn serve(listener: TcpListener, inbox: std::rc::Rc<LocalSender<Event>>) {
+pub fn serve(listener: TcpListener, inbox: Rc<LocalSender<Event>>) {
     glommio::spawn_local(async move {
         loop {
             match listener.accept().await {
