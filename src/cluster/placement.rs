@@ -2,10 +2,10 @@
 //! Pure functions of the image, run by the controller inside a metadata change, so every node that
 //! installs the change sees the same placement.
 //!
-//! Leaders spread over brokers by load (partitions led, across all topics), ties broken round-robin
-//! from the partition number; followers prefer racks not used yet by the partition; inside a node the
-//! least-loaded shard takes the replica. Counting every topic (not only the new one) keeps a cluster
-//! balanced as topics come and go.
+//! Leaders spread evenly over brokers within the topic first (so one topic's traffic uses every node),
+//! then by load across all topics (so the cluster stays balanced as topics come and go), ties broken
+//! round-robin from the partition number; followers prefer racks not used yet by the partition; inside
+//! a node the least-loaded shard takes the replica.
 
 use super::metadata::{BrokerRecord, MetadataImage, PartitionRecord};
 use std::collections::HashMap;
@@ -53,13 +53,19 @@ pub fn place(
     let mut brokers: Vec<&BrokerRecord> = brokers.iter().collect();
     brokers.sort_by_key(|b| b.node_id);
     let mut load = Load::of(image);
+    // This topic's leaders per node, among the partitions placed by this call.
+    let mut topic_leaders: HashMap<i32, usize> = HashMap::new();
     (first..first + count)
         .map(|partition| {
             let rotated = |k: usize| brokers[(partition + k) % brokers.len()];
             let leader = (0..brokers.len())
                 .map(rotated)
-                .min_by_key(|b| load.leaders.get(&b.node_id).copied().unwrap_or(0))
+                .min_by_key(|b| {
+                    let in_topic = topic_leaders.get(&b.node_id).copied().unwrap_or(0);
+                    (in_topic, load.leaders.get(&b.node_id).copied().unwrap_or(0))
+                })
                 .expect("at least one broker");
+            *topic_leaders.entry(leader.node_id).or_default() += 1;
             let mut chosen = vec![leader];
             while chosen.len() < replication_factor {
                 let next = (0..brokers.len())
@@ -157,11 +163,18 @@ mod tests {
             assert!(p.replicas.contains(&3), "{p:?}");
         }
         assert_eq!(led, HashMap::from([(1, 2), (2, 2), (3, 2)]));
-        // A second topic keeps counting the first one's leaders.
-        let image = with_topic(placed);
-        let more = place(&image, &nodes, 1, 0, 3);
+        // A topic spreads over every node even when one node already leads more; the extra
+        // partition goes to the least-loaded node.
+        let image = with_topic(place(
+            &MetadataImage::default(),
+            &[broker(1, 1, None)],
+            1,
+            0,
+            9,
+        ));
+        let more = place(&image, &nodes, 1, 0, 4);
         let mut leaders: Vec<i32> = more.iter().map(|p| p.leader).collect();
         leaders.sort();
-        assert_eq!(leaders, vec![1, 2, 3]);
+        assert_eq!(leaders, vec![1, 2, 2, 3]);
     }
 }
