@@ -110,7 +110,7 @@ pub struct BrokerConfig {
     #[arg(long, env = "SHARDLOG_NUM_PARTITIONS", default_value_t = 1)]
     pub num_partitions: i32,
     /// default.replication.factor: replicas of an auto-created topic (or one created with -1). Only 1 is
-    /// accepted: shardlog runs a single node until replication lands (#6).
+    /// accepted until replication lands (#6): a partition lives on its leader only.
     #[arg(long, env = "SHARDLOG_DEFAULT_REPLICATION_FACTOR", default_value_t = 1, value_parser = single_replica)]
     pub default_replication_factor: i16,
     /// message.max.bytes: the largest record batch accepted (topic override: max.message.bytes).
@@ -229,12 +229,12 @@ pub struct BrokerConfig {
     pub log_level: String,
 }
 
-/// default.replication.factor: a number, and 1 until there is more than one node.
+/// default.replication.factor: a number, and 1 until replication lands.
 fn single_replica(value: &str) -> Result<i16, String> {
     match value.parse::<i16>() {
         Ok(1) => Ok(1),
         Ok(n) => Err(format!(
-            "{n} replicas: only 1 is supported, shardlog runs a single node until replication (#6)"
+            "{n} replicas: only 1 is supported until replication lands (#6)"
         )),
         Err(e) => Err(format!("not an integer: {e}")),
     }
