@@ -137,9 +137,21 @@ pub struct BrokerConfig {
     /// Directory holding partition logs and metadata.
     #[arg(long, env = "SHARDLOG_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
-    /// This broker's id (node.id).
-    #[arg(long, env = "SHARDLOG_NODE_ID", default_value_t = 1)]
+    /// This node's id (node.id): its broker id, and its Raft voter id in controller.quorum.voters.
+    #[arg(long, env = "SHARDLOG_NODE_ID", default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..))]
     pub node_id: i32,
+    /// process.roles: broker, controller, or both (comma-separated). Only matters with
+    /// controller.quorum.voters: a controller is a Raft voter of the metadata quorum; a broker registers
+    /// and hosts partitions. A broker that is not also a controller is not supported yet.
+    #[arg(long, env = "SHARDLOG_PROCESS_ROLES", default_value = "broker,controller", value_parser = crate::quorum::roles::parse)]
+    pub process_roles: String,
+    /// controller.quorum.voters: the metadata quorum as id@host:port,… (the port is that voter's Raft
+    /// port). Unset: a single node keeping its metadata in a local file.
+    #[arg(long, env = "SHARDLOG_CONTROLLER_QUORUM_VOTERS", value_parser = crate::quorum::voters::check)]
+    pub controller_quorum_voters: Option<String>,
+    /// broker.rack: this broker's rack; replicas of a partition are spread over racks.
+    #[arg(long, env = "SHARDLOG_BROKER_RACK")]
+    pub broker_rack: Option<String>,
     /// Number of shards (one pinned executor each); default: every online core.
     #[arg(long, env = "SHARDLOG_SHARDS")]
     pub shards: Option<usize>,
@@ -160,7 +172,7 @@ pub struct BrokerConfig {
     #[arg(long, env = "SHARDLOG_NUM_PARTITIONS", default_value_t = 1)]
     pub num_partitions: i32,
     /// default.replication.factor: replicas of an auto-created topic (or one created with -1). Only 1 is
-    /// accepted: shardlog runs a single node until replication lands (#6).
+    /// accepted until replication lands (#6): a partition lives on its leader only.
     #[arg(long, env = "SHARDLOG_DEFAULT_REPLICATION_FACTOR", default_value_t = 1, value_parser = single_replica)]
     pub default_replication_factor: i16,
     /// message.max.bytes: the largest record batch accepted (topic override: max.message.bytes).
@@ -279,12 +291,12 @@ pub struct BrokerConfig {
     pub log_level: String,
 }
 
-/// default.replication.factor: a number, and 1 until there is more than one node.
+/// default.replication.factor: a number, and 1 until replication lands.
 fn single_replica(value: &str) -> Result<i16, String> {
     match value.parse::<i16>() {
         Ok(1) => Ok(1),
         Ok(n) => Err(format!(
-            "{n} replicas: only 1 is supported, shardlog runs a single node until replication (#6)"
+            "{n} replicas: only 1 is supported until replication lands (#6)"
         )),
         Err(e) => Err(format!("not an integer: {e}")),
     }

@@ -9,7 +9,8 @@
 //! | `kafka`     | the Kafka API surface: one file per API, one registry of versions |
 //! | `coordinator` | consumer groups: classic rebalance protocol, committed offsets in `__consumer_offsets` |
 //! | `storage`   | partition logs: batches, segments, indexes, recovery, retention, producer state |
-//! | `cluster`   | topic metadata, partition placement on shards, the (single-node) controller |
+//! | `cluster`   | metadata (brokers, topics, replicas), partition placement on nodes and shards, the controller |
+//! | `quorum`    | the Raft metadata quorum (TiKV `raft`): disk log, transport between voters, the Ready loop |
 //! | `client`    | a small blocking Kafka client shared by `loadgen` and `cli` (not used by `serve`) |
 //! | `loadgen`   | `shardlog bench`: a Kafka-protocol load generator for any broker (not used by `serve`) |
 //! | `tune`      | `shardlog tune check`: this machine's Linux settings against tuning/README.md |
@@ -28,6 +29,7 @@ pub mod kafka;
 pub mod loadgen;
 pub mod metrics;
 pub mod net;
+pub mod quorum;
 pub mod runtime;
 pub mod security;
 pub mod storage;

@@ -104,7 +104,7 @@ fn bad_files_fail_with_the_key_and_what_is_expected() {
         ),
         (
             "default.replication.factor = 3\n",
-            "only 1 is supported, shardlog runs a single node",
+            "only 1 is supported until replication lands",
         ),
         (
             "shardlog.flush.policy = \"never\"\n",

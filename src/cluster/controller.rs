@@ -1,12 +1,14 @@
-//! The single-node controller: the only writer of cluster metadata. It lives on `CONTROLLER_SHARD`; other
-//! shards send it their admin requests. Each change is persisted, then published to every shard before it
-//! is acknowledged, so a client that created a topic can produce to it at once on any connection.
-//! (A Raft-replicated metadata log replaces the local file when clustering lands.)
+//! The controller: the only writer of cluster metadata. It lives on `CONTROLLER_SHARD`; other shards
+//! send it their admin requests. Each change is computed on a copy of the current image, made durable —
+//! the local file on a single node, the Raft quorum in a cluster — and published to every shard before
+//! it is acknowledged, so a client that created a topic can produce to it at once on any connection.
 
 use super::metadata::{
-    validate_topic_name, MetadataError, MetadataImage, MetadataSnapshot, TopicRecord,
+    validate_topic_name, BrokerRecord, MetadataError, MetadataImage, MetadataSnapshot, TopicRecord,
 };
+use super::placement;
 use super::topic_config::{self, ConfigError};
+use crate::quorum::{Outcome, Quorum, QuorumError};
 use crate::runtime::shard::Shard;
 use crate::security::acl::{AclBinding, AclFilter};
 use crate::security::credentials::{
@@ -32,12 +34,20 @@ pub enum ControllerError {
     InvalidTopic(&'static str),
     #[error("{0}")]
     InvalidPartitions(String),
-    #[error("replication factor {0} is impossible on a single broker")]
+    #[error("replication factor {0} is not supported yet: only 1 (replication is the next step of clustering, #6)")]
     InvalidReplicationFactor(i16),
+    #[error("no broker has registered yet")]
+    NoBrokers,
     #[error(transparent)]
     InvalidConfig(#[from] ConfigError),
     #[error("metadata could not be persisted: {0}")]
     Persist(#[from] MetadataError),
+    #[error(transparent)]
+    Quorum(#[from] QuorumError),
+    #[error("sasl.bootstrap.users: {0}")]
+    Credentials(#[from] CredentialError),
+    #[error("the metadata change kept losing races with other changes; try again")]
+    Contended,
 }
 
 /// How an IncrementalAlterConfigs / AlterConfigs change applies to one key.
@@ -49,44 +59,159 @@ pub enum ConfigChange {
 
 /// Producer ids are handed out from blocks; only the block's end is persisted.
 const PRODUCER_ID_BLOCK: i64 = 1000;
+/// Times a replicated change is recomputed after losing a race to another node's change.
+const MAX_ATTEMPTS: usize = 8;
+
+/// Where changes are made durable.
+enum Store {
+    /// A single node: one local file in the data dir.
+    LocalFile(PathBuf),
+    /// A cluster: the Raft metadata log (the Ready loop installs committed images).
+    Quorum(Rc<Quorum>),
+}
 
 pub struct Controller {
-    data_dir: PathBuf,
+    node_id: i32,
+    store: Store,
     image: RefCell<MetadataImage>,
-    /// Serialises changes so they are persisted and published in order.
+    /// Serialises this node's changes so they are made durable and published in order.
     changes: Semaphore,
+    /// The next producer id of the block this node reserved, and the block's end.
     next_producer_id: Cell<i64>,
+    producer_id_limit: Cell<i64>,
 }
 
 impl Controller {
-    pub fn new(data_dir: PathBuf, image: MetadataImage) -> Controller {
-        let next = image.producer_id_block_end;
+    /// A single node's controller, persisting to `data_dir`.
+    pub fn local(node_id: i32, data_dir: PathBuf, image: MetadataImage) -> Controller {
+        Self::with_store(node_id, Store::LocalFile(data_dir), image)
+    }
+
+    /// A cluster node's controller: changes go through `quorum`.
+    pub fn replicated(node_id: i32, quorum: Rc<Quorum>, image: MetadataImage) -> Controller {
+        Self::with_store(node_id, Store::Quorum(quorum), image)
+    }
+
+    fn with_store(node_id: i32, store: Store, image: MetadataImage) -> Controller {
         Controller {
-            data_dir,
+            node_id,
+            store,
             image: RefCell::new(image),
             changes: Semaphore::new(1),
-            next_producer_id: Cell::new(next),
+            next_producer_id: Cell::new(0),
+            producer_id_limit: Cell::new(0),
         }
     }
 
-    /// Applies `change` to a copy of the image, persists it, installs it, publishes it to every shard.
+    /// The active controller: the Raft leader in a cluster, this node otherwise.
+    pub fn active_controller(&self) -> Option<i32> {
+        match &self.store {
+            Store::LocalFile(_) => Some(self.node_id),
+            Store::Quorum(q) => q.leader(),
+        }
+    }
+
+    pub fn snapshot(&self) -> MetadataSnapshot {
+        MetadataSnapshot::from_image(&self.image.borrow(), self.node_id, self.active_controller())
+    }
+
+    pub fn image_version(&self) -> u64 {
+        self.image.borrow().version
+    }
+
+    /// The current image encoded (a Raft snapshot's data).
+    pub fn encoded_image(&self) -> Vec<u8> {
+        self.image.borrow().encode()
+    }
+
+    /// Installs an image the quorum committed and publishes it to every shard.
+    pub async fn install(&self, shard: &Rc<Shard>, image: MetadataImage) {
+        *self.image.borrow_mut() = image;
+        self.republish(shard).await;
+    }
+
+    /// Publishes the current image again (the active controller changed).
+    pub async fn republish(&self, shard: &Rc<Shard>) {
+        shard.publish_metadata(Arc::new(self.snapshot())).await;
+    }
+
+    /// Applies `change` to a copy of the image, makes it durable, installs it and publishes it to
+    /// every shard. In a cluster the change may be computed again on a newer image (another node's
+    /// change committed first), so `change` must only depend on the image it is given.
     async fn commit<T>(
         &self,
         shard: &Rc<Shard>,
-        change: impl FnOnce(&mut MetadataImage) -> Result<T, ControllerError>,
+        mut change: impl FnMut(&mut MetadataImage) -> Result<T, ControllerError>,
     ) -> Result<T, ControllerError> {
         let _permit = self
             .changes
             .acquire_permit(1)
             .await
             .expect("controller semaphore is never closed");
-        let mut image = self.image.borrow().clone();
-        let out = change(&mut image)?;
-        image.persist(&self.data_dir)?;
-        let snapshot = Arc::new(MetadataSnapshot::from_image(&image));
-        *self.image.borrow_mut() = image;
-        shard.publish_metadata(snapshot).await;
-        Ok(out)
+        for _ in 0..MAX_ATTEMPTS {
+            let mut image = self.image.borrow().clone();
+            let base_version = image.version;
+            let out = change(&mut image)?;
+            image.version = base_version + 1;
+            match &self.store {
+                Store::LocalFile(dir) => {
+                    image.persist(dir)?;
+                    self.install(shard, image).await;
+                    return Ok(out);
+                }
+                Store::Quorum(quorum) => match quorum.propose(base_version, &image).await? {
+                    Outcome::Installed => return Ok(out),
+                    Outcome::Stale => continue,
+                },
+            }
+        }
+        Err(ControllerError::Contended)
+    }
+
+    /// The brokers partitions can be placed on: the registered ones, or this node alone.
+    fn placement_brokers(&self, image: &MetadataImage, shards: usize) -> Vec<BrokerRecord> {
+        match &self.store {
+            Store::Quorum(_) => image.brokers.clone(),
+            Store::LocalFile(_) => vec![BrokerRecord {
+                node_id: self.node_id,
+                endpoints: Vec::new(),
+                shards: shards as u32,
+                rack: None,
+            }],
+        }
+    }
+
+    /// Registers (or re-registers) this node as a broker, and adds `sasl.bootstrap.users` missing from
+    /// the image. The first registration of a new cluster also picks its cluster id.
+    pub async fn register_broker(
+        &self,
+        shard: &Rc<Shard>,
+        broker: BrokerRecord,
+        bootstrap_users: Option<&str>,
+    ) -> Result<(), ControllerError> {
+        self.commit(shard, |image| {
+            if image.cluster_id.is_empty() {
+                image.cluster_id = super::metadata::new_cluster_id();
+            }
+            image.brokers.retain(|b| b.node_id != broker.node_id);
+            image.brokers.push(broker.clone());
+            if let Some(list) = bootstrap_users {
+                let created = add_bootstrap_users(image, list)?;
+                if !created.is_empty() {
+                    info!(users = ?created, "created SASL users from sasl.bootstrap.users");
+                }
+            }
+            Ok(())
+        })
+        .await?;
+        info!(node_id = broker.node_id, rack = ?broker.rack, "broker registered");
+        Ok(())
+    }
+
+    /// Heartbeats and fencing (the next slice) hook in here: a broker that stops heartbeating is
+    /// fenced by a change that moves its leaderships to in-sync replicas and bumps their epochs.
+    pub fn registered_brokers(&self) -> usize {
+        self.image.borrow().brokers.len()
     }
 
     pub async fn create_topic(
@@ -123,12 +248,16 @@ impl Controller {
             if image.topic(&name).is_some() {
                 return Err(ControllerError::TopicExists(name.clone()));
             }
-            let placement = place_partitions(image, shards, 0, partitions as usize);
+            let brokers = self.placement_brokers(image, shards);
+            if brokers.is_empty() {
+                return Err(ControllerError::NoBrokers);
+            }
+            let partitions = placement::place(image, &brokers, 1, 0, partitions as usize);
             image.topics.push(TopicRecord {
                 name: name.clone(),
                 id: *Uuid::new_v4().as_bytes(),
-                partition_shards: placement,
-                configs,
+                partitions,
+                configs: configs.clone(),
             });
             Ok(())
         })
@@ -167,7 +296,7 @@ impl Controller {
             let topic = image
                 .topic(&name)
                 .ok_or_else(|| ControllerError::UnknownTopic(name.clone()))?;
-            let current = topic.partition_shards.len();
+            let current = topic.partitions.len();
             if new_total as i64 <= current as i64 {
                 return Err(ControllerError::InvalidPartitions(format!(
                     "topic currently has {current} partitions, {new_total} would not be an increase"
@@ -181,13 +310,17 @@ impl Controller {
         }
         self.commit(shard, |image| {
             let current = check(image)?;
-            let added = place_partitions(image, shards, current, new_total as usize - current);
+            let brokers = self.placement_brokers(image, shards);
+            if brokers.is_empty() {
+                return Err(ControllerError::NoBrokers);
+            }
+            let added = placement::place(image, &brokers, 1, current, new_total as usize - current);
             let topic = image
                 .topics
                 .iter_mut()
                 .find(|t| t.name == name)
                 .expect("checked above");
-            topic.partition_shards.extend(added);
+            topic.partitions.extend(added);
             Ok(())
         })
         .await?;
@@ -223,13 +356,13 @@ impl Controller {
             if replace_all {
                 topic.configs.clear();
             }
-            for c in changes {
+            for c in &changes {
                 match c {
                     ConfigChange::Set(k, v) => {
-                        topic.configs.retain(|(key, _)| *key != k);
-                        topic.configs.push((k, v));
+                        topic.configs.retain(|(key, _)| key != k);
+                        topic.configs.push((k.clone(), v.clone()));
                     }
-                    ConfigChange::Delete(k) => topic.configs.retain(|(key, _)| *key != k),
+                    ConfigChange::Delete(k) => topic.configs.retain(|(key, _)| key != k),
                 }
             }
             Ok(())
@@ -269,7 +402,7 @@ impl Controller {
             return Ok(());
         }
         self.commit(shard, |image| {
-            for change in changes {
+            for change in changes.iter().cloned() {
                 match change {
                     ScramChange::Delete(name, m) => {
                         if let Some(u) = image.users.iter_mut().find(|u| u.name == name) {
@@ -303,10 +436,10 @@ impl Controller {
             return Ok(());
         }
         self.commit(shard, |image| {
-            for b in bindings {
-                if !image.acls.contains(&b) {
+            for b in &bindings {
+                if !image.acls.contains(b) {
                     info!(acl = %b, "created ACL");
-                    image.acls.push(b);
+                    image.acls.push(b.clone());
                 }
             }
             Ok(())
@@ -343,16 +476,19 @@ impl Controller {
         .await
     }
 
-    /// A fresh producer id; a new block is persisted before any id from it is handed out.
+    /// A fresh producer id. Blocks are reserved through a metadata change that moves the block end
+    /// (computed on the image the change is installed on), so blocks of different nodes never overlap.
     pub async fn allocate_producer_id(&self, shard: &Rc<Shard>) -> Result<i64, ControllerError> {
-        let id = self.next_producer_id.get();
-        if id >= self.image.borrow().producer_id_block_end {
-            self.commit(shard, |image| {
-                image.producer_id_block_end =
-                    image.producer_id_block_end.max(id) + PRODUCER_ID_BLOCK;
-                Ok(())
-            })
-            .await?;
+        if self.next_producer_id.get() >= self.producer_id_limit.get() {
+            let start = self
+                .commit(shard, |image| {
+                    let start = image.producer_id_block_end;
+                    image.producer_id_block_end = start + PRODUCER_ID_BLOCK;
+                    Ok(start)
+                })
+                .await?;
+            self.next_producer_id.set(start);
+            self.producer_id_limit.set(start + PRODUCER_ID_BLOCK);
         }
         let id = self.next_producer_id.get();
         self.next_producer_id.set(id + 1);
@@ -393,51 +529,4 @@ pub fn add_bootstrap_users(
 pub enum ScramChange {
     Delete(String, ScramMechanism),
     Upsert(String, ScramCredential),
-}
-
-/// Places `count` new partitions (numbered from `first`) on the least-loaded shards, so partitions spread
-/// evenly over cores across all topics, not only within one.
-fn place_partitions(image: &MetadataImage, shards: usize, first: usize, count: usize) -> Vec<u32> {
-    let mut load = vec![0usize; shards];
-    for t in &image.topics {
-        for &s in &t.partition_shards {
-            if let Some(l) = load.get_mut(s as usize) {
-                *l += 1;
-            }
-        }
-    }
-    (0..count)
-        .map(|i| {
-            // Ties go round-robin from the partition number so a single topic alternates shards.
-            let start = (first + i) % shards;
-            let shard = (0..shards)
-                .map(|k| (start + k) % shards)
-                .min_by_key(|&s| load[s])
-                .expect("at least one shard");
-            load[shard] += 1;
-            shard as u32
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn placement_balances_across_topics() {
-        let mut image = MetadataImage::default();
-        image.topics.push(TopicRecord {
-            name: "a".into(),
-            id: [0; 16],
-            partition_shards: vec![0, 0, 0],
-            configs: vec![],
-        });
-        // Shard 0 already holds topic a's 3 partitions: the new ones fill shard 1 first.
-        let placed = place_partitions(&image, 2, 0, 4);
-        assert_eq!(placed, vec![1, 1, 1, 1]);
-        // On an empty broker, one topic's partitions alternate between shards.
-        let empty = MetadataImage::default();
-        assert_eq!(place_partitions(&empty, 2, 0, 4), vec![0, 1, 0, 1]);
-    }
 }

@@ -1,13 +1,15 @@
-//! Cluster metadata: topics, their ids, partitions and which shard owns each partition.
+//! Cluster metadata: registered brokers, topics, their ids, partitions, and where each partition's
+//! replicas live (node and shard).
 //!
-//! `MetadataImage` is the persistent form (rkyv, loaded with validation, guarded by a CRC-32 from
-//! crc32fast). `MetadataSnapshot` is the immutable, `Arc`-shared view every shard keeps a copy of and swaps
-//! when the controller publishes a change; nothing reads metadata through a lock.
+//! `MetadataImage` is the persistent form (rkyv, loaded with validation). `MetadataSnapshot` is the
+//! immutable, `Arc`-shared view every shard keeps a copy of and swaps when the controller publishes a
+//! change; nothing reads metadata through a lock.
 //!
-//! File layout: CRC-32 of the body, then the body. Since SCRAM users were added the body starts with a
-//! format magic followed by the rkyv image: `FORMAT_MAGIC` (layout 3, with ACLs) or `FORMAT_MAGIC_V2`
-//! (`ImageV2`, users but no ACLs); a body without a magic is the first layout (`ImageV1`, no users).
-//! Older layouts are upgraded on load (rkyv has no schema evolution, so each layout change adds a magic).
+//! Encoded form (`encode`/`decode`; the single-node file body, Raft snapshots and proposals carry it): a
+//! format magic per layout, then the rkyv image. Layout 3 added brokers, per-partition replicas, leader,
+//! leader epoch and ISR, the image version, and ACLs; layout 2 (users) and the first layout (no magic)
+//! are upgraded on load (rkyv has no schema evolution, so each layout change adds a magic). The
+//! single-node file is a CRC-32 (crc32fast) of the body, then the body.
 
 use rkyv::{Archive, Deserialize, Serialize};
 use std::collections::HashMap;
@@ -21,21 +23,74 @@ use crate::security::acl::{AclBinding, AclIndex};
 use crate::security::credentials::UserRecord;
 use crate::security::sasl::UserLookup;
 
+/// Where one partition lives. Replication (the next slice of #6) reads `isr` and `leader_epoch`;
+/// today only the leader holds data.
+#[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct PartitionRecord {
+    /// Replica node ids, preferred leader first.
+    pub replicas: Vec<i32>,
+    /// The shard holding the partition on each replica's node, by position in `replicas`.
+    pub replica_shards: Vec<u32>,
+    pub leader: i32,
+    pub leader_epoch: i32,
+    pub isr: Vec<i32>,
+}
+
+impl PartitionRecord {
+    /// The shard of `node`'s replica, if `node` hosts one.
+    pub fn shard_on(&self, node: i32) -> Option<u32> {
+        let at = self.replicas.iter().position(|&r| r == node)?;
+        self.replica_shards.get(at).copied()
+    }
+}
+
 #[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct TopicRecord {
     pub name: String,
     pub id: [u8; 16],
-    /// Owning shard of each partition, by partition index.
-    pub partition_shards: Vec<u32>,
+    pub partitions: Vec<PartitionRecord>,
     /// Topic config overrides, in the order they were set.
     pub configs: Vec<(String, String)>,
+}
+
+/// One advertised listener of a registered broker.
+#[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct EndpointRecord {
+    pub listener: String,
+    pub host: String,
+    pub port: i32,
+}
+
+/// A broker, as it registered itself through the quorum at startup.
+#[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct BrokerRecord {
+    pub node_id: i32,
+    pub endpoints: Vec<EndpointRecord>,
+    /// Partitions are placed on this many shards of the node.
+    pub shards: u32,
+    pub rack: Option<String>,
+}
+
+impl BrokerRecord {
+    /// The endpoint for clients that came in on `listener` (Kafka's rule), else the first one.
+    pub fn endpoint(&self, listener: Option<&str>) -> Option<&EndpointRecord> {
+        self.endpoints
+            .iter()
+            .find(|e| Some(e.listener.as_str()) == listener)
+            .or(self.endpoints.first())
+    }
 }
 
 #[derive(Archive, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct MetadataImage {
     pub cluster_id: String,
+    /// Bumped by every change. A replicated change names the version it was computed on and is
+    /// installed only on that version (src/quorum/proposal.rs).
+    pub version: u64,
+    /// Registered brokers, by node id (empty on a single node without a quorum).
+    pub brokers: Vec<BrokerRecord>,
     pub topics: Vec<TopicRecord>,
-    /// Producer ids below this may have been handed out; a restarted broker starts here.
+    /// Producer ids below this may have been handed out; the next block starts here.
     pub producer_id_block_end: i64,
     /// SASL users and their SCRAM credentials (salted and hashed, never passwords).
     pub users: Vec<UserRecord>,
@@ -43,11 +98,20 @@ pub struct MetadataImage {
     pub acls: Vec<AclBinding>,
 }
 
-/// The second file layout (users, no ACLs), read to upgrade old data directories.
+/// Topics before layout 3: one shard per partition, all on the single node.
+#[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+struct TopicRecordV2 {
+    name: String,
+    id: [u8; 16],
+    partition_shards: Vec<u32>,
+    configs: Vec<(String, String)>,
+}
+
+/// Layout 2 (users, no brokers or replicas).
 #[derive(Archive, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 struct ImageV2 {
     cluster_id: String,
-    topics: Vec<TopicRecord>,
+    topics: Vec<TopicRecordV2>,
     producer_id_block_end: i64,
     users: Vec<UserRecord>,
 }
@@ -56,14 +120,14 @@ struct ImageV2 {
 #[derive(Archive, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 struct ImageV1 {
     cluster_id: String,
-    topics: Vec<TopicRecord>,
+    topics: Vec<TopicRecordV2>,
     producer_id_block_end: i64,
 }
 
-/// Starts the body of every file written since ACLs were added (layout 3).
-const FORMAT_MAGIC: &[u8; 8] = b"SLMETA\x00\x03";
-/// Starts the body of files written with SCRAM users but before ACLs (layout 2).
+/// Starts layout-2 bodies (SCRAM users added).
 const FORMAT_MAGIC_V2: &[u8; 8] = b"SLMETA\x00\x02";
+/// Starts every body encoded since brokers, replicas and ACLs were added (layout 3).
+const FORMAT_MAGIC: &[u8; 8] = b"SLMETA\x00\x03";
 
 #[derive(Debug, Error)]
 pub enum MetadataError {
@@ -74,25 +138,28 @@ pub enum MetadataError {
     },
     #[error("metadata file {0} is corrupt (checksum or layout)")]
     Corrupt(PathBuf),
+    #[error("encoded metadata image is corrupt (layout)")]
+    CorruptImage,
 }
 
 const FILE_NAME: &str = "cluster-metadata.bin";
 
 impl MetadataImage {
-    /// Loads the image from `dir`, or returns a fresh one (with a new cluster id) if none exists.
-    pub fn load_or_new(dir: &Path) -> Result<MetadataImage, MetadataError> {
+    /// An empty image with a fresh cluster id.
+    pub fn fresh() -> MetadataImage {
+        MetadataImage {
+            cluster_id: new_cluster_id(),
+            ..Default::default()
+        }
+    }
+
+    /// Loads the single-node image from `dir`, or returns a fresh one if none exists. Partitions of
+    /// older layouts are placed on `node_id`.
+    pub fn load_or_new(dir: &Path, node_id: i32) -> Result<MetadataImage, MetadataError> {
         let path = dir.join(FILE_NAME);
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(MetadataImage {
-                    cluster_id: Uuid::new_v4().simple().to_string()[..22].to_string(),
-                    topics: Vec::new(),
-                    producer_id_block_end: 0,
-                    users: Vec::new(),
-                    acls: Vec::new(),
-                })
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::fresh()),
             Err(source) => return Err(MetadataError::Io { path, source }),
         };
         if bytes.len() < 4 {
@@ -102,13 +169,28 @@ impl MetadataImage {
         if crc32fast::hash(body).to_be_bytes() != crc {
             return Err(MetadataError::Corrupt(path));
         }
-        // rkyv needs aligned input; copy into an aligned buffer once at startup.
-        let aligned = |body: &[u8]| {
-            let mut a = rkyv::util::AlignedVec::<16>::with_capacity(body.len());
-            a.extend_from_slice(body);
+        Self::decode(body, node_id).map_err(|_| MetadataError::Corrupt(path))
+    }
+
+    /// The encoded image: format magic, then rkyv.
+    pub fn encode(&self) -> Vec<u8> {
+        let image = rkyv::to_bytes::<rkyv::rancor::Error>(self)
+            .expect("serialising an in-memory image cannot fail");
+        let mut body = Vec::with_capacity(FORMAT_MAGIC.len() + image.len());
+        body.extend_from_slice(FORMAT_MAGIC);
+        body.extend_from_slice(&image);
+        body
+    }
+
+    /// Decodes any layout; partitions of layouts before 3 are placed on `node_id`.
+    pub fn decode(body: &[u8], node_id: i32) -> Result<MetadataImage, MetadataError> {
+        // rkyv needs aligned input; copy into an aligned buffer (images are small and rarely read).
+        let aligned = |b: &[u8]| {
+            let mut a = rkyv::util::AlignedVec::<16>::with_capacity(b.len());
+            a.extend_from_slice(b);
             a
         };
-        let corrupt = |_| MetadataError::Corrupt(path.clone());
+        let corrupt = |_| MetadataError::CorruptImage;
         if let Some(rest) = body.strip_prefix(FORMAT_MAGIC.as_slice()) {
             return rkyv::from_bytes::<MetadataImage, rkyv::rancor::Error>(&aligned(rest))
                 .map_err(corrupt);
@@ -128,16 +210,10 @@ impl MetadataImage {
                 }
             }
         };
-        Ok(MetadataImage {
-            cluster_id: v2.cluster_id,
-            topics: v2.topics,
-            producer_id_block_end: v2.producer_id_block_end,
-            users: v2.users,
-            acls: Vec::new(),
-        })
+        Ok(v2.upgrade(node_id))
     }
 
-    /// Writes the image atomically: temp file, fsync, rename, fsync of the directory.
+    /// Writes the single-node image atomically: temp file, fsync, rename, fsync of the directory.
     pub fn persist(&self, dir: &Path) -> Result<(), MetadataError> {
         let path = dir.join(FILE_NAME);
         let tmp = dir.join(format!("{FILE_NAME}.tmp"));
@@ -145,11 +221,7 @@ impl MetadataImage {
             let path = path.to_path_buf();
             move |source| MetadataError::Io { path, source }
         };
-        let image = rkyv::to_bytes::<rkyv::rancor::Error>(self)
-            .map_err(|_| MetadataError::Corrupt(path.clone()))?;
-        let mut body = Vec::with_capacity(FORMAT_MAGIC.len() + image.len());
-        body.extend_from_slice(FORMAT_MAGIC);
-        body.extend_from_slice(&image);
+        let body = self.encode();
         let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
         f.write_all(&crc32fast::hash(&body).to_be_bytes())
             .map_err(io(&tmp))?;
@@ -168,6 +240,62 @@ impl MetadataImage {
     pub fn user(&self, name: &str) -> Option<&UserRecord> {
         self.users.iter().find(|u| u.name == name)
     }
+
+    pub fn broker(&self, node_id: i32) -> Option<&BrokerRecord> {
+        self.brokers.iter().find(|b| b.node_id == node_id)
+    }
+}
+
+impl ImageV2 {
+    fn upgrade(self, node_id: i32) -> MetadataImage {
+        let topics = self
+            .topics
+            .into_iter()
+            .map(|t| TopicRecord {
+                name: t.name,
+                id: t.id,
+                partitions: t
+                    .partition_shards
+                    .into_iter()
+                    .map(|shard| PartitionRecord {
+                        replicas: vec![node_id],
+                        replica_shards: vec![shard],
+                        leader: node_id,
+                        leader_epoch: 0,
+                        isr: vec![node_id],
+                    })
+                    .collect(),
+                configs: t.configs,
+            })
+            .collect();
+        MetadataImage {
+            cluster_id: self.cluster_id,
+            version: 0,
+            brokers: Vec::new(),
+            topics,
+            producer_id_block_end: self.producer_id_block_end,
+            users: self.users,
+            acls: Vec::new(),
+        }
+    }
+}
+
+/// Kafka's cluster ids are 22 characters.
+pub fn new_cluster_id() -> String {
+    Uuid::new_v4().simple().to_string()[..22].to_string()
+}
+
+/// One partition as shards see it.
+#[derive(Debug)]
+pub struct PartitionInfo {
+    pub replicas: Vec<i32>,
+    pub leader: i32,
+    pub leader_epoch: i32,
+    pub isr: Vec<i32>,
+    /// The leader's shard on its node (shown to clients as a tagged field).
+    pub leader_shard: u32,
+    /// The shard holding this node's replica, if this node hosts one.
+    pub local_shard: Option<usize>,
 }
 
 /// One topic as shards see it.
@@ -175,14 +303,26 @@ impl MetadataImage {
 pub struct TopicInfo {
     pub name: String,
     pub id: Uuid,
-    pub partition_shards: Vec<usize>,
+    pub partitions: Vec<PartitionInfo>,
     pub configs: Vec<(String, String)>,
 }
 
-/// An immutable view of all metadata; shards swap whole snapshots.
+impl TopicInfo {
+    pub fn partition_count(&self) -> i32 {
+        self.partitions.len() as i32
+    }
+}
+
+/// An immutable view of all metadata, as seen from one node; shards swap whole snapshots.
 #[derive(Debug, Default)]
 pub struct MetadataSnapshot {
     pub cluster_id: String,
+    /// This node's id.
+    pub node_id: i32,
+    /// The active controller (the Raft leader; this node on a single node), if one is known.
+    pub controller_id: Option<i32>,
+    /// Registered brokers by node id (empty on a single node: it answers for itself).
+    pub brokers: Vec<Arc<BrokerRecord>>,
     pub topics: HashMap<String, Arc<TopicInfo>>,
     pub topics_by_id: HashMap<Uuid, Arc<TopicInfo>>,
     /// SASL users by name (authentication reads them on the connection's shard).
@@ -198,22 +338,52 @@ impl UserLookup for MetadataSnapshot {
     }
 }
 
+/// Where a request for a partition should go, from this node's point of view.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PartitionRoute {
+    /// This node leads it; the shard holding it.
+    Local(usize),
+    /// Another node leads it: NOT_LEADER_OR_FOLLOWER.
+    Elsewhere,
+    /// No such topic or partition.
+    Unknown,
+}
+
 impl MetadataSnapshot {
-    pub fn from_image(image: &MetadataImage) -> MetadataSnapshot {
+    pub fn from_image(
+        image: &MetadataImage,
+        node_id: i32,
+        controller_id: Option<i32>,
+    ) -> MetadataSnapshot {
         let mut snap = MetadataSnapshot {
             cluster_id: image.cluster_id.clone(),
+            node_id,
+            controller_id,
             ..Default::default()
         };
         for t in &image.topics {
             let info = Arc::new(TopicInfo {
                 name: t.name.clone(),
                 id: Uuid::from_bytes(t.id),
-                partition_shards: t.partition_shards.iter().map(|&s| s as usize).collect(),
+                partitions: t
+                    .partitions
+                    .iter()
+                    .map(|p| PartitionInfo {
+                        replicas: p.replicas.clone(),
+                        leader: p.leader,
+                        leader_epoch: p.leader_epoch,
+                        isr: p.isr.clone(),
+                        leader_shard: p.shard_on(p.leader).unwrap_or(0),
+                        local_shard: p.shard_on(node_id).map(|s| s as usize),
+                    })
+                    .collect(),
                 configs: t.configs.clone(),
             });
             snap.topics_by_id.insert(info.id, info.clone());
             snap.topics.insert(t.name.clone(), info);
         }
+        snap.brokers = image.brokers.iter().cloned().map(Arc::new).collect();
+        snap.brokers.sort_by_key(|b| b.node_id);
         snap.users = image
             .users
             .iter()
@@ -224,12 +394,47 @@ impl MetadataSnapshot {
         snap
     }
 
-    /// The shard owning a partition, if the topic and partition exist.
-    pub fn shard_of(&self, topic: &str, partition: i32) -> Option<usize> {
+    /// The same metadata with another controller (the Raft leader changed, the image did not).
+    pub fn with_controller(&self, controller_id: Option<i32>) -> MetadataSnapshot {
+        MetadataSnapshot {
+            cluster_id: self.cluster_id.clone(),
+            node_id: self.node_id,
+            controller_id,
+            brokers: self.brokers.clone(),
+            topics: self.topics.clone(),
+            topics_by_id: self.topics_by_id.clone(),
+            users: self.users.clone(),
+            acl_bindings: self.acl_bindings.clone(),
+            acls: AclIndex::new(&self.acl_bindings),
+        }
+    }
+
+    fn partition(&self, topic: &str, partition: i32) -> Option<&PartitionInfo> {
         let t = self.topics.get(topic)?;
         usize::try_from(partition)
             .ok()
-            .and_then(|p| t.partition_shards.get(p).copied())
+            .and_then(|p| t.partitions.get(p))
+    }
+
+    /// Whether the partition exists (on any node).
+    pub fn has_partition(&self, topic: &str, partition: i32) -> bool {
+        self.partition(topic, partition).is_some()
+    }
+
+    /// The shard holding this node's replica of a partition, if the partition exists and is hosted here.
+    pub fn shard_of(&self, topic: &str, partition: i32) -> Option<usize> {
+        self.partition(topic, partition)?.local_shard
+    }
+
+    /// Whether this node leads the partition (and on which shard), another node does, or it does not exist.
+    pub fn route(&self, topic: &str, partition: i32) -> PartitionRoute {
+        match self.partition(topic, partition) {
+            None => PartitionRoute::Unknown,
+            Some(p) => match p.local_shard {
+                Some(shard) if p.leader == self.node_id => PartitionRoute::Local(shard),
+                _ => PartitionRoute::Elsewhere,
+            },
+        }
     }
 }
 
@@ -254,29 +459,55 @@ pub fn validate_topic_name(name: &str) -> Result<(), &'static str> {
 mod tests {
     use super::*;
 
+    fn single(shard: u32) -> PartitionRecord {
+        PartitionRecord {
+            replicas: vec![1],
+            replica_shards: vec![shard],
+            leader: 1,
+            leader_epoch: 0,
+            isr: vec![1],
+        }
+    }
+
     #[test]
     fn image_round_trips_and_detects_corruption() {
         let dir = std::env::temp_dir().join(format!("shardlog-meta-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut image = MetadataImage::load_or_new(&dir).unwrap();
+        let mut image = MetadataImage::load_or_new(&dir, 1).unwrap();
         image.topics.push(TopicRecord {
             name: "t".into(),
             id: *Uuid::new_v4().as_bytes(),
-            partition_shards: vec![0, 1, 0],
+            partitions: vec![single(0), single(1), single(0)],
             configs: vec![("retention.ms".into(), "1000".into())],
         });
+        image.brokers.push(BrokerRecord {
+            node_id: 1,
+            endpoints: vec![EndpointRecord {
+                listener: "PLAINTEXT".into(),
+                host: "h".into(),
+                port: 9092,
+            }],
+            shards: 2,
+            rack: Some("r1".into()),
+        });
         image.persist(&dir).unwrap();
-        assert_eq!(MetadataImage::load_or_new(&dir).unwrap(), image);
+        assert_eq!(MetadataImage::load_or_new(&dir, 1).unwrap(), image);
         let path = dir.join(FILE_NAME);
         let mut bytes = std::fs::read(&path).unwrap();
         let last = bytes.len() - 1;
         bytes[last] ^= 0xff;
         std::fs::write(&path, bytes).unwrap();
         assert!(matches!(
-            MetadataImage::load_or_new(&dir),
+            MetadataImage::load_or_new(&dir, 1),
             Err(MetadataError::Corrupt(_))
         ));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn write_body(dir: &Path, body: &[u8]) {
+        let mut bytes = crc32fast::hash(body).to_be_bytes().to_vec();
+        bytes.extend_from_slice(body);
+        std::fs::write(dir.join(FILE_NAME), bytes).unwrap();
     }
 
     #[test]
@@ -288,11 +519,8 @@ mod tests {
             topics: vec![],
             producer_id_block_end: 2000,
         };
-        let body = rkyv::to_bytes::<rkyv::rancor::Error>(&v1).unwrap();
-        let mut bytes = crc32fast::hash(&body).to_be_bytes().to_vec();
-        bytes.extend_from_slice(&body);
-        std::fs::write(dir.join(FILE_NAME), bytes).unwrap();
-        let mut image = MetadataImage::load_or_new(&dir).unwrap();
+        write_body(&dir, &rkyv::to_bytes::<rkyv::rancor::Error>(&v1).unwrap());
+        let mut image = MetadataImage::load_or_new(&dir, 1).unwrap();
         assert_eq!(image.cluster_id, "abc");
         assert_eq!(image.producer_id_block_end, 2000);
         assert!(image.users.is_empty());
@@ -301,13 +529,44 @@ mod tests {
             credentials: vec![],
         });
         image.persist(&dir).unwrap();
-        assert_eq!(MetadataImage::load_or_new(&dir).unwrap(), image);
+        assert_eq!(MetadataImage::load_or_new(&dir, 1).unwrap(), image);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn second_layout_partitions_move_onto_this_node() {
+        let dir = std::env::temp_dir().join(format!("shardlog-meta-v2-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let v2 = ImageV2 {
+            cluster_id: "abc".into(),
+            topics: vec![TopicRecordV2 {
+                name: "t".into(),
+                id: [7; 16],
+                partition_shards: vec![1, 0],
+                configs: vec![],
+            }],
+            producer_id_block_end: 1000,
+            users: vec![],
+        };
+        let mut body = FORMAT_MAGIC_V2.to_vec();
+        body.extend_from_slice(&rkyv::to_bytes::<rkyv::rancor::Error>(&v2).unwrap());
+        write_body(&dir, &body);
+        let image = MetadataImage::load_or_new(&dir, 5).unwrap();
+        let t = image.topic("t").unwrap();
+        assert_eq!(t.partitions[0].replicas, vec![5]);
+        assert_eq!(t.partitions[0].replica_shards, vec![1]);
+        assert_eq!(t.partitions[1].leader, 5);
+        let snap = MetadataSnapshot::from_image(&image, 5, Some(5));
+        assert_eq!(snap.route("t", 0), PartitionRoute::Local(1));
+        assert_eq!(snap.route("t", 2), PartitionRoute::Unknown);
+        let elsewhere = MetadataSnapshot::from_image(&image, 6, Some(5));
+        assert_eq!(elsewhere.route("t", 1), PartitionRoute::Elsewhere);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn second_layout_files_keep_their_users_and_gain_acls() {
-        let dir = std::env::temp_dir().join(format!("shardlog-meta-v2-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("shardlog-meta-v2-acls-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let v2 = ImageV2 {
             cluster_id: "abc".into(),
@@ -320,10 +579,8 @@ mod tests {
         };
         let mut body = FORMAT_MAGIC_V2.to_vec();
         body.extend_from_slice(&rkyv::to_bytes::<rkyv::rancor::Error>(&v2).unwrap());
-        let mut bytes = crc32fast::hash(&body).to_be_bytes().to_vec();
-        bytes.extend_from_slice(&body);
-        std::fs::write(dir.join(FILE_NAME), bytes).unwrap();
-        let mut image = MetadataImage::load_or_new(&dir).unwrap();
+        write_body(&dir, &body);
+        let mut image = MetadataImage::load_or_new(&dir, 1).unwrap();
         assert_eq!(image.user("alice").map(|u| u.name.as_str()), Some("alice"));
         assert!(image.acls.is_empty());
         image.acls.push(crate::security::acl::AclBinding {
@@ -336,7 +593,7 @@ mod tests {
             permission: crate::security::acl::Permission::Allow,
         });
         image.persist(&dir).unwrap();
-        assert_eq!(MetadataImage::load_or_new(&dir).unwrap(), image);
+        assert_eq!(MetadataImage::load_or_new(&dir, 1).unwrap(), image);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

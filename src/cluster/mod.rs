@@ -1,4 +1,7 @@
-//! Cluster state: topic metadata, placement of partitions on shards, and the controller that changes them.
+//! Cluster state: metadata (brokers, topics, replicas), placement of partitions on nodes and shards, and
+//! the controller that changes them.
 pub mod controller;
 pub mod metadata;
+pub mod placement;
+pub mod registration;
 pub mod topic_config;

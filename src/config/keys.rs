@@ -15,6 +15,9 @@ use std::any::TypeId;
 pub const KAFKA_KEYS: &[(&str, &str)] = &[
     ("data_dir", "log.dir"),
     ("node_id", "node.id"),
+    ("process_roles", "process.roles"),
+    ("controller_quorum_voters", "controller.quorum.voters"),
+    ("broker_rack", "broker.rack"),
     ("auto_create_topics_enable", "auto.create.topics.enable"),
     ("num_partitions", "num.partitions"),
     ("default_replication_factor", "default.replication.factor"),

@@ -43,7 +43,7 @@ pub fn topic_table(snapshot: &MetadataSnapshot) -> HashMap<String, (uuid::Uuid, 
     snapshot
         .topics
         .values()
-        .map(|t| (t.name.clone(), (t.id, t.partition_shards.len() as i32)))
+        .map(|t| (t.name.clone(), (t.id, t.partition_count())))
         .collect()
 }
 

@@ -3,7 +3,7 @@
 use super::authz::Access;
 use super::errors::read_code;
 use super::RequestContext;
-use crate::runtime::router::on_owners_by_topic;
+use crate::runtime::router::on_leaders_by_topic;
 use crate::runtime::shard::Shard;
 use crate::security::acl::{Operation, ResourceType};
 use crate::storage::PartitionLog;
@@ -14,13 +14,19 @@ use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse};
 use kafka_protocol::ResponseError;
 use std::rc::Rc;
 
+/// A partition's answer before anything is deleted.
+fn not_deleted(index: i32) -> DeleteRecordsPartitionResult {
+    let mut r = DeleteRecordsPartitionResult::default();
+    r.partition_index = index;
+    r.low_watermark = -1;
+    r
+}
+
 async fn delete(
     log: Option<Rc<PartitionLog>>,
     (index, offset): (i32, i64),
 ) -> DeleteRecordsPartitionResult {
-    let mut r = DeleteRecordsPartitionResult::default();
-    r.partition_index = index;
-    r.low_watermark = -1;
+    let mut r = not_deleted(index);
     match log.map(|l| l.delete_records_before(offset)) {
         None => r.error_code = ResponseError::UnknownTopicOrPartition.code(),
         Some(Ok(low)) => r.low_watermark = low,
@@ -51,25 +57,27 @@ pub async fn handle(
         })
         .collect();
     let mut resp = DeleteRecordsResponse::default();
-    resp.topics = on_owners_by_topic(shard, topics, delete)
-        .await
-        .into_iter()
-        .map(|(name, partitions)| {
-            let mut t = DeleteRecordsTopicResult::default();
-            t.name = name;
-            t.partitions = partitions;
-            t
-        })
-        .collect();
+    resp.topics = on_leaders_by_topic(shard, topics, delete, |(index, _)| {
+        let mut r = not_deleted(index);
+        r.error_code = ResponseError::NotLeaderOrFollower.code();
+        r
+    })
+    .await
+    .into_iter()
+    .map(|(name, partitions)| {
+        let mut t = DeleteRecordsTopicResult::default();
+        t.name = name;
+        t.partitions = partitions;
+        t
+    })
+    .collect();
     for d in denied {
         let mut t = DeleteRecordsTopicResult::default();
         t.partitions = d
             .partitions
             .iter()
             .map(|p| {
-                let mut r = DeleteRecordsPartitionResult::default();
-                r.partition_index = p.partition_index;
-                r.low_watermark = -1;
+                let mut r = not_deleted(p.partition_index);
                 r.error_code = ResponseError::TopicAuthorizationFailed.code();
                 r
             })

@@ -47,12 +47,7 @@ pub async fn handle(
             .values()
             .map(|t| {
                 let name = TopicName(StrBytes::from_string(t.name.clone()));
-                (
-                    name,
-                    (0..t.partition_shards.len() as i32)
-                        .map(|p| (p, p))
-                        .collect(),
-                )
+                (name, (0..t.partition_count()).map(|p| (p, p)).collect())
             })
             .collect(),
     };

@@ -2,6 +2,7 @@
 
 use crate::cluster::controller::ControllerError;
 use crate::cluster::topic_config::ConfigError;
+use crate::quorum::QuorumError;
 use crate::storage::batch::BatchError;
 use crate::storage::producer_state::SequenceError;
 use crate::storage::{AppendError, ReadError};
@@ -18,6 +19,13 @@ pub fn controller_code(e: &ControllerError) -> ResponseError {
             ResponseError::InvalidConfig
         }
         ControllerError::Persist(_) => ResponseError::KafkaStorageError,
+        ControllerError::NoBrokers => ResponseError::InvalidReplicationFactor,
+        ControllerError::Quorum(QuorumError::NoLeader) => ResponseError::NotController,
+        ControllerError::Quorum(QuorumError::Timeout(_)) | ControllerError::Contended => {
+            ResponseError::RequestTimedOut
+        }
+        ControllerError::Quorum(_) => ResponseError::KafkaStorageError,
+        ControllerError::Credentials(_) => ResponseError::InvalidRequest,
     }
 }
 

@@ -10,7 +10,7 @@ use super::fetch_session::{
 use super::{Outcome, RequestContext};
 use crate::metrics::PartitionMetrics;
 use crate::net::response::{hole, MAX_HOLE};
-use crate::runtime::router::{on_owners, PartitionItem};
+use crate::runtime::router::{on_leaders, PartitionItem};
 use crate::runtime::shard::Shard;
 use crate::runtime::signal::Signal;
 use crate::security::acl::{Operation, ResourceType};
@@ -247,7 +247,10 @@ pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: FetchRequest) 
                 },
             })
             .collect();
-        let reads: Vec<ReadOutput> = on_owners(shard, items, read_partition).await;
+        let reads: Vec<ReadOutput> = on_leaders(shard, items, read_partition, |_| {
+            ReadOutput::failed(ResponseError::NotLeaderOrFollower)
+        })
+        .await;
         let available: u64 = reads
             .iter()
             .filter_map(|r| r.slice.as_ref())

@@ -1,9 +1,10 @@
-//! FindCoordinator: this broker coordinates every group (single node); transactions are not supported.
-//! Needs DESCRIBE on the group (GROUP_AUTHORIZATION_FAILED) or transactional id.
+//! FindCoordinator: a group's coordinator is the leader of its `__consumer_offsets` partition (this
+//! broker on a single node); transactions are not supported. Needs DESCRIBE on the group
+//! (GROUP_AUTHORIZATION_FAILED) or transactional id.
 
 use super::authz::Access;
-use super::group_routing::coordinator_ready;
-use super::{broker_endpoint, RequestContext};
+use super::group_routing::coordinator_node;
+use super::{cluster_brokers, RequestContext};
 use crate::runtime::shard::Shard;
 use crate::security::acl::{Operation, ResourceType};
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
@@ -20,7 +21,6 @@ fn lookup(
     key: StrBytes,
     key_type: i8,
 ) -> Coordinator {
-    let (node_id, host, port) = broker_endpoint(shard, ctx);
     let mut c = Coordinator::default();
     c.node_id = BrokerId(-1);
     let (resource, refused) = if key_type == KEY_TYPE_GROUP {
@@ -31,22 +31,29 @@ fn lookup(
             ResponseError::TransactionalIdAuthorizationFailed,
         )
     };
-    let allowed = access.allows(Operation::Describe, resource, &key);
-    c.key = key;
-    if !allowed {
+    if !access.allows(Operation::Describe, resource, &key) {
         c.error_code = refused.code();
     } else if key_type != KEY_TYPE_GROUP {
         c.error_code = ResponseError::CoordinatorNotAvailable.code();
         c.error_message = Some(StrBytes::from_static_str(
             "transactions are not supported yet",
         ));
-    } else if !coordinator_ready(shard) {
-        c.error_code = ResponseError::CoordinatorNotAvailable.code();
     } else {
-        c.node_id = BrokerId(node_id);
-        c.host = StrBytes::from_string(host);
-        c.port = port;
+        let endpoint = coordinator_node(shard, &key).and_then(|n| {
+            cluster_brokers(shard, ctx)
+                .into_iter()
+                .find(|b| b.node_id == n)
+        });
+        match endpoint {
+            Some(e) => {
+                c.node_id = BrokerId(e.node_id);
+                c.host = StrBytes::from_string(e.host);
+                c.port = e.port;
+            }
+            None => c.error_code = ResponseError::CoordinatorNotAvailable.code(),
+        }
     }
+    c.key = key;
     c
 }
 

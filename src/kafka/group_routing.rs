@@ -1,7 +1,9 @@
-//! Where a group lives: the shard owning its `__consumer_offsets` partition. Group requests are run
+//! Where a group lives: the node leading its `__consumer_offsets` partition, and there the shard
+//! owning it. Group requests are run
 //! there; until `__consumer_offsets` exists (first seconds of a new broker) the answer is
 //! COORDINATOR_NOT_AVAILABLE, which clients retry.
 
+use crate::cluster::metadata::PartitionRoute;
 use crate::coordinator::offsets_topic::{partition_for, TOPIC};
 use crate::runtime::shard::Shard;
 use crate::storage::PartitionLog;
@@ -9,17 +11,29 @@ use kafka_protocol::ResponseError;
 use std::future::Future;
 use std::rc::Rc;
 
-/// The `__consumer_offsets` partition of `group_id` and the shard owning it.
-fn locate(shard: &Shard, group_id: &str) -> Option<(i32, usize)> {
+/// The `__consumer_offsets` partition of `group_id` and the shard owning it here. In a cluster a group
+/// is coordinated by the leader of that partition; other nodes answer NOT_COORDINATOR.
+fn locate(shard: &Shard, group_id: &str) -> Result<(i32, usize), ResponseError> {
     let metadata = shard.metadata();
-    let topic = metadata.topics.get(TOPIC)?;
-    let partition = partition_for(group_id, topic.partition_shards.len() as i32);
-    Some((partition, *topic.partition_shards.get(partition as usize)?))
+    let topic = metadata
+        .topics
+        .get(TOPIC)
+        .ok_or(ResponseError::CoordinatorNotAvailable)?;
+    let partition = partition_for(group_id, topic.partition_count());
+    match metadata.route(TOPIC, partition) {
+        PartitionRoute::Local(owner) => Ok((partition, owner)),
+        PartitionRoute::Elsewhere => Err(ResponseError::NotCoordinator),
+        PartitionRoute::Unknown => Err(ResponseError::CoordinatorNotAvailable),
+    }
 }
 
-/// True once groups can be served (`__consumer_offsets` exists).
-pub fn coordinator_ready(shard: &Shard) -> bool {
-    shard.metadata().topics.contains_key(TOPIC)
+/// The node coordinating `group_id` (the leader of its `__consumer_offsets` partition), once that
+/// topic exists.
+pub fn coordinator_node(shard: &Shard, group_id: &str) -> Option<i32> {
+    let metadata = shard.metadata();
+    let topic = metadata.topics.get(TOPIC)?;
+    let partition = partition_for(group_id, topic.partition_count());
+    Some(topic.partitions.get(partition as usize)?.leader)
 }
 
 /// Runs `f` on the shard coordinating `group_id`, with that group's `__consumer_offsets` log.
@@ -33,8 +47,7 @@ where
     F: FnOnce(Rc<Shard>, Rc<PartitionLog>) -> Fut + Send + 'static,
     Fut: Future<Output = T> + 'static,
 {
-    let (partition, owner) =
-        locate(shard, group_id).ok_or(ResponseError::CoordinatorNotAvailable)?;
+    let (partition, owner) = locate(shard, group_id)?;
     shard
         .submit_to(owner, move |s| async move {
             let log = s.partition(TOPIC, partition)?;

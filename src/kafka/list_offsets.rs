@@ -4,7 +4,7 @@
 use super::authz::Access;
 use super::errors::read_code;
 use super::RequestContext;
-use crate::runtime::router::on_owners_by_topic;
+use crate::runtime::router::on_leaders_by_topic;
 use crate::runtime::shard::Shard;
 use crate::security::acl::{Operation, ResourceType};
 use crate::storage::PartitionLog;
@@ -18,18 +18,29 @@ use std::rc::Rc;
 const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
 
-async fn lookup(
-    log: Option<Rc<PartitionLog>>,
-    (index, timestamp): (i32, i64),
-) -> ListOffsetsPartitionResponse {
+/// A partition's answer before an offset is found.
+fn no_offset(index: i32) -> ListOffsetsPartitionResponse {
     let mut r = ListOffsetsPartitionResponse::default();
     r.partition_index = index;
     r.timestamp = -1;
     r.offset = -1;
+    r
+}
+
+fn failed(index: i32, error: ResponseError) -> ListOffsetsPartitionResponse {
+    let mut r = no_offset(index);
+    r.error_code = error.code();
+    r
+}
+
+async fn lookup(
+    log: Option<Rc<PartitionLog>>,
+    (index, timestamp): (i32, i64),
+) -> ListOffsetsPartitionResponse {
     let Some(log) = log else {
-        r.error_code = ResponseError::UnknownTopicOrPartition.code();
-        return r;
+        return failed(index, ResponseError::UnknownTopicOrPartition);
     };
+    let mut r = no_offset(index);
     r.leader_epoch = log.leader_epoch();
     match timestamp {
         LATEST => r.offset = log.high_watermark.get(),
@@ -44,15 +55,6 @@ async fn lookup(
         },
         _ => r.error_code = ResponseError::UnsupportedVersion.code(),
     }
-    r
-}
-
-fn refused(index: i32) -> ListOffsetsPartitionResponse {
-    let mut r = ListOffsetsPartitionResponse::default();
-    r.partition_index = index;
-    r.timestamp = -1;
-    r.offset = -1;
-    r.error_code = ResponseError::TopicAuthorizationFailed.code();
     r
 }
 
@@ -78,22 +80,24 @@ pub async fn handle(
         })
         .collect();
     let mut resp = ListOffsetsResponse::default();
-    resp.topics = on_owners_by_topic(shard, topics, lookup)
-        .await
-        .into_iter()
-        .map(|(name, partitions)| {
-            let mut t = ListOffsetsTopicResponse::default();
-            t.name = name;
-            t.partitions = partitions;
-            t
-        })
-        .collect();
+    resp.topics = on_leaders_by_topic(shard, topics, lookup, |(index, _)| {
+        failed(index, ResponseError::NotLeaderOrFollower)
+    })
+    .await
+    .into_iter()
+    .map(|(name, partitions)| {
+        let mut t = ListOffsetsTopicResponse::default();
+        t.name = name;
+        t.partitions = partitions;
+        t
+    })
+    .collect();
     for d in denied {
         let mut t = ListOffsetsTopicResponse::default();
         t.partitions = d
             .partitions
             .iter()
-            .map(|p| refused(p.partition_index))
+            .map(|p| failed(p.partition_index, ResponseError::TopicAuthorizationFailed))
             .collect();
         t.name = d.name;
         resp.topics.push(t);

@@ -1,10 +1,10 @@
-//! Metadata: brokers (just us), and topics with their partitions, leaders and ids. Unknown topics are
+//! Metadata: the brokers, and topics with their partitions, leaders, replicas and ids. Unknown topics are
 //! auto-created when both the request and `auto.create.topics.enable` allow it (and, with the
 //! authorizer on, the principal may CREATE the topic). A listing of all topics leaves out those the
 //! principal may not DESCRIBE; one asked for by name or id answers TOPIC_AUTHORIZATION_FAILED instead.
 
 use super::authz::Access;
-use super::{broker_endpoint, RequestContext};
+use super::{cluster_brokers, controller_id, RequestContext};
 use crate::cluster::metadata::{validate_topic_name, TopicInfo};
 use crate::runtime::shard::{Shard, CONTROLLER_SHARD};
 use crate::security::acl::{Operation, ResourceType};
@@ -27,14 +27,19 @@ pub async fn handle(
     ctx: &RequestContext,
     req: MetadataRequest,
 ) -> MetadataResponse {
-    let (node_id, host, port) = broker_endpoint(shard, ctx);
     let mut resp = MetadataResponse::default();
-    let mut broker = MetadataResponseBroker::default();
-    broker.node_id = BrokerId(node_id);
-    broker.host = StrBytes::from_string(host);
-    broker.port = port;
-    resp.brokers = vec![broker];
-    resp.controller_id = BrokerId(node_id);
+    resp.brokers = cluster_brokers(shard, ctx)
+        .into_iter()
+        .map(|e| {
+            let mut b = MetadataResponseBroker::default();
+            b.node_id = BrokerId(e.node_id);
+            b.host = StrBytes::from_string(e.host);
+            b.port = e.port;
+            b.rack = e.rack.map(StrBytes::from_string);
+            b
+        })
+        .collect();
+    resp.controller_id = BrokerId(controller_id(shard));
     resp.cluster_authorized_operations = OPS_NOT_REQUESTED;
     let snapshot = shard.metadata();
     resp.cluster_id = Some(StrBytes::from_string(snapshot.cluster_id.clone()));
@@ -52,7 +57,7 @@ pub async fn handle(
             .cloned()
             .collect();
         topics.sort_by(|a, b| a.name.cmp(&b.name));
-        resp.topics = topics.iter().map(|t| topic_response(t, node_id)).collect();
+        resp.topics = topics.iter().map(|t| topic_response(t)).collect();
         return resp;
     }
     let auto_create = req.allow_auto_topic_creation && shard.config.auto_create_topics_enable;
@@ -104,7 +109,7 @@ pub async fn handle(
             (None, name) => Err(name.unwrap_or_default()),
         };
         resp.topics.push(match topic {
-            Ok(t) => topic_response(&t, node_id),
+            Ok(t) => topic_response(&t),
             Err(name) => {
                 let code = if validate_topic_name(&name).is_err() && !name.is_empty() {
                     ResponseError::InvalidTopicException
@@ -156,22 +161,26 @@ async fn auto_create_topic(shard: &Rc<Shard>, name: String) -> Option<Arc<TopicI
 /// skip tags they do not know.
 pub const SHARD_TAG: i32 = 10_000;
 
-fn topic_response(t: &TopicInfo, node_id: i32) -> MetadataResponseTopic {
+fn topic_response(t: &TopicInfo) -> MetadataResponseTopic {
     let mut topic = MetadataResponseTopic::default();
     topic.name = Some(TopicName(StrBytes::from_string(t.name.clone())));
     topic.topic_id = t.id;
     topic.topic_authorized_operations = OPS_NOT_REQUESTED;
-    topic.partitions = (0..t.partition_shards.len() as i32)
-        .map(|p| {
+    let ids = |nodes: &[i32]| nodes.iter().map(|&n| BrokerId(n)).collect::<Vec<_>>();
+    topic.partitions = t
+        .partitions
+        .iter()
+        .enumerate()
+        .map(|(p, info)| {
             let mut part = MetadataResponsePartition::default();
-            part.partition_index = p;
-            part.leader_id = BrokerId(node_id);
-            part.leader_epoch = 0;
-            part.replica_nodes = vec![BrokerId(node_id)];
-            part.isr_nodes = vec![BrokerId(node_id)];
+            part.partition_index = p as i32;
+            part.leader_id = BrokerId(info.leader);
+            part.leader_epoch = info.leader_epoch;
+            part.replica_nodes = ids(&info.replicas);
+            part.isr_nodes = ids(&info.isr);
             part.unknown_tagged_fields.insert(
                 SHARD_TAG,
-                Bytes::copy_from_slice(&(t.partition_shards[p as usize] as i32).to_be_bytes()),
+                Bytes::copy_from_slice(&(info.leader_shard as i32).to_be_bytes()),
             );
             part
         })

@@ -407,6 +407,49 @@ pub fn broker_endpoint(shard: &Shard, ctx: &RequestContext) -> (i32, String, i32
     (shard.config.node_id, host, port)
 }
 
+/// A broker as Metadata-like responses list it.
+pub struct BrokerEndpoint {
+    pub node_id: i32,
+    pub host: String,
+    pub port: i32,
+    pub rack: Option<String>,
+}
+
+/// Every broker clients should know, with its advertised endpoint for the request's listener: the
+/// registered brokers in a cluster (ourselves as our listener says), just us on a single node.
+pub fn cluster_brokers(shard: &Shard, ctx: &RequestContext) -> Vec<BrokerEndpoint> {
+    let (me, host, port) = broker_endpoint(shard, ctx);
+    let snapshot = shard.metadata();
+    let listener = ctx.listener.as_ref().map(|l| l.name.as_str());
+    let mut brokers: Vec<BrokerEndpoint> = snapshot
+        .brokers
+        .iter()
+        .filter(|b| b.node_id != me)
+        .filter_map(|b| {
+            let e = b.endpoint(listener)?;
+            Some(BrokerEndpoint {
+                node_id: b.node_id,
+                host: e.host.clone(),
+                port: e.port,
+                rack: b.rack.clone(),
+            })
+        })
+        .collect();
+    brokers.push(BrokerEndpoint {
+        node_id: me,
+        host,
+        port,
+        rack: shard.config.broker_rack.clone(),
+    });
+    brokers.sort_by_key(|b| b.node_id);
+    brokers
+}
+
+/// The active controller's id as responses show it (-1 while a cluster has no quorum leader).
+pub fn controller_id(shard: &Shard) -> i32 {
+    shard.metadata().controller_id.unwrap_or(-1)
+}
+
 /// Runs a controller operation on the controller shard; a vanished controller reads as a storage error.
 pub async fn on_controller<T, F, Fut>(
     shard: &Rc<Shard>,

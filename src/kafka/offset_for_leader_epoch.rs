@@ -4,7 +4,7 @@
 
 use super::authz::Access;
 use super::RequestContext;
-use crate::runtime::router::on_owners_by_topic;
+use crate::runtime::router::on_leaders_by_topic;
 use crate::runtime::shard::Shard;
 use crate::security::acl::{Operation, ResourceType, CLUSTER_NAME};
 use crate::storage::PartitionLog;
@@ -15,11 +15,17 @@ use kafka_protocol::messages::{OffsetForLeaderEpochRequest, OffsetForLeaderEpoch
 use kafka_protocol::ResponseError;
 use std::rc::Rc;
 
-async fn end_offset(log: Option<Rc<PartitionLog>>, (index, epoch): (i32, i32)) -> EpochEndOffset {
+/// A partition's answer before its epoch is looked up.
+fn unknown_end(index: i32) -> EpochEndOffset {
     let mut r = EpochEndOffset::default();
     r.partition = index;
     r.leader_epoch = -1;
     r.end_offset = -1;
+    r
+}
+
+async fn end_offset(log: Option<Rc<PartitionLog>>, (index, epoch): (i32, i32)) -> EpochEndOffset {
+    let mut r = unknown_end(index);
     match log {
         None => r.error_code = ResponseError::UnknownTopicOrPartition.code(),
         Some(log) => {
@@ -58,26 +64,27 @@ pub async fn handle(
         })
         .collect();
     let mut resp = OffsetForLeaderEpochResponse::default();
-    resp.topics = on_owners_by_topic(shard, topics, end_offset)
-        .await
-        .into_iter()
-        .map(|(topic, partitions)| {
-            let mut t = OffsetForLeaderTopicResult::default();
-            t.topic = topic;
-            t.partitions = partitions;
-            t
-        })
-        .collect();
+    resp.topics = on_leaders_by_topic(shard, topics, end_offset, |(index, _)| {
+        let mut r = unknown_end(index);
+        r.error_code = ResponseError::NotLeaderOrFollower.code();
+        r
+    })
+    .await
+    .into_iter()
+    .map(|(topic, partitions)| {
+        let mut t = OffsetForLeaderTopicResult::default();
+        t.topic = topic;
+        t.partitions = partitions;
+        t
+    })
+    .collect();
     for d in denied {
         let mut t = OffsetForLeaderTopicResult::default();
         t.partitions = d
             .partitions
             .iter()
             .map(|p| {
-                let mut r = EpochEndOffset::default();
-                r.partition = p.partition;
-                r.leader_epoch = -1;
-                r.end_offset = -1;
+                let mut r = unknown_end(p.partition);
                 r.error_code = ResponseError::TopicAuthorizationFailed.code();
                 r
             })

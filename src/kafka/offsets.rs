@@ -127,7 +127,8 @@ async fn commit_on_group_shard(
             return vec![Err(e); entries.len()];
         }
         let metadata = s.metadata();
-        let known = |(t, p): &(String, i32)| metadata.shard_of(t, *p).is_some();
+        // Committed offsets may name partitions led by any node.
+        let known = |(t, p): &(String, i32)| metadata.has_partition(t, *p);
         let (valid, invalid): (Vec<_>, Vec<_>) = entries
             .into_iter()
             .enumerate()

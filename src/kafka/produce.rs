@@ -6,7 +6,7 @@ use super::authz::Access;
 use super::errors::append_code;
 use super::{Outcome, RequestContext};
 use crate::config::FlushPolicy;
-use crate::runtime::router::{on_owners, PartitionItem};
+use crate::runtime::router::{on_leaders, PartitionItem};
 use crate::runtime::shard::Shard;
 use crate::security::acl::{Operation, ResourceType};
 use crate::storage::batch::validate_record_set;
@@ -90,7 +90,14 @@ pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: ProduceRequest
             })
             .collect()
     } else {
-        on_owners(shard, items, append_partition).await
+        on_leaders(shard, items, append_partition, |input| {
+            error_response(
+                input.index,
+                ResponseError::NotLeaderOrFollower,
+                "this broker does not lead the partition".into(),
+            )
+        })
+        .await
     };
     for r in &results {
         shard.metrics.record_error(ctx.api_key, r.error_code);

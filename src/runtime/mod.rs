@@ -10,9 +10,11 @@ pub mod signal;
 
 use crate::cluster::controller::Controller;
 use crate::cluster::metadata::{MetadataImage, MetadataSnapshot};
+use crate::cluster::registration;
 use crate::config::BrokerConfig;
 use crate::metrics::{self, Registry};
 use crate::net;
+use crate::quorum::Quorum;
 use anyhow::{bail, Context};
 use glommio::channels::channel_mesh::MeshBuilder;
 use glommio::{CpuSet, LocalExecutorPoolBuilder, PoolPlacement};
@@ -122,20 +124,30 @@ pub fn serve(config: BrokerConfig) -> anyhow::Result<()> {
     }
     let tls = load_tls(&config, &listeners)?;
     let listeners = Arc::new(listeners);
-    let mut image =
-        MetadataImage::load_or_new(&config.data_dir).context("loading cluster metadata")?;
-    // Before any shard starts, so no client can race the first users' creation.
-    if let Some(list) = &config.sasl_bootstrap_users {
-        let created = crate::cluster::controller::add_bootstrap_users(&mut image, list)
-            .context("sasl.bootstrap.users")?;
-        if !created.is_empty() {
-            image
-                .persist(&config.data_dir)
-                .context("persisting sasl.bootstrap.users")?;
-            info!(users = ?created, "created SASL users from sasl.bootstrap.users");
+    let roles = crate::quorum::roles::Roles::of(&config.process_roles);
+    let boot = match &config.controller_quorum_voters {
+        Some(voters) => {
+            if !roles.controller {
+                bail!("process.roles={}: a node that is not a controller would follow the metadata log as a Raft learner, which is not built yet; use broker,controller", config.process_roles);
+            }
+            Some(
+                crate::quorum::Boot::open(&config, voters)
+                    .context("starting the metadata quorum")?,
+            )
         }
-    }
-    let snapshot = Arc::new(MetadataSnapshot::from_image(&image));
+        None => None,
+    };
+    let image = match &boot {
+        Some(b) => b.image.clone(),
+        None => load_single_node_image(&config)?,
+    };
+    // On a single node this node is the controller; a cluster learns its controller from the quorum.
+    let controller_id = boot.is_none().then_some(config.node_id);
+    let snapshot = Arc::new(MetadataSnapshot::from_image(
+        &image,
+        config.node_id,
+        controller_id,
+    ));
     info!(
         listeners = %listeners
             .iter()
@@ -144,6 +156,8 @@ pub fn serve(config: BrokerConfig) -> anyhow::Result<()> {
             .join(","),
         data_dir = %config.data_dir.display(),
         shards,
+        node_id = config.node_id,
+        quorum = config.controller_quorum_voters.as_deref().unwrap_or("none (single node)"),
         cluster_id = %image.cluster_id,
         topics = image.topics.len(),
         "starting shardlog"
@@ -161,8 +175,9 @@ pub fn serve(config: BrokerConfig) -> anyhow::Result<()> {
         .spawn(move || shutdown_on_signal(&data_dir))
         .context("starting the shutdown thread")?;
     let mesh = MeshBuilder::<Job, _>::full(shards, MESH_CHANNEL_CAPACITY);
-    let image = std::sync::Mutex::new(Some(image)); // handed to the controller shard once, at startup
-    let image = Arc::new(image);
+    // Handed to the controller shard once, at startup.
+    let controller_start = Arc::new(std::sync::Mutex::new(Some((image, boot))));
+    let register_as_broker = roles.broker;
     let placement = if shards <= cpus.len() {
         PoolPlacement::MaxSpread(shards, Some(cpus))
     } else {
@@ -176,25 +191,45 @@ pub fn serve(config: BrokerConfig) -> anyhow::Result<()> {
         .on_all_shards(move || {
             let config = config.clone();
             let snapshot = snapshot.clone();
-            let image = image.clone();
+            let controller_start = controller_start.clone();
             let registry = registry.clone();
             let listeners = listeners.clone();
             let tls = tls.clone();
             async move {
                 let (senders, receivers) = mesh.join().await.expect("joining the shard mesh");
+                let mut quorum_start = None;
                 let controller = (senders.peer_id() == CONTROLLER_SHARD).then(|| {
-                    let image = image
+                    let (image, boot) = controller_start
                         .lock()
                         .expect("startup lock")
                         .take()
                         .expect("one controller");
-                    Controller::new(config.data_dir.clone(), image)
+                    match boot {
+                        None => Controller::local(config.node_id, config.data_dir.clone(), image),
+                        Some(boot) => {
+                            let (inbox, events) = glommio::channels::local_channel::new_bounded(1024);
+                            let inbox = std::rc::Rc::new(inbox);
+                            let quorum = std::rc::Rc::new(Quorum::new(boot.node_id, inbox.clone()));
+                            let controller =
+                                Controller::replicated(config.node_id, quorum.clone(), image);
+                            quorum_start = Some((boot, quorum, events, inbox));
+                            controller
+                        }
+                    }
                 });
                 let shard = Shard::new(config, senders, snapshot.clone(), controller, registry);
                 shard.start_mesh_receivers(receivers);
                 shard.apply_metadata(snapshot);
                 shard.wait_for_peers_started().await;
-                if let Some(controller) = &shard.controller {
+                if let Some((boot, quorum, events, inbox)) = quorum_start {
+                    let voters = boot.voters.len();
+                    if let Err(e) = crate::quorum::node::start(shard.clone(), boot, quorum, events, inbox) {
+                        tracing::error!(error = %e, "cannot start the metadata quorum");
+                        std::process::exit(1);
+                    }
+                    let record = register_as_broker.then(|| registration::broker_record(&shard, &listeners));
+                    glommio::spawn_local(registration::register_then_prepare(shard.clone(), record, voters)).detach();
+                } else if let Some(controller) = &shard.controller {
                     if let Err(e) = controller.ensure_offsets_topic(&shard).await {
                         tracing::error!(error = %e, "cannot create __consumer_offsets; consumer groups will not work");
                     }
@@ -234,6 +269,24 @@ fn load_tls(
         Err(why) => info!(%why, "kTLS: not offered by the kernel; TLS runs in user space"),
     }
     Ok(Some(loaded))
+}
+
+/// The single node's metadata from its local file, with `sasl.bootstrap.users` added before any shard
+/// starts (so no client can race the first users' creation).
+fn load_single_node_image(config: &BrokerConfig) -> anyhow::Result<MetadataImage> {
+    let mut image = MetadataImage::load_or_new(&config.data_dir, config.node_id)
+        .context("loading cluster metadata")?;
+    if let Some(list) = &config.sasl_bootstrap_users {
+        let created = crate::cluster::controller::add_bootstrap_users(&mut image, list)
+            .context("sasl.bootstrap.users")?;
+        if !created.is_empty() {
+            image
+                .persist(&config.data_dir)
+                .context("persisting sasl.bootstrap.users")?;
+            info!(users = ?created, "created SASL users from sasl.bootstrap.users");
+        }
+    }
+    Ok(image)
 }
 
 /// Blocks SIGTERM/SIGINT in this thread before the shards start, so every thread inherits the mask

@@ -2,6 +2,7 @@
 //! partition, all shards work at once, and results come back in the request's order.
 
 use super::shard::Shard;
+use crate::cluster::metadata::PartitionRoute;
 use crate::storage::PartitionLog;
 use kafka_protocol::messages::TopicName;
 use std::collections::BTreeMap;
@@ -61,6 +62,42 @@ where
         .collect()
 }
 
+/// `on_owners` for the data path (Produce, Fetch, ListOffsets): items for partitions another node
+/// leads are answered by `elsewhere` (NOT_LEADER_OR_FOLLOWER) without leaving this shard, so clients
+/// refresh their metadata and go to the leader.
+pub async fn on_leaders<I, O, F, Fut, E>(
+    shard: &Rc<Shard>,
+    items: Vec<PartitionItem<I>>,
+    f: F,
+    elsewhere: E,
+) -> Vec<O>
+where
+    I: Send + 'static,
+    O: Send + 'static,
+    F: Fn(Option<Rc<PartitionLog>>, I) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = O> + 'static,
+    E: Fn(I) -> O,
+{
+    let metadata = shard.metadata();
+    let mut out: Vec<Option<O>> = (0..items.len()).map(|_| None).collect();
+    let mut here = Vec::with_capacity(items.len());
+    let mut positions = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        if metadata.route(&item.topic, item.partition) == PartitionRoute::Elsewhere {
+            out[i] = Some(elsewhere(item.input));
+        } else {
+            positions.push(i);
+            here.push(item);
+        }
+    }
+    for (i, o) in positions.into_iter().zip(on_owners(shard, here, f).await) {
+        out[i] = Some(o);
+    }
+    out.into_iter()
+        .map(|o| o.expect("every item is answered"))
+        .collect()
+}
+
 async fn run_local<I, O, F, Fut>(
     shard: Rc<Shard>,
     group: Vec<(usize, PartitionItem<I>)>,
@@ -101,6 +138,30 @@ where
     F: Fn(Option<Rc<PartitionLog>>, I) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = O> + 'static,
 {
+    let (shape, items) = flatten(topics);
+    regroup(shape, on_owners(shard, items, f).await)
+}
+
+/// `on_leaders` for the "topics, each with partitions" shape.
+pub async fn on_leaders_by_topic<I, O, F, Fut, E>(
+    shard: &Rc<Shard>,
+    topics: TopicItems<I>,
+    f: F,
+    elsewhere: E,
+) -> Vec<(TopicName, Vec<O>)>
+where
+    I: Send + 'static,
+    O: Send + 'static,
+    F: Fn(Option<Rc<PartitionLog>>, I) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = O> + 'static,
+    E: Fn(I) -> O,
+{
+    let (shape, items) = flatten(topics);
+    regroup(shape, on_leaders(shard, items, f, elsewhere).await)
+}
+
+/// Each topic's name and partition count, and all items in request order.
+fn flatten<I>(topics: TopicItems<I>) -> (Vec<(TopicName, usize)>, Vec<PartitionItem<I>>) {
     let mut shape = Vec::with_capacity(topics.len());
     let mut items = Vec::new();
     for (name, partitions) in topics {
@@ -116,7 +177,11 @@ where
                 }),
         );
     }
-    let mut outputs = on_owners(shard, items, f).await.into_iter();
+    (shape, items)
+}
+
+fn regroup<O>(shape: Vec<(TopicName, usize)>, outputs: Vec<O>) -> Vec<(TopicName, Vec<O>)> {
+    let mut outputs = outputs.into_iter();
     shape
         .into_iter()
         .map(|(key, n)| (key, outputs.by_ref().take(n).collect()))

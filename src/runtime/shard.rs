@@ -155,8 +155,9 @@ impl Shard {
         });
         for topic in snapshot.topics.values() {
             let log_config = topic_config::log_config(&self.config, &topic.configs);
-            for (p, &shard) in topic.partition_shards.iter().enumerate() {
-                if shard != self.id {
+            // Only partitions with a replica on this node, on this shard, get a log here.
+            for (p, info) in topic.partitions.iter().enumerate() {
+                if info.local_shard != Some(self.id) {
                     continue;
                 }
                 let key = (topic.name.clone(), p as i32);

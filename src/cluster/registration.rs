@@ -1,0 +1,80 @@
+//! What a cluster node does once its quorum runs: register as a broker (retried until the quorum has a
+//! leader and commits it), then create `__consumer_offsets` once the expected brokers are there, so
+//! its partitions spread over them instead of landing on the first node up.
+
+use super::controller::ControllerError;
+use super::metadata::{BrokerRecord, EndpointRecord};
+use crate::runtime::shard::Shard;
+use crate::security::listener::Listener;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+use tracing::{info, warn};
+
+const RETRY: Duration = Duration::from_millis(300);
+/// How long `__consumer_offsets` waits for every voter to register before it is placed on those
+/// that did.
+const WAIT_FOR_BROKERS: Duration = Duration::from_secs(10);
+
+/// This node's registration record.
+pub fn broker_record(shard: &Shard, listeners: &[Listener]) -> BrokerRecord {
+    BrokerRecord {
+        node_id: shard.config.node_id,
+        endpoints: listeners
+            .iter()
+            .map(|l| EndpointRecord {
+                listener: l.name.clone(),
+                host: l.advertised_host.clone(),
+                port: l.advertised_port,
+            })
+            .collect(),
+        shards: shard.count as u32,
+        rack: shard.config.broker_rack.clone(),
+    }
+}
+
+/// Registers this broker, then makes sure `__consumer_offsets` exists. Runs in the background on the
+/// controller shard; clients are served meanwhile (with the metadata known so far).
+pub async fn register_then_prepare(
+    shard: Rc<Shard>,
+    record: Option<BrokerRecord>,
+    expected_brokers: usize,
+) {
+    let controller = shard.controller.as_ref().expect("controller shard");
+    let users = shard.config.sasl_bootstrap_users.clone();
+    if let Some(record) = record {
+        retry("broker registration", || {
+            controller.register_broker(&shard, record.clone(), users.as_deref())
+        })
+        .await;
+    }
+    let started = Instant::now();
+    while controller.registered_brokers() < expected_brokers && started.elapsed() < WAIT_FOR_BROKERS
+    {
+        glommio::timer::sleep(RETRY).await;
+    }
+    retry("creating __consumer_offsets", || {
+        controller.ensure_offsets_topic(&shard)
+    })
+    .await;
+    info!(
+        brokers = controller.registered_brokers(),
+        "cluster node ready"
+    );
+}
+
+/// Runs `op` until it succeeds (the quorum may have no leader yet), warning every 20 failures.
+async fn retry<F, Fut>(what: &str, mut op: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), ControllerError>>,
+{
+    let mut attempts = 0u32;
+    while let Err(e) = op().await {
+        attempts += 1;
+        // The first attempts usually race the first election: only a lasting failure is news.
+        if attempts % 20 == 0 {
+            warn!(error = %e, attempts, "{what} not committed yet; retrying");
+        }
+        glommio::timer::sleep(RETRY).await;
+    }
+}

@@ -1,0 +1,281 @@
+//! The Ready loop: one task on the controller shard owns the `RawNode`. It wakes on a peer's message,
+//! a queued proposal or the tick timer, then handles raft-rs's `Ready` in the documented order:
+//!
+//! 1. send the leader's messages (they do not depend on local persistence),
+//! 2. install a snapshot received from the leader (storage and image),
+//! 3. apply committed entries,
+//! 4. append new entries and the hard state, then `fdatasync`,
+//! 5. only now send the messages that depend on them (votes, append responses),
+//! 6. `advance`, then apply what it newly committed, `advance_apply`,
+//! 7. compact the log into a snapshot every `SNAPSHOT_EVERY` applied entries.
+//!
+//! Applying an entry installs its image on the controller when the image is still at the entry's base
+//! version (`proposal.rs` explains why that keeps every node identical), publishes it to every shard
+//! and resolves the proposal if this node made it.
+
+use super::proposal::Proposal;
+use super::transport::{self, Transport};
+use super::{logging, Boot, Event, Outcome, Quorum, QuorumError};
+use crate::cluster::controller::Controller;
+use crate::cluster::metadata::MetadataImage;
+use crate::runtime::shard::Shard;
+use glommio::channels::local_channel::{LocalReceiver, LocalSender};
+use raft::eraftpb::{Entry, EntryType};
+use raft::{RawNode, SnapshotStatus};
+use std::os::unix::io::{FromRawFd, IntoRawFd};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+use tracing::{debug, error, info, warn};
+
+use super::storage::DiskStorage;
+
+/// One Raft tick. Elections after 10–20 ticks without a leader (1–2 s), heartbeats every 2 ticks.
+const TICK: Duration = Duration::from_millis(100);
+const ELECTION_TICKS: usize = 10;
+const HEARTBEAT_TICKS: usize = 2;
+/// Applied entries between log compactions (each entry holds a whole image, so keep the log short).
+const SNAPSHOT_EVERY: u64 = 64;
+
+struct Driver {
+    raw: RawNode<DiskStorage>,
+    transport: Transport,
+    shard: Rc<Shard>,
+    quorum: Rc<Quorum>,
+    node_id: u64,
+    applied: u64,
+    snapshot_index: u64,
+}
+
+/// Starts the Raft listener, the peer connections and the Ready loop on this (the controller) shard.
+pub fn start(
+    shard: Rc<Shard>,
+    boot: Boot,
+    quorum: Rc<Quorum>,
+    inbox: LocalReceiver<Event>,
+    inbox_sender: Rc<LocalSender<Event>>,
+) -> Result<(), QuorumError> {
+    let config = raft::Config {
+        id: boot.node_id,
+        election_tick: ELECTION_TICKS,
+        heartbeat_tick: HEARTBEAT_TICKS,
+        applied: boot.applied,
+        // A leader that cannot hear a majority steps down, so a minority never claims to be controller.
+        check_quorum: true,
+        // A node returning from a partition cannot disrupt a working leader with higher terms.
+        pre_vote: true,
+        max_size_per_msg: 1 << 20,
+        max_inflight_msgs: 256,
+        ..Default::default()
+    };
+    config.validate()?;
+    let transport = Transport::start(&peers_of(&boot), &inbox_sender);
+    let raw = RawNode::new(&config, boot.storage, &logging::raft_logger(boot.node_id))?;
+    // SAFETY: the fd comes from `into_raw_fd`, so the glommio listener becomes its only owner.
+    let listener = unsafe { glommio::net::TcpListener::from_raw_fd(boot.listener.into_raw_fd()) };
+    transport::serve(listener, inbox_sender);
+    let driver = Driver {
+        raw,
+        transport,
+        shard,
+        quorum,
+        node_id: boot.node_id,
+        applied: boot.applied,
+        snapshot_index: boot.applied,
+    };
+    info!(
+        node_id = boot.node_id,
+        voters = boot.voters.len(),
+        applied = boot.applied,
+        "metadata quorum started"
+    );
+    glommio::spawn_local(driver.run(inbox)).detach();
+    Ok(())
+}
+
+/// Every other voter's id and Raft address.
+fn peers_of(boot: &Boot) -> Vec<(u64, String)> {
+    boot.voters
+        .iter()
+        .filter(|v| v.id != boot.node_id)
+        .map(|v| (v.id, v.address.clone()))
+        .collect()
+}
+
+impl Driver {
+    fn controller(&self) -> &Controller {
+        self.shard
+            .controller
+            .as_ref()
+            .expect("the quorum runs on the controller shard")
+    }
+
+    async fn run(mut self, inbox: LocalReceiver<Event>) {
+        let mut next_tick = Instant::now() + TICK;
+        loop {
+            let wait = next_tick.saturating_duration_since(Instant::now());
+            let event = futures_lite::future::or(inbox.recv(), async {
+                glommio::timer::sleep(wait).await;
+                None
+            })
+            .await;
+            match event {
+                Some(Event::Message(m)) => {
+                    if let Err(e) = self.raw.step(*m) {
+                        debug!(error = %e, "Raft message ignored");
+                    }
+                }
+                Some(Event::SnapshotSent { peer, delivered }) => {
+                    self.report_snapshot(peer, delivered)
+                }
+                Some(Event::Proposed) | None => {}
+            }
+            if Instant::now() >= next_tick {
+                self.raw.tick();
+                next_tick = Instant::now() + TICK;
+            }
+            self.propose_queued();
+            if let Err(e) = self.on_ready().await {
+                // The log can no longer be trusted to be durable: stop voting rather than risk
+                // acknowledging what is not on disk. The node keeps serving its last metadata.
+                error!(error = %e, "metadata quorum stopped on a storage error; restart the node");
+                self.quorum.set_leader(0);
+                return;
+            }
+        }
+    }
+
+    fn report_snapshot(&mut self, peer: u64, delivered: bool) {
+        let status = if delivered {
+            SnapshotStatus::Finish
+        } else {
+            warn!(
+                peer,
+                "metadata snapshot to peer lost; it will be sent again"
+            );
+            SnapshotStatus::Failure
+        };
+        self.raw.report_snapshot(peer, status);
+    }
+
+    /// Hands messages to the transport; a snapshot it had to drop is reported as failed at once.
+    fn send(&mut self, messages: Vec<raft::eraftpb::Message>) {
+        for peer in self.transport.send(messages) {
+            self.report_snapshot(peer, false);
+        }
+    }
+
+    fn propose_queued(&mut self) {
+        for (seq, data) in self.quorum.take_queued() {
+            if let Err(e) = self.raw.propose(Vec::new(), data) {
+                debug!(error = %e, "proposal dropped (no leader)");
+                self.quorum.resolve(seq, Err(QuorumError::NoLeader));
+            }
+        }
+    }
+
+    async fn on_ready(&mut self) -> Result<(), QuorumError> {
+        if !self.raw.has_ready() {
+            return Ok(());
+        }
+        let mut ready = self.raw.ready();
+        let leader_changed = ready.ss().map(|ss| ss.leader_id);
+        if let Some(leader) = leader_changed {
+            self.quorum.set_leader(leader);
+            info!(
+                leader,
+                node_id = self.node_id,
+                "metadata quorum leader changed"
+            );
+        }
+        self.send(ready.take_messages());
+        if !ready.snapshot().is_empty() {
+            self.install_snapshot(ready.snapshot().clone()).await?;
+        }
+        self.apply(ready.take_committed_entries()).await;
+        let store = self.raw.mut_store();
+        let wrote = !ready.entries().is_empty() || ready.hs().is_some();
+        if !ready.entries().is_empty() {
+            store.append(ready.entries())?;
+        }
+        if let Some(hs) = ready.hs() {
+            store.set_hard_state(hs)?;
+        }
+        if wrote {
+            store.sync()?;
+        }
+        self.send(ready.take_persisted_messages());
+        let mut light = self.raw.advance(ready);
+        if let Some(commit) = light.commit_index() {
+            // Durable with the next sync; a commit index lost to a crash is learnt again from the leader.
+            self.raw.mut_store().set_commit(commit)?;
+        }
+        self.send(light.take_messages());
+        self.apply(light.take_committed_entries()).await;
+        self.raw.advance_apply();
+        if leader_changed.is_some() {
+            self.controller().republish(&self.shard).await;
+        }
+        self.maybe_compact()
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        snapshot: raft::eraftpb::Snapshot,
+    ) -> Result<(), QuorumError> {
+        let index = snapshot.get_metadata().index;
+        let image = MetadataImage::decode(&snapshot.data, self.node_id as i32)?;
+        self.raw.mut_store().apply_snapshot(snapshot)?;
+        self.applied = index;
+        self.snapshot_index = index;
+        info!(
+            index,
+            version = image.version,
+            "installed a metadata snapshot from the leader"
+        );
+        self.controller().install(&self.shard, image).await;
+        Ok(())
+    }
+
+    async fn apply(&mut self, entries: Vec<Entry>) {
+        for entry in entries {
+            self.applied = entry.index;
+            if entry.get_entry_type() != EntryType::EntryNormal || entry.data.is_empty() {
+                continue; // a new leader's empty entry; membership is fixed by configuration
+            }
+            let Some(p) = Proposal::decode(&entry.data) else {
+                warn!(index = entry.index, "undecodable metadata entry skipped");
+                continue;
+            };
+            let outcome = if p.base_version == self.controller().image_version() {
+                match MetadataImage::decode(p.image, self.node_id as i32) {
+                    Ok(image) => {
+                        self.controller().install(&self.shard, image).await;
+                        Outcome::Installed
+                    }
+                    Err(e) => {
+                        // Decoding is deterministic: every node skips this entry alike.
+                        warn!(index = entry.index, error = %e, "corrupt metadata image in entry skipped");
+                        Outcome::Stale
+                    }
+                }
+            } else {
+                Outcome::Stale
+            };
+            if p.origin == self.node_id {
+                self.quorum.resolve(p.seq, Ok(outcome));
+            }
+        }
+    }
+
+    fn maybe_compact(&mut self) -> Result<(), QuorumError> {
+        if self.applied < self.snapshot_index + SNAPSHOT_EVERY {
+            return Ok(());
+        }
+        let data = self.controller().encoded_image();
+        if self.raw.mut_store().compact(self.applied, data)? {
+            debug!(index = self.applied, "Raft log compacted into a snapshot");
+            self.snapshot_index = self.applied;
+        }
+        Ok(())
+    }
+}
