@@ -4,11 +4,15 @@
 # machine's physical limits (loopback TCP, disk writes with fsync) measured in the same run, and each
 # broker's CPU and RSS sampled around every workload. OMB-style workloads: 1 KiB records; 1, 16 and 100
 # partitions; acks=1 and acks=all; none and lz4; max-throughput runs, then fixed-rate latency runs at 50%
-# of Kafka's measured max for the same workload; a catch-up read of data already written (2 GB).
+# of Kafka's measured max for the same workload; a catch-up read of data already written (2 GB), then the
+# same read over TLS: user-space TLS on both brokers, and kernel TLS (kTLS, sendfile kept) on shardlog where
+# the kernel offers it (`tls` in /proc/sys/net/ipv4/tcp_available_ulp; otherwise recorded as not offered).
 #
 # Usage: bash perf/compare.sh            full run (~10 min on the 2-core machine, plus first-time installs)
 #        bash perf/compare.sh --smoke    seconds-long runs, tiny volumes, both brokers, no chart (the test
 #                                        suite runs this: tests/perf_smoke.rs)
+#        --catchup-only                  only the catch-up reads (plaintext, TLS, kTLS where offered) at
+#                                        full volume, both brokers (~4 min): the TLS cost on fetch
 #        --out DIR                       where the result goes (default perf/results)
 # Env:   SHARDLOG_BIN  a built shardlog binary (default: cargo build --release, then use it)
 #        KAFKA_HEAP    Kafka's JVM heap flags (default: kafka.sh's -Xms256m -Xmx1g)
@@ -19,12 +23,14 @@ cd "$(dirname "$0")/.."
 source perf/lib.sh
 
 SMOKE=0
+CATCHUP_ONLY=0
 OUT=perf/results
 while [ $# -gt 0 ]; do
   case "$1" in
     --smoke) SMOKE=1 ;;
+    --catchup-only) CATCHUP_ONLY=1 ;;
     --out) OUT="$2"; shift ;;
-    *) echo "usage: bash perf/compare.sh [--smoke] [--out DIR]" >&2; exit 2 ;;
+    *) echo "usage: bash perf/compare.sh [--smoke] [--catchup-only] [--out DIR]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -44,6 +50,7 @@ fi
 # The producer settings every run shares (the Java client's names: batch.size, linger.ms, ...).
 PRODUCER=(--record-size 1024 --batch-size 131072 --linger-ms 5 --max-in-flight 5 --producers 1)
 WORK="$(mktemp -d /tmp/shardlog-compare.XXXX)"
+[ "$CATCHUP_ONLY" = 1 ] && NAME=catchup
 mkdir -p "$OUT"
 # The time of day keeps two runs of one day apart.
 RESULT="$OUT/$(date +%F-%H%M)-$NAME.json"
@@ -65,6 +72,7 @@ setup() {
     SHARDLOG_BIN="${CARGO_TARGET_DIR:-target}/release/shardlog"
   fi
   bash perf/kafka/kafka.sh install
+  tls_certificates
   if [ "$SMOKE" = 0 ]; then
     command -v iperf3 >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iperf3 >/dev/null; }
     [ -x perf/.venv/bin/python ] || python3 -m venv perf/.venv
@@ -101,16 +109,35 @@ print(json.dumps({
 PY
 }
 
+# A CA and a server certificate for 127.0.0.1 (both brokers' SSL listeners; the client trusts the CA).
+tls_certificates() {
+  local d="$WORK/tls"
+  mkdir -p "$d"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/ca.key" -out "$d/ca.pem" -days 2 -subj /CN=perf-ca 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -keyout "$d/server.key" -out "$d/server.csr" -subj /CN=localhost 2>/dev/null
+  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial -days 2 \
+    -extfile <(printf 'subjectAltName=IP:127.0.0.1,DNS:localhost') -out "$d/server.pem" 2>/dev/null
+  cat "$d/server.key" "$d/server.pem" >"$d/keystore.pem"
+}
+
+# Whether this kernel offers kTLS (the ULP is registered); shardlog then uses it unless told not to.
+ktls_offered() { grep -qw tls /proc/sys/net/ipv4/tcp_available_ulp 2>/dev/null; }
+
+# start_broker BROKER [KTLS]: each broker with a PLAINTEXT listener on its port and an SSL one on port+2;
+# shardlog's SSL listener uses kTLS only when KTLS is "true" (default false: user-space TLS, as Kafka).
 start_broker() {
   case "$1" in
     kafka)
-      bash perf/kafka/kafka.sh start "$KAFKA_PORT" "$WORK/kafka" >/dev/null
+      KAFKA_SSL_KEYSTORE="$WORK/tls/keystore.pem" bash perf/kafka/kafka.sh start "$KAFKA_PORT" "$WORK/kafka" >/dev/null
       BROKER_PID=$(cat "$WORK/kafka/kafka.pid") PORT=$KAFKA_PORT ;;
     shardlog)
-      "$SHARDLOG_BIN" serve --listen "127.0.0.1:$SL_PORT" --data-dir "$WORK/shardlog" --shards "$(nproc)" \
+      "$SHARDLOG_BIN" serve --listeners "PLAINTEXT://127.0.0.1:$SL_PORT,SSL://127.0.0.1:$((SL_PORT + 2))" \
+        --ssl-keystore-location "$WORK/tls/keystore.pem" --ssl-ktls-enable "${2:-false}" \
+        --admin-listen "127.0.0.1:$((SL_PORT + 3))" --data-dir "$WORK/shardlog" --shards "$(nproc)" \
         >>"$WORK/shardlog.log" 2>&1 &
       SL_PID=$! BROKER_PID=$! PORT=$SL_PORT ;;
   esac
+  TLS_PORT=$((PORT + 2))
   wait_answers "$PORT" 300 || { echo "$1 does not answer on port $PORT" >&2; exit 1; }
 }
 
@@ -123,7 +150,7 @@ stop_broker() {
 
 # run BROKER NAME BENCH-ARGS...: one `shardlog bench` run with the broker's CPU seconds and peak RSS
 # around it; the bench JSON, annotated, lands in $WORK/runs/BROKER/NAME.json. The topic is NAME unless the
-# arguments name one.
+# arguments name one. BOOTSTRAP overrides the broker's plaintext address.
 run() {
   local broker=$1 name=$2; shift 2
   local out="$WORK/runs/$broker/$name.json" rss="$WORK/rss.samples"
@@ -133,7 +160,7 @@ run() {
   local sampler=$! cpu0 t0=$EPOCHREALTIME topic=(--topic "$name")
   [[ " $* " == *" --topic "* ]] && topic=()
   cpu0=$(cpu_seconds "$BROKER_PID")
-  "$SHARDLOG_BIN" bench --bootstrap "127.0.0.1:$PORT" "${topic[@]}" --json "$out" "$@" 2>>"$WORK/bench.log" ||
+  "$SHARDLOG_BIN" bench --bootstrap "${BOOTSTRAP:-127.0.0.1:$PORT}" "${topic[@]}" --json "$out" "$@" 2>>"$WORK/bench.log" ||
     { tail -5 "$WORK/bench.log" >&2; echo "compare.sh: bench $name against $broker failed" >&2; exit 1; }
   local cpu1 t1=$EPOCHREALTIME
   cpu1=$(cpu_seconds "$BROKER_PID")
@@ -174,8 +201,38 @@ catchup() {
   run "$broker" catchup-write --topic catchup "${PRODUCER[@]}" --partitions 16 --consumers 0 --records "$CATCHUP_RECORDS" \
     --warmup-s 0 --duration-s 600
   log "$broker: catch-up, reading them back"
-  run "$broker" catchup-read --topic catchup --partitions 16 --producers 0 --consumers 1 --from earliest \
-    --fetch-partition-bytes 8388608 --warmup-s 0 --duration-s 600 --delete-topic
+  catchup_read "$broker" catchup-read
+  log "$broker: catch-up over TLS (user space)"
+  BOOTSTRAP="127.0.0.1:$TLS_PORT" catchup_read "$broker" catchup-read-tls --tls-ca-file "$WORK/tls/ca.pem"
+  [ "$broker" = shardlog ] && tls_paths >"$WORK/runs/$broker/tls-paths-catchup-read-tls.txt"
+  if [ "$broker" = shardlog ] && ktls_offered; then
+    log "$broker: catch-up over kTLS (restarted with --ssl-ktls-enable true)"
+    stop_broker "$broker"
+    start_broker "$broker" true
+    BOOTSTRAP="127.0.0.1:$TLS_PORT" catchup_read "$broker" catchup-read-ktls --tls-ca-file "$WORK/tls/ca.pem"
+    tls_paths >"$WORK/runs/$broker/tls-paths-catchup-read-ktls.txt"
+  fi
+  "$SHARDLOG_BIN" topic delete catchup --brokers "127.0.0.1:$PORT" >/dev/null
+}
+
+# catchup_read BROKER NAME [BENCH-ARGS...]: one consumer reads the whole catch-up topic from the start.
+catchup_read() {
+  local broker=$1 name=$2; shift 2
+  run "$broker" "$name" --topic catchup --partitions 16 --producers 0 --consumers 1 --from earliest \
+    --fetch-partition-bytes 8388608 --warmup-s 0 --duration-s 600 "$@"
+}
+
+# shardlog's count of TLS connections by path (ktls / userspace), from its metrics: proof of the path used.
+tls_paths() {
+  python3 - "127.0.0.1:$((SL_PORT + 3))" <<'PY'
+import sys, urllib.request
+counts = {}
+for line in urllib.request.urlopen(f"http://{sys.argv[1]}/metrics").read().decode().splitlines():
+    if line.startswith("shardlog_tls_connections_total{"):
+        path = line.split('path="', 1)[1].split('"', 1)[0]
+        counts[path] = counts.get(path, 0) + int(float(line.rsplit(" ", 1)[1]))
+print(" ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+PY
 }
 
 # Kafka's own producer as a cross-check of the load generator: same topic shape and producer settings.
@@ -204,19 +261,21 @@ ceiling() {
 
 setup
 echo '{}' >"$WORK/limits.json"
-if [ "$SMOKE" = 0 ]; then log "physical limits"; limits; fi
-ceiling
+full() { [ "$CATCHUP_ONLY" = 0 ]; }
+if [ "$SMOKE" = 0 ] && full; then log "physical limits"; limits; fi
+if full; then ceiling; fi
 for broker in kafka shardlog; do
   log "starting $broker"
   start_broker "$broker"
-  workloads "$broker"
+  if full; then workloads "$broker"; fi
   catchup "$broker"
-  producer_performance "$broker"
+  if full; then producer_performance "$broker"; fi
   stop_broker "$broker"
 done
 python3 perf/report.py assemble "$WORK" "$RESULT" \
-  "smoke=$SMOKE" "elapsed_s=$((SECONDS - T0))" "shardlog_shards=$(nproc)" \
+  "smoke=$SMOKE" "catchup_only=$CATCHUP_ONLY" "elapsed_s=$((SECONDS - T0))" "shardlog_shards=$(nproc)" \
   "kafka_heap=${KAFKA_HEAP:--Xms256m -Xmx1g}" "warmup_s=$WARMUP_S" "duration_s=$DURATION_S" \
-  "catchup_records=$CATCHUP_RECORDS" "perf_records=$PERF_RECORDS" "producer=${PRODUCER[*]}"
-if [ "$SMOKE" = 0 ]; then perf/.venv/bin/python perf/chart.py "$RESULT" "${RESULT%.json}.png"; fi
+  "catchup_records=$CATCHUP_RECORDS" "ktls=$(ktls_offered && echo offered ||
+    echo "not offered by this kernel (tcp_available_ulp: $(cat /proc/sys/net/ipv4/tcp_available_ulp 2>/dev/null))")" "perf_records=$PERF_RECORDS" "producer=${PRODUCER[*]}"
+if [ "$SMOKE" = 0 ] && full; then perf/.venv/bin/python perf/chart.py "$RESULT" "${RESULT%.json}.png"; fi
 log "done: $RESULT"

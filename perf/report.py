@@ -91,6 +91,25 @@ def producer_performance(path):
     }
 
 
+# The catch-up reads: plaintext, then user-space TLS (both brokers), then kTLS (shardlog, where offered).
+CATCHUP_READS = {"read": "catchup-read", "read_tls": "catchup-read-tls", "read_ktls": "catchup-read-ktls"}
+
+
+def catchup_runs(work, broker_runs, broker):
+    out = {"write": summary(broker_runs["catchup-write"])}
+    for key, name in CATCHUP_READS.items():
+        if name in broker_runs:
+            out[key] = summary(broker_runs[name])
+            # shardlog's own count of TLS connections by path during that read (its metrics).
+            paths = os.path.join(work, "runs", broker, f"tls-paths-{name}.txt")
+            if os.path.exists(paths):
+                with open(paths) as f:
+                    out[key]["tls_connections_by_path"] = f.read().strip()
+    plain = out["read"]["consume_mb_per_s"]
+    out["tls_vs_plaintext"] = {k: ratio(out[k]["consume_mb_per_s"], plain) for k in ("read_tls", "read_ktls") if k in out}
+    return out
+
+
 def machine():
     model = ""
     if os.path.exists("/proc/cpuinfo"):
@@ -179,15 +198,12 @@ def assemble(work, result_path, *settings):
             w["fixed_rate"] = {"records_per_s": next(iter(rate_runs.values()))["settings"]["rate"]}
             w["fixed_rate"].update({b: summary(r) for b, r in rate_runs.items()})
         workloads.append(w)
-    catchup = {
-        b: {"write": summary(runs[b]["catchup-write"]), "read": summary(runs[b]["catchup-read"])}
-        for b in ("kafka", "shardlog")
-        if "catchup-read" in runs.get(b, {})
-    }
+    catchup = {b: catchup_runs(work, runs[b], b) for b in ("kafka", "shardlog") if "catchup-read" in runs.get(b, {})}
     limits = load(os.path.join(work, "limits.json"))
     result = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": "bash perf/compare.sh" + (" --smoke" if settings.get("smoke") == "1" else ""),
+        "command": "bash perf/compare.sh" + (" --smoke" if settings.get("smoke") == "1" else "")
+                   + (" --catchup-only" if settings.get("catchup_only") == "1" else ""),
         "machine": machine(),
         "settings": settings,
         "fairness": {
@@ -206,6 +222,10 @@ def assemble(work, result_path, *settings):
             "fixed_rate": "50% of Kafka's measured max records/s for the same workload, the same rate on both",
             "page_cache": "warm: catch-up reads data written just before, which fits in memory; the machine "
                           "is shared by broker and load generator (2 cores)",
+            "tls": "each broker has one SSL listener with the same RSA-2048 server certificate (PEM keystore); the "
+                   "client is the same `shardlog bench` consumer (rustls) over TLS 1.3 with the suite the server "
+                   "picks; shardlog's user-space TLS run has kTLS off, as Kafka's JVM TLS is in user space; its "
+                   "kTLS run (only where the kernel offers kTLS) restarts it with --ssl-ktls-enable true",
             "order": "Kafka first (its max sets the fixed rates), then shardlog; each broker alone on the machine",
         },
         "limits": limits,
@@ -243,8 +263,10 @@ def print_table(r):
             row(f"p99 e2e ms @{int(f['records_per_s'])}/s {w['name']}", f["kafka"]["e2e_latency_ms"]["p99"],
                 f.get("shardlog", {}).get("e2e_latency_ms", {}).get("p99"))
     c = r["catchup"]
-    if c:
-        row("catch-up read MB/s", c["kafka"]["read"]["consume_mb_per_s"], c.get("shardlog", {}).get("read", {}).get("consume_mb_per_s"))
+    labels = {"read": "catch-up read MB/s", "read_tls": "catch-up read MB/s, TLS (user space)",
+              "read_ktls": "catch-up read MB/s, kTLS"}
+    for key, label in labels.items() if c else ():
+        row(label, c["kafka"].get(key, {}).get("consume_mb_per_s"), c.get("shardlog", {}).get(key, {}).get("consume_mb_per_s"))
     pp = r["producer_performance"]
     row("ProducerPerformance MB/s (16 p, acks=1)", (pp.get("kafka") or {}).get("mb_per_s"), (pp.get("shardlog") or {}).get("mb_per_s"))
     for g in r["goals"]:

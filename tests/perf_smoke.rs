@@ -1,6 +1,6 @@
 //! The side-by-side harness must never rot: `perf/compare.sh --smoke` runs every part of the comparison
-//! (load generator ceiling, both brokers, max-throughput and fixed-rate runs, catch-up, Kafka's
-//! ProducerPerformance) at tiny volumes. This asserts that both brokers served every record — never how
+//! (load generator ceiling, both brokers, max-throughput and fixed-rate runs, catch-up in plaintext and over
+//! TLS — and kTLS where the kernel offers it —, Kafka's ProducerPerformance) at tiny volumes. This asserts that both brokers served every record — never how
 //! fast: timings belong in perf/results, not in tests.
 //!
 //! Needs Java and the reference Kafka jars (`bash perf/kafka/kafka.sh install`, done by tests/run.sh).
@@ -50,12 +50,15 @@ fn both_brokers_serve_every_record_of_the_smoke_comparison() {
             .clone()
     };
     let (kafka, shardlog) = (runs("kafka"), runs("shardlog"));
+    // Only shardlog has a kTLS path (and only where the kernel offers kTLS).
+    let ktls = "catchup-read-ktls";
     let names: Vec<&String> = kafka.keys().collect();
     assert_eq!(
         names,
-        shardlog.keys().collect::<Vec<_>>(),
+        shardlog.keys().filter(|n| *n != ktls).collect::<Vec<_>>(),
         "both brokers ran the same workloads"
     );
+    assert!(names.iter().any(|n| *n == "catchup-read-tls"));
     assert!(names.iter().any(|n| n.starts_with("max-")));
     assert!(names.iter().any(|n| n.starts_with("rate-")));
 
@@ -73,7 +76,7 @@ fn both_brokers_serve_every_record_of_the_smoke_comparison() {
             assert_eq!(acked, sent, "{what}: every record sent was acknowledged");
             match name.as_str() {
                 "catchup-write" => assert_eq!(acked, catchup_records, "{what}"),
-                "catchup-read" => {
+                "catchup-read" | "catchup-read-tls" | "catchup-read-ktls" => {
                     assert_eq!(consumed, catchup_records, "{what}: read everything back")
                 }
                 _ => {
@@ -94,4 +97,12 @@ fn both_brokers_serve_every_record_of_the_smoke_comparison() {
             "{broker}: ProducerPerformance sent every record: {perf}"
         );
     }
+    // shardlog's metrics say its TLS read really ran over user-space TLS.
+    let paths = &result["catchup"]["shardlog"]["read_tls"]["tls_connections_by_path"];
+    assert!(
+        paths
+            .as_str()
+            .is_some_and(|p| p.contains("userspace=") && !p.contains("userspace=0")),
+        "TLS connections by path during the TLS read: {paths}"
+    );
 }

@@ -6,6 +6,8 @@
 #   kafka.sh install              fetch the jars into lib/ (skipped when complete)
 #   kafka.sh start PORT DATADIR   format DATADIR and start Kafka on 127.0.0.1:PORT
 #                                 (controller on PORT+1); waits until it serves
+#                                 With KAFKA_SSL_KEYSTORE (a PEM file: private key and
+#                                 certificate chain) also an SSL listener on PORT+2.
 #   kafka.sh stop DATADIR         stop the Kafka started with that DATADIR
 #
 # Env: JAVA (default: $JAVA_HOME/bin/java or java), KAFKA_HEAP (default -Xmx1g),
@@ -57,12 +59,19 @@ cmd_start() {
     port_open "$ctrl" && die "start: controller port $ctrl is already in use"
     cmd_install
 
+    local listeners="PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$ctrl" ssl_settings=""
+    if [[ -n "${KAFKA_SSL_KEYSTORE:-}" ]]; then
+        listeners+=",SSL://127.0.0.1:$((port + 2))"
+        ssl_settings="ssl.keystore.type=PEM
+ssl.keystore.location=$KAFKA_SSL_KEYSTORE"
+    fi
     cat >"$data/server.properties" <<EOF
 process.roles=broker,controller
 node.id=1
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$ctrl
-advertised.listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$ctrl
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=$listeners
+advertised.listeners=$listeners
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SSL
+$ssl_settings
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
 controller.quorum.bootstrap.servers=127.0.0.1:$ctrl

@@ -566,7 +566,8 @@ mod tests {
 
     #[test]
     fn second_layout_files_keep_their_users_and_gain_acls() {
-        let dir = std::env::temp_dir().join(format!("shardlog-meta-v2-acls-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("shardlog-meta-v2-acls-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let v2 = ImageV2 {
             cluster_id: "abc".into(),

@@ -204,14 +204,14 @@ impl ShardMetrics {
         }
     }
 
-    /// Folds the stats glommio has gathered since the last call into the cumulative counters. Must run
-    /// on this shard's executor (glommio's stats are thread-local and reset when read).
     /// A TLS connection finished its handshake; `path` says where its TLS runs.
     pub fn count_tls_connection(&self, path: TlsPath) {
         let slot = TlsPath::ALL.iter().position(|&p| p == path).unwrap_or(0);
         self.tls_connections[slot].fetch_add(1, Relaxed);
     }
 
+    /// Folds the stats glommio has gathered since the last call into the cumulative counters. Must run
+    /// on this shard's executor (glommio's stats are thread-local and reset when read).
     pub fn sample_executor(&self, wall: Duration) {
         let ex = glommio::executor().executor_stats();
         let busy = ex.executor_runtime();
