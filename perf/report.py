@@ -148,6 +148,8 @@ def goals(workloads, catchup, limits):
     out = []
 
     def goal(what, value, target, met):
+        if value is None:  # not measured by this run (e.g. --catchup-only)
+            return
         out.append({"goal": what, "measured": value, "target": target, "met": bool(value is not None and met)})
 
     def produce_ratio(name):
