@@ -570,38 +570,7 @@ fn librdkafka_is_refused_then_allowed_by_a_prefixed_acl() {
 // Kafka's kafka-acls and the shardlog acl CLI.
 
 fn kafka_acls(b: &AclBroker, args: &[&str]) -> String {
-    let lib = repo_root().join("perf/kafka/lib");
-    assert!(
-        lib.join("kafka-tools-4.4.0.jar").exists(),
-        "kafka-tools missing: run `bash perf/kafka/kafka.sh install` (tests/run.sh does)"
-    );
-    let props = b.broker.data_dir.with_extension("admin.properties");
-    std::fs::write(
-        &props,
-        "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=SCRAM-SHA-512\n\
-         sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required \
-         username=\"admin\" password=\"admin-secret\";\n",
-    )
-    .unwrap();
-    let java = std::env::var("JAVA").unwrap_or_else(|_| "java".into());
-    let out = Command::new("timeout")
-        .args(["120", &java, "-cp", &format!("{}/*", lib.display())])
-        .arg("org.apache.kafka.tools.AclCommand")
-        .args(["--bootstrap-server", &b.sasl_addr()])
-        .arg("--command-config")
-        .arg(&props)
-        .args(args)
-        .output()
-        .expect("run AclCommand");
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "kafka-acls {args:?} failed ({}):\n{stdout}\n{}\n(broker log: {})",
-        out.status,
-        String::from_utf8_lossy(&out.stderr),
-        b.broker.log_path().display()
-    );
-    stdout
+    common::kafka_tool_as_admin(&b.broker, &b.sasl_addr(), "AclCommand", args)
 }
 
 #[test]

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{free_port, repo_root, temp_dir, Broker, Conn};
+use common::{free_port, temp_dir, Broker, Conn};
 use kafka_protocol::messages::alter_user_scram_credentials_request::{
     ScramCredentialDeletion, ScramCredentialUpsertion,
 };
@@ -459,38 +459,7 @@ fn franz_go_over_sasl_plaintext() {
 // Kafka's own kafka-configs tool.
 
 fn kafka_configs(b: &SaslBroker, args: &[&str]) -> String {
-    let lib = repo_root().join("perf/kafka/lib");
-    assert!(
-        lib.join("kafka-tools-4.4.0.jar").exists(),
-        "kafka-tools missing: run `bash perf/kafka/kafka.sh install` (tests/run.sh does)"
-    );
-    let props = b.broker.data_dir.with_extension("admin.properties");
-    std::fs::write(
-        &props,
-        "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=SCRAM-SHA-512\n\
-         sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required \
-         username=\"admin\" password=\"admin-secret\";\n",
-    )
-    .unwrap();
-    let java = std::env::var("JAVA").unwrap_or_else(|_| "java".into());
-    let out = Command::new("timeout")
-        .args(["120", &java, "-cp", &format!("{}/*", lib.display())])
-        .arg("org.apache.kafka.tools.ConfigCommand")
-        .args(["--bootstrap-server", &b.sasl_addr()])
-        .arg("--command-config")
-        .arg(&props)
-        .args(args)
-        .output()
-        .expect("run ConfigCommand");
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "kafka-configs {args:?} failed ({}):\n{stdout}\n{}\n(broker log: {})",
-        out.status,
-        String::from_utf8_lossy(&out.stderr),
-        b.broker.log_path().display()
-    );
-    stdout
+    common::kafka_tool_as_admin(&b.broker, &b.sasl_addr(), "ConfigCommand", args)
 }
 
 #[test]
@@ -540,7 +509,7 @@ fn kafka_configs_tool_creates_a_scram_user() {
 
 /// `shardlog user ...` against the broker's PLAINTEXT listener.
 fn user_cli(b: &SaslBroker, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_shardlog"))
+    Command::new(env!("CARGO_BIN_EXE_shardlog"))
         .arg("user")
         .args(args)
         .args(["--brokers", &b.broker.addr()])
@@ -602,7 +571,7 @@ fn cli_over_sasl(
     stdin: &str,
 ) -> std::process::Output {
     use std::io::Write;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_shardlog"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shardlog"))
         .args(args)
         .args(["--brokers", &b.sasl_addr(), "--sasl-mechanism", mechanism])
         .args(["--sasl-username", user, "--sasl-password", password])

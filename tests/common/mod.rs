@@ -570,3 +570,41 @@ pub fn sasl_driver_args(
 }
 
 pub mod api;
+
+/// Runs one of Apache Kafka's own admin tools (`org.apache.kafka.tools.<class>`, from the jars
+/// `perf/kafka/kafka.sh install` fetches) against `broker`'s SASL_PLAINTEXT listener at `bootstrap`,
+/// logged in as `admin`/`admin-secret` with SCRAM-SHA-512. Asserts it succeeded; returns its stdout.
+pub fn kafka_tool_as_admin(broker: &Broker, bootstrap: &str, class: &str, args: &[&str]) -> String {
+    let lib = repo_root().join("perf/kafka/lib");
+    assert!(
+        lib.join("kafka-tools-4.4.0.jar").exists(),
+        "kafka-tools missing: run `bash perf/kafka/kafka.sh install` (tests/run.sh does)"
+    );
+    let props = broker.data_dir.with_extension("admin.properties");
+    std::fs::write(
+        &props,
+        "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=SCRAM-SHA-512\n\
+         sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required \
+         username=\"admin\" password=\"admin-secret\";\n",
+    )
+    .unwrap();
+    let java = std::env::var("JAVA").unwrap_or_else(|_| "java".into());
+    let out = Command::new("timeout")
+        .args(["120", &java, "-cp", &format!("{}/*", lib.display())])
+        .arg(format!("org.apache.kafka.tools.{class}"))
+        .args(["--bootstrap-server", bootstrap])
+        .arg("--command-config")
+        .arg(&props)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("run {class}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{class} {args:?} failed ({}):\n{stdout}\n{}\n(broker log: {})",
+        out.status,
+        String::from_utf8_lossy(&out.stderr),
+        broker.log_path().display()
+    );
+    stdout
+}

@@ -96,47 +96,84 @@ fn install(
     version: u16,
     (seq, secrets): (u64, ConnectionTrafficSecrets),
 ) -> Result<(), KtlsError> {
-    let refused = |e| KtlsError::Install(name, e);
-    // rustls's 12-byte IV is the kernel's 4-byte salt followed by its 8-byte IV.
     match secrets {
         ConnectionTrafficSecrets::Aes128Gcm { key, iv } => {
-            let mut info = libc::tls12_crypto_info_aes_gcm_128 {
-                info: libc::tls_crypto_info {
-                    version,
-                    cipher_type: libc::TLS_CIPHER_AES_GCM_128,
-                },
-                iv: [0; libc::TLS_CIPHER_AES_GCM_128_IV_SIZE],
-                key: [0; libc::TLS_CIPHER_AES_GCM_128_KEY_SIZE],
-                salt: [0; libc::TLS_CIPHER_AES_GCM_128_SALT_SIZE],
-                rec_seq: seq.to_be_bytes(),
-            };
-            fill(&mut info.key, key.as_ref(), name)?;
-            fill(&mut info.salt, &iv.as_ref()[..4], name)?;
-            fill(&mut info.iv, &iv.as_ref()[4..], name)?;
-            let result = set_option(fd, libc::SOL_TLS, direction, &info).map_err(refused);
-            wipe(&mut info.key);
-            result
+            let info = libc::tls12_crypto_info_aes_gcm_128::new(version, seq);
+            install_aes_gcm(fd, direction, name, info, key.as_ref(), iv.as_ref())
         }
         ConnectionTrafficSecrets::Aes256Gcm { key, iv } => {
-            let mut info = libc::tls12_crypto_info_aes_gcm_256 {
-                info: libc::tls_crypto_info {
-                    version,
-                    cipher_type: libc::TLS_CIPHER_AES_GCM_256,
-                },
-                iv: [0; libc::TLS_CIPHER_AES_GCM_256_IV_SIZE],
-                key: [0; libc::TLS_CIPHER_AES_GCM_256_KEY_SIZE],
-                salt: [0; libc::TLS_CIPHER_AES_GCM_256_SALT_SIZE],
-                rec_seq: seq.to_be_bytes(),
-            };
-            fill(&mut info.key, key.as_ref(), name)?;
-            fill(&mut info.salt, &iv.as_ref()[..4], name)?;
-            fill(&mut info.iv, &iv.as_ref()[4..], name)?;
-            let result = set_option(fd, libc::SOL_TLS, direction, &info).map_err(refused);
-            wipe(&mut info.key);
-            result
+            let info = libc::tls12_crypto_info_aes_gcm_256::new(version, seq);
+            install_aes_gcm(fd, direction, name, info, key.as_ref(), iv.as_ref())
         }
         _ => Err(KtlsError::Cipher(name)),
     }
+}
+
+/// The kernel's per-cipher key structs (`tls12_crypto_info_aes_gcm_{128,256}`, used for TLS 1.3 too),
+/// which differ only in their array sizes.
+trait AesGcmInfo {
+    fn new(version: u16, seq: u64) -> Self;
+    /// (key, salt, iv), to be filled from rustls's secrets.
+    fn parts(&mut self) -> (&mut [u8], &mut [u8], &mut [u8]);
+}
+
+macro_rules! aes_gcm_info {
+    ($info:ident, $cipher:ident, $iv:ident, $key:ident, $salt:ident) => {
+        impl AesGcmInfo for libc::$info {
+            fn new(version: u16, seq: u64) -> Self {
+                libc::$info {
+                    info: libc::tls_crypto_info {
+                        version,
+                        cipher_type: libc::$cipher,
+                    },
+                    iv: [0; libc::$iv],
+                    key: [0; libc::$key],
+                    salt: [0; libc::$salt],
+                    rec_seq: seq.to_be_bytes(),
+                }
+            }
+            fn parts(&mut self) -> (&mut [u8], &mut [u8], &mut [u8]) {
+                (&mut self.key, &mut self.salt, &mut self.iv)
+            }
+        }
+    };
+}
+
+aes_gcm_info!(
+    tls12_crypto_info_aes_gcm_128,
+    TLS_CIPHER_AES_GCM_128,
+    TLS_CIPHER_AES_GCM_128_IV_SIZE,
+    TLS_CIPHER_AES_GCM_128_KEY_SIZE,
+    TLS_CIPHER_AES_GCM_128_SALT_SIZE
+);
+aes_gcm_info!(
+    tls12_crypto_info_aes_gcm_256,
+    TLS_CIPHER_AES_GCM_256,
+    TLS_CIPHER_AES_GCM_256_IV_SIZE,
+    TLS_CIPHER_AES_GCM_256_KEY_SIZE,
+    TLS_CIPHER_AES_GCM_256_SALT_SIZE
+);
+
+/// Fills `info` with one direction's key and IV and hands it to the kernel, then wipes our copy.
+/// rustls's 12-byte IV is the kernel's 4-byte salt followed by its 8-byte IV.
+fn install_aes_gcm<T: AesGcmInfo>(
+    fd: RawFd,
+    direction: libc::c_int,
+    name: &'static str,
+    mut info: T,
+    key: &[u8],
+    iv: &[u8],
+) -> Result<(), KtlsError> {
+    let (salt, nonce) = iv.split_at_checked(4).ok_or(KtlsError::Cipher(name))?;
+    let (k, s, n) = info.parts();
+    let filled = fill(k, key, name)
+        .and_then(|()| fill(s, salt, name))
+        .and_then(|()| fill(n, nonce, name));
+    let result = filled.and_then(|()| {
+        set_option(fd, libc::SOL_TLS, direction, &info).map_err(|e| KtlsError::Install(name, e))
+    });
+    wipe(info.parts().0);
+    result
 }
 
 /// Copies key material, refusing (instead of panicking) on a length rustls never produces.
