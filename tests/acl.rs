@@ -7,7 +7,7 @@
 mod common;
 
 use common::api::{create_topic, fetch, list_offset, produce, topic_name};
-use common::{batch_of, free_port, repo_root, temp_dir, Broker, Conn};
+use common::{batch_of, free_port, temp_dir, Broker, Conn};
 use kafka_protocol::messages::create_acls_request::AclCreation;
 use kafka_protocol::messages::delete_acls_request::DeleteAclsFilter;
 use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
@@ -463,60 +463,12 @@ fn an_unknown_authorizer_class_is_refused_at_startup() {
 // ---------------------------------------------------------------------------------------------------
 // Real clients.
 
-/// The driver properties that make `client` log in over SASL PLAIN as `user`.
-fn login_args(client: &str, user: &str) -> Vec<String> {
-    let password = format!("{user}-secret");
-    let props = match client {
-        "java" => vec![
-            "security.protocol=SASL_PLAINTEXT".to_string(),
-            "sasl.mechanism=PLAIN".into(),
-            format!(
-                "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"{user}\" password=\"{password}\";"
-            ),
-        ],
-        "python" => vec![
-            "security.protocol=SASL_PLAINTEXT".to_string(),
-            "sasl.mechanisms=PLAIN".into(),
-            format!("sasl.username={user}"),
-            format!("sasl.password={password}"),
-        ],
-        _ => unreachable!(),
-    };
-    props
-        .into_iter()
-        .flat_map(|p| ["--property".to_string(), p])
-        .collect()
-}
-
-/// Runs a client driver (create topic, produce, consume, verify) as `user`; (success, output).
+/// Runs a client driver (create topic, produce, consume, verify) as `user` over SASL PLAIN;
+/// (success, output).
 fn driver(b: &AclBroker, client: &str, user: &str, topic: &str) -> (bool, String) {
-    let script = repo_root()
-        .join("tests/clients")
-        .join(client)
-        .join("run.sh");
-    let out = Command::new("timeout")
-        .arg("180")
-        .arg("bash")
-        .arg(&script)
-        .args(["--bootstrap", &b.sasl_addr(), "--topic", topic])
-        .args([
-            "--partitions",
-            "2",
-            "--records",
-            "2000",
-            "--compression",
-            "lz4",
-        ])
-        .args(login_args(client, user))
-        .output()
-        .expect("run client driver");
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let ok = out.status.success() && text.contains(&format!("{topic} 2000 records"));
-    (ok, text)
+    let password = format!("{user}-secret");
+    let login = common::sasl_driver_args(client, "SASL_PLAINTEXT", "PLAIN", user, &password);
+    common::run_driver(client, &b.sasl_addr(), topic, "2000", &login)
 }
 
 /// alice without ACLs is refused (the topic exists: the admin made it); a prefixed ACL on `orders-`

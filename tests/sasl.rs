@@ -598,23 +598,7 @@ fn the_cli_logs_in_over_sasl() {
             assert!(out.status.success(), "{mechanism} {args:?}: {out:?}");
             String::from_utf8(out.stdout).unwrap()
         };
-        run(&["topic", "create", topic, "--partitions", "2"], "");
-        run(&["produce", topic, "--parse-key"], "a:1\nb:2\nc:3\n");
-        let consumed = run(
-            &[
-                "consume",
-                topic,
-                "--from-beginning",
-                "--count",
-                "3",
-                "--print",
-                "key-value",
-            ],
-            "",
-        );
-        let mut lines: Vec<&str> = consumed.lines().collect();
-        lines.sort();
-        assert_eq!(lines, ["a:1", "b:2", "c:3"], "{mechanism}");
+        common::cli_round_trip(topic, run);
     }
     let refused = cli_over_sasl(
         &b,

@@ -383,23 +383,7 @@ fn the_cli_and_bench_work_over_tls() {
             assert!(out.status.success(), "{all:?}: {out:?}");
             String::from_utf8(out.stdout).unwrap()
         };
-        run(&["topic", "create", topic, "--partitions", "2"], "");
-        run(&["produce", topic, "--parse-key"], "a:1\nb:2\nc:3\n");
-        let consumed = run(
-            &[
-                "consume",
-                topic,
-                "--from-beginning",
-                "--count",
-                "3",
-                "--print",
-                "key-value",
-            ],
-            "",
-        );
-        let mut lines: Vec<&str> = consumed.lines().collect();
-        lines.sort();
-        assert_eq!(lines, ["a:1", "b:2", "c:3"], "{topic}");
+        common::cli_round_trip(topic, run);
     }
     // An untrusted broker certificate: exit 3 (cannot connect) with the reason.
     let untrusted = cli_topic_list(&b.ssl_addr(), &["--tls-ca-file", &pki.path("other-ca.pem")]);

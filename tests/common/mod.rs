@@ -608,3 +608,25 @@ pub fn kafka_tool_as_admin(broker: &Broker, bootstrap: &str, class: &str, args: 
     );
     stdout
 }
+
+/// The CLI's topic/produce/consume round trip through `run` (CLI arguments and stdin → stdout; it adds
+/// the connection options and asserts success): three keyed records must come back.
+pub fn cli_round_trip(topic: &str, run: impl Fn(&[&str], &str) -> String) {
+    run(&["topic", "create", topic, "--partitions", "2"], "");
+    run(&["produce", topic, "--parse-key"], "a:1\nb:2\nc:3\n");
+    let consumed = run(
+        &[
+            "consume",
+            topic,
+            "--from-beginning",
+            "--count",
+            "3",
+            "--print",
+            "key-value",
+        ],
+        "",
+    );
+    let mut lines: Vec<&str> = consumed.lines().collect();
+    lines.sort();
+    assert_eq!(lines, ["a:1", "b:2", "c:3"], "{topic}");
+}
