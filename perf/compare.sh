@@ -72,6 +72,7 @@ setup() {
     SHARDLOG_BIN="${CARGO_TARGET_DIR:-target}/release/shardlog"
   fi
   bash perf/kafka/kafka.sh install
+  command -v openssl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null; }
   tls_certificates
   if [ "$SMOKE" = 0 ]; then
     command -v iperf3 >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iperf3 >/dev/null; }

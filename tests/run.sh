@@ -21,6 +21,8 @@ have java || apt_install openjdk-17-jdk-headless
 have mvn || apt_install maven
 have go || apt_install golang-go
 have python3 || apt_install python3
+# perf/compare.sh (tests/perf_smoke.rs) makes its TLS certificates with the openssl CLI.
+have openssl || apt_install openssl
 python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
 if have rustup; then
   rustup component add clippy rustfmt >/dev/null 2>&1 || true
