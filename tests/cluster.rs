@@ -63,6 +63,19 @@ impl Cluster {
             .join(",")
     }
 
+    /// The controller every node names once all three brokers are registered. A node always lists
+    /// itself, so only "every node sees 3" proves every registration committed.
+    fn agreed_controller(&self, logs: &str) -> i32 {
+        eventually("a controller and 3 registered brokers", logs, || {
+            let seen: BTreeSet<i32> = self
+                .nodes
+                .iter()
+                .map(|n| controller_seen_by(n, 3))
+                .collect::<Option<_>>()?;
+            (seen.len() == 1).then(|| *seen.iter().next().unwrap())
+        })
+    }
+
     fn logs(&self) -> String {
         self.nodes
             .iter()
@@ -153,14 +166,7 @@ fn list_offsets_code(node: &Broker, topic: &str, partition: i32) -> i16 {
 fn leaders_spread_over_the_quorum_and_clients_follow_them() {
     let cluster = Cluster::start("cluster-spread");
     let logs = cluster.logs();
-    let controller = eventually("a controller and 3 registered brokers", &logs, || {
-        let seen: BTreeSet<i32> = cluster
-            .nodes
-            .iter()
-            .map(|n| controller_seen_by(n, 3))
-            .collect::<Option<_>>()?;
-        (seen.len() == 1).then(|| *seen.iter().next().unwrap())
-    });
+    let controller = cluster.agreed_controller(&logs);
     assert!((1..=3).contains(&controller));
     let cluster_ids: BTreeSet<String> = cluster
         .nodes
@@ -253,9 +259,7 @@ fn leaders_spread_over_the_quorum_and_clients_follow_them() {
 fn a_killed_leader_is_replaced_and_catches_up_and_a_lone_node_cannot_commit() {
     let mut cluster = Cluster::start("cluster-failover");
     let logs = cluster.logs();
-    let first = eventually("a controller and 3 registered brokers", &logs, || {
-        controller_seen_by(cluster.node(1), 3)
-    });
+    let first = cluster.agreed_controller(&logs);
     cluster.nodes[first as usize - 1].kill9();
     let survivors: Vec<i32> = (1..=3).filter(|&n| n != first).collect();
     let second = eventually("a new controller among the survivors", &logs, || {
