@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::api::{produce, topic_name};
+use common::api::{fetch_all, produce, topic_name};
 use common::{batch_of, free_port, repo_root, temp_dir, Broker, Conn};
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
@@ -27,6 +27,11 @@ struct Cluster {
 impl Cluster {
     /// Three nodes, ids 1–3, all broker + controller.
     fn start(name: &str) -> Cluster {
+        Self::start_with(name, &[])
+    }
+
+    /// Three nodes with `extra` settings on each.
+    fn start_with(name: &str, extra: &[&str]) -> Cluster {
         let raft_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
         let voters = raft_ports
             .iter()
@@ -37,15 +42,10 @@ impl Cluster {
         let nodes = (1..=3)
             .map(|id| {
                 let dir = temp_dir(&format!("{name}-node{id}"));
-                Broker::start(
-                    &dir,
-                    &[
-                        "--node-id",
-                        &id.to_string(),
-                        "--controller-quorum-voters",
-                        &voters,
-                    ],
-                )
+                let id = id.to_string();
+                let mut args = vec!["--node-id", &id, "--controller-quorum-voters", &voters];
+                args.extend_from_slice(extra);
+                Broker::start(&dir, &args)
             })
             .collect();
         Cluster { nodes }
@@ -120,6 +120,25 @@ fn metadata(node: &Broker, topics: Option<&[&str]>) -> Option<MetadataResponse> 
 fn controller_seen_by(node: &Broker, brokers: usize) -> Option<i32> {
     let m = metadata(node, Some(&[]))?;
     (m.controller_id.0 > 0 && m.brokers.len() == brokers).then_some(m.controller_id.0)
+}
+
+/// Each partition's (leader, error code), by partition index.
+type PartitionStates = Vec<(i32, i16)>;
+
+/// Every partition's (leader, error code) of `topic` as `node` sees it, and the brokers it lists.
+fn partitions_seen_by(node: &Broker, topic: &str) -> Option<(PartitionStates, Vec<i32>)> {
+    let m = metadata(node, Some(&[topic]))?;
+    let t = m.topics.first()?;
+    let mut parts: Vec<_> = t.partitions.iter().collect();
+    parts.sort_by_key(|p| p.partition_index);
+    let brokers = m.brokers.iter().map(|b| b.node_id.0).collect();
+    Some((
+        parts
+            .iter()
+            .map(|p| (p.leader_id.0, p.error_code))
+            .collect(),
+        brokers,
+    ))
 }
 
 /// Every partition's leader of `topic` as `node` sees it, once it sees all `partitions`.
@@ -265,11 +284,20 @@ fn a_killed_leader_is_replaced_and_catches_up_and_a_lone_node_cannot_commit() {
     let second = eventually("a new controller among the survivors", &logs, || {
         let seen: BTreeSet<i32> = survivors
             .iter()
-            .map(|&n| controller_seen_by(cluster.node(n), 3).filter(|&c| c != first))
+            .map(|&n| {
+                let m = metadata(cluster.node(n), Some(&[]))?;
+                (m.controller_id.0 > 0 && m.controller_id.0 != first).then_some(m.controller_id.0)
+            })
             .collect::<Option<_>>()?;
         (seen.len() == 1).then(|| *seen.iter().next().unwrap())
     });
     assert!(survivors.contains(&second));
+    // The new controller never heard from the dead one: it fences it after a session timeout.
+    eventually("the dead controller fenced", &logs, || {
+        let m = metadata(cluster.node(second), Some(&[]))?;
+        let brokers: BTreeSet<i32> = m.brokers.iter().map(|b| b.node_id.0).collect();
+        (brokers == survivors.iter().copied().collect()).then_some(())
+    });
 
     // Topics can be created through either survivor, the new controller or not.
     for &n in &survivors {
@@ -324,4 +352,76 @@ fn a_killed_leader_is_replaced_and_catches_up_and_a_lone_node_cannot_commit() {
         m.topics[0].error_code,
         ResponseError::UnknownTopicOrPartition.code()
     );
+}
+
+#[test]
+fn a_dead_broker_is_fenced_and_its_partitions_come_back_with_it() {
+    let mut cluster =
+        Cluster::start_with("cluster-fencing", &["--broker-session-timeout-ms", "2000"]);
+    let logs = cluster.logs();
+    let controller = cluster.agreed_controller(&logs);
+    assert_eq!(create_topic(cluster.node(1), "fenced", 6), 0);
+    let leaders = eventually("topic 'fenced' everywhere", &logs, || {
+        let seen: BTreeSet<Vec<i32>> = cluster
+            .nodes
+            .iter()
+            .map(|n| leaders_seen_by(n, "fenced", 6))
+            .collect::<Option<_>>()?;
+        (seen.len() == 1).then(|| seen.into_iter().next().unwrap())
+    });
+    // A node that is not the controller dies: the controller notices its silence.
+    let victim = (1..=3).find(|&n| n != controller).unwrap();
+    let victims: Vec<usize> = (0..6).filter(|&p| leaders[p] == victim).collect();
+    assert!(!victims.is_empty(), "leaders {leaders:?}");
+    let mut to_victim = Conn::connect(&cluster.node(victim).addr());
+    let (code, _) = produce(
+        &mut to_victim,
+        "fenced",
+        victims[0] as i32,
+        1,
+        batch_of(0..3, 1_000),
+    );
+    assert_eq!(code, 0);
+
+    cluster.nodes[victim as usize - 1].kill9();
+    let killed = Instant::now();
+    let leader_not_available = ResponseError::LeaderNotAvailable.code();
+    eventually("the dead broker fenced", &logs, || {
+        let (parts, brokers) = partitions_seen_by(cluster.node(controller), "fenced")?;
+        let offline = victims
+            .iter()
+            .all(|&p| parts[p] == (-1, leader_not_available));
+        (offline && !brokers.contains(&victim)).then_some(())
+    });
+    println!(
+        "broker {victim} fenced {:?} after kill -9",
+        killed.elapsed()
+    );
+    let (parts, _) = partitions_seen_by(cluster.node(controller), "fenced").unwrap();
+    for (p, &(leader, code)) in parts.iter().enumerate() {
+        if !victims.contains(&p) {
+            assert_eq!(
+                (leader, code),
+                (leaders[p], 0),
+                "partition {p} kept its leader"
+            );
+        }
+    }
+
+    // Back, it is unfenced and leads its partitions again, with the records it had.
+    cluster.nodes[victim as usize - 1].start_again();
+    eventually("the returning broker leads again", &logs, || {
+        let (parts, brokers) = partitions_seen_by(cluster.node(controller), "fenced")?;
+        let back = victims.iter().all(|&p| parts[p] == (victim, 0));
+        (back && brokers.contains(&victim)).then_some(())
+    });
+    let m = metadata(cluster.node(controller), Some(&["fenced"])).unwrap();
+    let p = &m.topics[0].partitions[victims[0]];
+    assert!(p.leader_epoch >= 2, "fenced and back: two new epochs");
+    eventually("the returning broker serves", &logs, || {
+        (list_offsets_code(cluster.node(victim), "fenced", victims[0] as i32) == 0).then_some(())
+    });
+    let mut to_victim = Conn::connect(&cluster.node(victim).addr());
+    let records = fetch_all(&mut to_victim, "fenced", victims[0] as i32, 0);
+    assert_eq!(records.len(), 3, "{records:?}");
 }

@@ -3,6 +3,7 @@
 //! the local file on a single node, the Raft quorum in a cluster — and published to every shard before
 //! it is acknowledged, so a client that created a topic can produce to it at once on any connection.
 
+use super::fencing;
 use super::metadata::{
     validate_topic_name, BrokerRecord, MetadataError, MetadataImage, MetadataSnapshot, TopicRecord,
 };
@@ -171,7 +172,12 @@ impl Controller {
     /// The brokers partitions can be placed on: the registered ones, or this node alone.
     fn placement_brokers(&self, image: &MetadataImage, shards: usize) -> Vec<BrokerRecord> {
         match &self.store {
-            Store::Quorum(_) => image.brokers.clone(),
+            Store::Quorum(_) => image
+                .brokers
+                .iter()
+                .filter(|b| !image.fenced_brokers.contains(&b.node_id))
+                .cloned()
+                .collect(),
             Store::LocalFile(_) => vec![BrokerRecord {
                 node_id: self.node_id,
                 endpoints: Vec::new(),
@@ -208,10 +214,59 @@ impl Controller {
         Ok(())
     }
 
-    /// Heartbeats and fencing (the next slice) hook in here: a broker that stops heartbeating is
-    /// fenced by a change that moves its leaderships to in-sync replicas and bumps their epochs.
     pub fn registered_brokers(&self) -> usize {
         self.image.borrow().brokers.len()
+    }
+
+    /// Every registered broker's id and whether it is fenced.
+    pub fn broker_fencing(&self) -> Vec<(i32, bool)> {
+        let image = self.image.borrow();
+        image
+            .brokers
+            .iter()
+            .map(|b| (b.node_id, image.fenced_brokers.contains(&b.node_id)))
+            .collect()
+    }
+
+    /// Fences `node` (its leaderships move to in-sync replicas) or unfences it (leaderless partitions
+    /// it is in sync for come back to it). Returns how many partitions changed leader.
+    pub async fn set_fenced(
+        &self,
+        shard: &Rc<Shard>,
+        node: i32,
+        fenced: bool,
+    ) -> Result<usize, ControllerError> {
+        let moved = self
+            .commit(shard, |image| {
+                Ok(if fenced {
+                    fencing::fence(image, node)
+                } else {
+                    fencing::unfence(image, node)
+                })
+            })
+            .await?;
+        info!(
+            node,
+            fenced,
+            leaders_moved = moved,
+            "broker fencing changed"
+        );
+        Ok(moved)
+    }
+
+    /// Kafka's preferred leader election, when some partition needs it. Returns how many moved.
+    pub async fn elect_preferred_leaders(
+        &self,
+        shard: &Rc<Shard>,
+    ) -> Result<usize, ControllerError> {
+        if !fencing::preferred_election_pending(&self.image.borrow()) {
+            return Ok(0);
+        }
+        let moved = self
+            .commit(shard, |image| Ok(fencing::elect_preferred_leaders(image)))
+            .await?;
+        info!(leaders_moved = moved, "preferred leaders elected");
+        Ok(moved)
     }
 
     pub async fn create_topic(

@@ -6,9 +6,9 @@
 //! change; nothing reads metadata through a lock.
 //!
 //! Encoded form (`encode`/`decode`; the single-node file body, Raft snapshots and proposals carry it): a
-//! format magic per layout, then the rkyv image. Layout 3 added brokers, per-partition replicas, leader,
-//! leader epoch and ISR, the image version, and ACLs; layout 2 (users) and the first layout (no magic)
-//! are upgraded on load (rkyv has no schema evolution, so each layout change adds a magic). The
+//! format magic per layout, then the rkyv image. Layout 4 added fenced brokers; layout 3 added brokers,
+//! per-partition replicas, leader, leader epoch and ISR, the image version, and ACLs; layouts 3, 2
+//! (users) and the first layout (no magic) are upgraded on load (rkyv has no schema evolution, so each layout change adds a magic). The
 //! single-node file is a CRC-32 (crc32fast) of the body, then the body.
 
 use rkyv::{Archive, Deserialize, Serialize};
@@ -96,6 +96,21 @@ pub struct MetadataImage {
     pub users: Vec<UserRecord>,
     /// ACL bindings, in the order they were created.
     pub acls: Vec<AclBinding>,
+    /// Registered brokers the active controller stopped hearing from (`cluster/fencing.rs`): they
+    /// lead nothing, are in no ISR they could hold back, and get no new replicas until heard again.
+    pub fenced_brokers: Vec<i32>,
+}
+
+/// Layout 3 (before fenced brokers).
+#[derive(Archive, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+struct ImageV3 {
+    cluster_id: String,
+    version: u64,
+    brokers: Vec<BrokerRecord>,
+    topics: Vec<TopicRecord>,
+    producer_id_block_end: i64,
+    users: Vec<UserRecord>,
+    acls: Vec<AclBinding>,
 }
 
 /// Topics before layout 3: one shard per partition, all on the single node.
@@ -126,8 +141,10 @@ struct ImageV1 {
 
 /// Starts layout-2 bodies (SCRAM users added).
 const FORMAT_MAGIC_V2: &[u8; 8] = b"SLMETA\x00\x02";
-/// Starts every body encoded since brokers, replicas and ACLs were added (layout 3).
-const FORMAT_MAGIC: &[u8; 8] = b"SLMETA\x00\x03";
+/// Starts layout-3 bodies (brokers, replicas and ACLs added).
+const FORMAT_MAGIC_V3: &[u8; 8] = b"SLMETA\x00\x03";
+/// Starts every body encoded since fenced brokers were added (layout 4).
+const FORMAT_MAGIC: &[u8; 8] = b"SLMETA\x00\x04";
 
 #[derive(Debug, Error)]
 pub enum MetadataError {
@@ -193,6 +210,11 @@ impl MetadataImage {
         let corrupt = |_| MetadataError::CorruptImage;
         if let Some(rest) = body.strip_prefix(FORMAT_MAGIC.as_slice()) {
             return rkyv::from_bytes::<MetadataImage, rkyv::rancor::Error>(&aligned(rest))
+                .map_err(corrupt);
+        }
+        if let Some(rest) = body.strip_prefix(FORMAT_MAGIC_V3.as_slice()) {
+            return rkyv::from_bytes::<ImageV3, rkyv::rancor::Error>(&aligned(rest))
+                .map(ImageV3::upgrade)
                 .map_err(corrupt);
         }
         let v2 = match body.strip_prefix(FORMAT_MAGIC_V2.as_slice()) {
@@ -276,6 +298,22 @@ impl ImageV2 {
             producer_id_block_end: self.producer_id_block_end,
             users: self.users,
             acls: Vec::new(),
+            fenced_brokers: Vec::new(),
+        }
+    }
+}
+
+impl ImageV3 {
+    fn upgrade(self) -> MetadataImage {
+        MetadataImage {
+            cluster_id: self.cluster_id,
+            version: self.version,
+            brokers: self.brokers,
+            topics: self.topics,
+            producer_id_block_end: self.producer_id_block_end,
+            users: self.users,
+            acls: self.acls,
+            fenced_brokers: Vec::new(),
         }
     }
 }
@@ -323,6 +361,8 @@ pub struct MetadataSnapshot {
     pub controller_id: Option<i32>,
     /// Registered brokers by node id (empty on a single node: it answers for itself).
     pub brokers: Vec<Arc<BrokerRecord>>,
+    /// Registered brokers that are fenced (not offered to clients).
+    pub fenced_brokers: Vec<i32>,
     pub topics: HashMap<String, Arc<TopicInfo>>,
     pub topics_by_id: HashMap<Uuid, Arc<TopicInfo>>,
     /// SASL users by name (authentication reads them on the connection's shard).
@@ -384,6 +424,7 @@ impl MetadataSnapshot {
         }
         snap.brokers = image.brokers.iter().cloned().map(Arc::new).collect();
         snap.brokers.sort_by_key(|b| b.node_id);
+        snap.fenced_brokers = image.fenced_brokers.clone();
         snap.users = image
             .users
             .iter()
@@ -401,6 +442,7 @@ impl MetadataSnapshot {
             node_id: self.node_id,
             controller_id,
             brokers: self.brokers.clone(),
+            fenced_brokers: self.fenced_brokers.clone(),
             topics: self.topics.clone(),
             topics_by_id: self.topics_by_id.clone(),
             users: self.users.clone(),
@@ -596,6 +638,31 @@ mod tests {
         image.persist(&dir).unwrap();
         assert_eq!(MetadataImage::load_or_new(&dir, 1).unwrap(), image);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn third_layout_images_upgrade_with_no_broker_fenced() {
+        let v3 = ImageV3 {
+            cluster_id: "abc".into(),
+            version: 9,
+            brokers: vec![],
+            topics: vec![TopicRecord {
+                name: "t".into(),
+                id: [3; 16],
+                partitions: vec![single(1)],
+                configs: vec![],
+            }],
+            producer_id_block_end: 3000,
+            users: vec![],
+            acls: vec![],
+        };
+        let mut body = FORMAT_MAGIC_V3.to_vec();
+        body.extend_from_slice(&rkyv::to_bytes::<rkyv::rancor::Error>(&v3).unwrap());
+        let image = MetadataImage::decode(&body, 1).unwrap();
+        assert_eq!(image.version, 9);
+        assert_eq!(image.topic("t").unwrap().partitions, vec![single(1)]);
+        assert!(image.fenced_brokers.is_empty());
+        assert_eq!(MetadataImage::decode(&image.encode(), 1).unwrap(), image);
     }
 
     #[test]

@@ -18,6 +18,15 @@ pub const KAFKA_KEYS: &[(&str, &str)] = &[
     ("process_roles", "process.roles"),
     ("controller_quorum_voters", "controller.quorum.voters"),
     ("broker_rack", "broker.rack"),
+    ("broker_session_timeout_ms", "broker.session.timeout.ms"),
+    (
+        "auto_leader_rebalance_enable",
+        "auto.leader.rebalance.enable",
+    ),
+    (
+        "leader_imbalance_check_interval_seconds",
+        "leader.imbalance.check.interval.seconds",
+    ),
     ("auto_create_topics_enable", "auto.create.topics.enable"),
     ("num_partitions", "num.partitions"),
     ("default_replication_factor", "default.replication.factor"),

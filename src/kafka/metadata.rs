@@ -5,6 +5,7 @@
 
 use super::authz::Access;
 use super::{cluster_brokers, controller_id, RequestContext};
+use crate::cluster::fencing::NO_LEADER;
 use crate::cluster::metadata::{validate_topic_name, TopicInfo};
 use crate::runtime::shard::{Shard, CONTROLLER_SHARD};
 use crate::security::acl::{Operation, ResourceType};
@@ -57,7 +58,10 @@ pub async fn handle(
             .cloned()
             .collect();
         topics.sort_by(|a, b| a.name.cmp(&b.name));
-        resp.topics = topics.iter().map(|t| topic_response(t)).collect();
+        resp.topics = topics
+            .iter()
+            .map(|t| topic_response(t, &snapshot.fenced_brokers))
+            .collect();
         return resp;
     }
     let auto_create = req.allow_auto_topic_creation && shard.config.auto_create_topics_enable;
@@ -109,7 +113,7 @@ pub async fn handle(
             (None, name) => Err(name.unwrap_or_default()),
         };
         resp.topics.push(match topic {
-            Ok(t) => topic_response(&t),
+            Ok(t) => topic_response(&t, &shard.metadata().fenced_brokers),
             Err(name) => {
                 let code = if validate_topic_name(&name).is_err() && !name.is_empty() {
                     ResponseError::InvalidTopicException
@@ -161,7 +165,9 @@ async fn auto_create_topic(shard: &Rc<Shard>, name: String) -> Option<Arc<TopicI
 /// skip tags they do not know.
 pub const SHARD_TAG: i32 = 10_000;
 
-fn topic_response(t: &TopicInfo) -> MetadataResponseTopic {
+/// A topic's partitions; a partition without a leader (its in-sync replicas are fenced) answers
+/// LEADER_NOT_AVAILABLE, and fenced replicas are listed as offline.
+fn topic_response(t: &TopicInfo, fenced: &[i32]) -> MetadataResponseTopic {
     let mut topic = MetadataResponseTopic::default();
     topic.name = Some(TopicName(StrBytes::from_string(t.name.clone())));
     topic.topic_id = t.id;
@@ -178,6 +184,16 @@ fn topic_response(t: &TopicInfo) -> MetadataResponseTopic {
             part.leader_epoch = info.leader_epoch;
             part.replica_nodes = ids(&info.replicas);
             part.isr_nodes = ids(&info.isr);
+            let offline: Vec<i32> = info
+                .replicas
+                .iter()
+                .copied()
+                .filter(|r| fenced.contains(r))
+                .collect();
+            part.offline_replicas = ids(&offline);
+            if info.leader == NO_LEADER {
+                part.error_code = ResponseError::LeaderNotAvailable.code();
+            }
             part.unknown_tagged_fields.insert(
                 SHARD_TAG,
                 Bytes::copy_from_slice(&(info.leader_shard as i32).to_be_bytes()),

@@ -424,7 +424,7 @@ pub fn cluster_brokers(shard: &Shard, ctx: &RequestContext) -> Vec<BrokerEndpoin
     let mut brokers: Vec<BrokerEndpoint> = snapshot
         .brokers
         .iter()
-        .filter(|b| b.node_id != me)
+        .filter(|b| b.node_id != me && !snapshot.fenced_brokers.contains(&b.node_id))
         .filter_map(|b| {
             let e = b.endpoint(listener)?;
             Some(BrokerEndpoint {

@@ -31,7 +31,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use storage::{DiskStorage, RaftStorageError};
 use thiserror::Error;
 use voters::Voter;
@@ -93,6 +93,11 @@ pub struct Quorum {
     queued: RefCell<VecDeque<(u64, Vec<u8>)>>,
     waiters: RefCell<HashMap<u64, Waiter>>,
     inbox: Rc<LocalSender<Event>>,
+    /// When each peer's last Raft message arrived: a voter answers the leader's heartbeats every
+    /// 200 ms, so this is the broker heartbeat fencing watches (`cluster/liveness.rs`).
+    heard: RefCell<HashMap<u64, Instant>>,
+    /// Since when this node has been the leader (None when it is not).
+    leading_since: Cell<Option<Instant>>,
 }
 
 impl Quorum {
@@ -106,6 +111,8 @@ impl Quorum {
             queued: RefCell::default(),
             waiters: RefCell::default(),
             inbox,
+            heard: RefCell::default(),
+            leading_since: Cell::new(None),
         }
     }
 
@@ -162,6 +169,26 @@ impl Quorum {
 
     fn set_leader(&self, id: u64) {
         self.leader.set(id);
+        let leading = id == self.node_id;
+        if leading != self.leading_since.get().is_some() {
+            self.leading_since.set(leading.then(Instant::now));
+        }
+    }
+
+    fn heard_from(&self, peer: u64) {
+        self.heard.borrow_mut().insert(peer, Instant::now());
+    }
+
+    /// How long this leader has not heard from `peer`, counting from when it became leader at the
+    /// earliest (a new leader gives every peer a full session); None when this node is not leader.
+    pub fn silence(&self, peer: u64) -> Option<Duration> {
+        let since = self.leading_since.get()?;
+        let last = self
+            .heard
+            .borrow()
+            .get(&peer)
+            .map_or(since, |&t| t.max(since));
+        Some(last.elapsed())
     }
 }
 

@@ -120,6 +120,7 @@ impl Driver {
             .await;
             match event {
                 Some(Event::Message(m)) => {
+                    self.quorum.heard_from(m.from);
                     if let Err(e) = self.raw.step(*m) {
                         debug!(error = %e, "Raft message ignored");
                     }

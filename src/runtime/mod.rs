@@ -10,7 +10,7 @@ pub mod signal;
 
 use crate::cluster::controller::Controller;
 use crate::cluster::metadata::{MetadataImage, MetadataSnapshot};
-use crate::cluster::registration;
+use crate::cluster::{liveness, registration};
 use crate::config::BrokerConfig;
 use crate::metrics::{self, Registry};
 use crate::net;
@@ -223,12 +223,13 @@ pub fn serve(config: BrokerConfig) -> anyhow::Result<()> {
                 shard.wait_for_peers_started().await;
                 if let Some((boot, quorum, events, inbox)) = quorum_start {
                     let voters = boot.voters.len();
-                    if let Err(e) = crate::quorum::node::start(shard.clone(), boot, quorum, events, inbox) {
+                    if let Err(e) = crate::quorum::node::start(shard.clone(), boot, quorum.clone(), events, inbox) {
                         tracing::error!(error = %e, "cannot start the metadata quorum");
                         std::process::exit(1);
                     }
                     let record = register_as_broker.then(|| registration::broker_record(&shard, &listeners));
                     glommio::spawn_local(registration::register_then_prepare(shard.clone(), record, voters)).detach();
+                    glommio::spawn_local(liveness::watch_brokers(shard.clone(), quorum)).detach();
                 } else if let Some(controller) = &shard.controller {
                     if let Err(e) = controller.ensure_offsets_topic(&shard).await {
                         tracing::error!(error = %e, "cannot create __consumer_offsets; consumer groups will not work");

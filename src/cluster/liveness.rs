@@ -1,0 +1,49 @@
+//! The active controller's watch over brokers. Every voter's Raft traffic reaches the leader at
+//! least every 200 ms (heartbeat answers), so a broker the leader has not heard from for
+//! `broker.session.timeout.ms` is dead, stopped or cut off: it is fenced and its leaderships move to
+//! in-sync replicas. Heard again, it is unfenced. With `auto.leader.rebalance.enable`, leaderships
+//! go back to preferred replicas every `leader.imbalance.check.interval.seconds`.
+//!
+//! Runs on every node's controller shard; only the Raft leader acts (`Quorum::silence` is None
+//! elsewhere), and its changes go through the quorum like any other.
+
+use crate::quorum::Quorum;
+use crate::runtime::shard::Shard;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+use tracing::warn;
+
+/// How often the leader looks at its peers' silence; well under any session timeout.
+const CHECK_EVERY: Duration = Duration::from_millis(250);
+
+pub async fn watch_brokers(shard: Rc<Shard>, quorum: Rc<Quorum>) {
+    let controller = shard.controller.as_ref().expect("controller shard");
+    let session_timeout = Duration::from_millis(shard.config.broker_session_timeout_ms);
+    let rebalance_every = Duration::from_secs(shard.config.leader_imbalance_check_interval_seconds);
+    let mut last_rebalance = Instant::now();
+    loop {
+        glommio::timer::sleep(CHECK_EVERY).await;
+        for (node, fenced) in controller.broker_fencing() {
+            let alive = if node == shard.config.node_id {
+                Some(true)
+            } else {
+                quorum.silence(node as u64).map(|s| s < session_timeout)
+            };
+            // None: not the leader (or no longer) — the leader decides.
+            if alive == Some(fenced) {
+                if let Err(e) = controller.set_fenced(&shard, node, !fenced).await {
+                    warn!(node, error = %e, "fencing change not committed; retrying");
+                }
+            }
+        }
+        if shard.config.auto_leader_rebalance_enable
+            && quorum.silence(quorum.node_id).is_some()
+            && last_rebalance.elapsed() >= rebalance_every
+        {
+            last_rebalance = Instant::now();
+            if let Err(e) = controller.elect_preferred_leaders(&shard).await {
+                warn!(error = %e, "preferred leader election not committed");
+            }
+        }
+    }
+}
