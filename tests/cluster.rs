@@ -2,11 +2,14 @@
 //! and a controller on its own free ports and data directory: leader election, broker registration,
 //! partition leaders spread over the nodes, NOT_LEADER_OR_FOLLOWER from a node that does not lead a
 //! partition, the Java client producing and consuming across all of them, failover of the Raft
-//! leader, catch-up of a restarted node from a snapshot, and a lone node that cannot commit.
+//! leader, catch-up of a restarted node from a snapshot, a lone node that cannot commit, fencing of a
+//! dead broker, and the no-loss checker: an idempotent acks=all producer writing through kill -9,
+//! SIGSTOP and cut links.
 
 mod common;
 
 use common::api::{fetch_all, produce, topic_name};
+use common::proxy::LinkProxy;
 use common::{batch_of, free_port, repo_root, temp_dir, Broker, Conn};
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
@@ -14,7 +17,7 @@ use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::*;
 use kafka_protocol::ResponseError;
 use std::collections::BTreeSet;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// How long the cluster may take to elect, register or converge before a test gives up.
@@ -22,6 +25,8 @@ const PATIENCE: Duration = Duration::from_secs(60);
 
 struct Cluster {
     nodes: Vec<Broker>,
+    /// One link proxy per node when clients must reach the nodes through them (`start_proxied`).
+    proxies: Vec<LinkProxy>,
 }
 
 impl Cluster {
@@ -32,6 +37,15 @@ impl Cluster {
 
     /// Three nodes with `extra` settings on each.
     fn start_with(name: &str, extra: &[&str]) -> Cluster {
+        Self::start_nodes(name, extra, false)
+    }
+
+    /// Three nodes that advertise a `LinkProxy` each, so every client connection can be cut.
+    fn start_proxied(name: &str, extra: &[&str]) -> Cluster {
+        Self::start_nodes(name, extra, true)
+    }
+
+    fn start_nodes(name: &str, extra: &[&str], proxied: bool) -> Cluster {
         let raft_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
         let voters = raft_ports
             .iter()
@@ -39,28 +53,43 @@ impl Cluster {
             .map(|(i, p)| format!("{}@127.0.0.1:{p}", i + 1))
             .collect::<Vec<_>>()
             .join(",");
+        let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+        let proxies: Vec<LinkProxy> = if proxied {
+            ports
+                .iter()
+                .map(|p| LinkProxy::start(format!("127.0.0.1:{p}")))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let nodes = (1..=3)
             .map(|id| {
                 let dir = temp_dir(&format!("{name}-node{id}"));
-                let id = id.to_string();
-                let mut args = vec!["--node-id", &id, "--controller-quorum-voters", &voters];
+                let node_id = id.to_string();
+                let advertised = proxies.get(id - 1).map(LinkProxy::addr);
+                let mut args = vec!["--node-id", &node_id, "--controller-quorum-voters", &voters];
+                if let Some(a) = &advertised {
+                    args.extend_from_slice(&["--advertised", a]);
+                }
                 args.extend_from_slice(extra);
-                Broker::start(&dir, &args)
+                Broker::start_on(&dir, ports[id - 1], &args, &[])
             })
             .collect();
-        Cluster { nodes }
+        Cluster { nodes, proxies }
     }
 
     fn node(&self, id: i32) -> &Broker {
         &self.nodes[id as usize - 1]
     }
 
+    /// The addresses clients bootstrap with (the proxies' when there are some).
     fn bootstrap(&self) -> String {
-        self.nodes
-            .iter()
-            .map(Broker::addr)
-            .collect::<Vec<_>>()
-            .join(",")
+        let addrs: Vec<String> = if self.proxies.is_empty() {
+            self.nodes.iter().map(Broker::addr).collect()
+        } else {
+            self.proxies.iter().map(LinkProxy::addr).collect()
+        };
+        addrs.join(",")
     }
 
     /// The controller every node names once all three brokers are registered. A node always lists
@@ -424,4 +453,106 @@ fn a_dead_broker_is_fenced_and_its_partitions_come_back_with_it() {
     let mut to_victim = Conn::connect(&cluster.node(victim).addr());
     let records = fetch_all(&mut to_victim, "fenced", victims[0] as i32, 0);
     assert_eq!(records.len(), 3, "{records:?}");
+}
+
+/// Faults injected in CI; `SHARDLOG_FAULTS=100 cargo test --release --test cluster acknowledged`
+/// runs the long version by hand.
+fn fault_count() -> usize {
+    std::env::var("SHARDLOG_FAULTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20)
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    /// kill -9 the node, leave it down a moment, start it again on the same data.
+    Kill,
+    /// SIGSTOP for longer than the session timeout, then SIGCONT.
+    Pause,
+    /// Sever every client connection to the node and refuse new ones for a while.
+    CutLink,
+}
+
+#[test]
+fn acknowledged_records_survive_kills_pauses_and_cut_links() {
+    let mut cluster =
+        Cluster::start_proxied("cluster-faults", &["--broker-session-timeout-ms", "1500"]);
+    let logs = cluster.logs();
+    cluster.agreed_controller(&logs);
+    const PARTITIONS: usize = 6;
+    assert_eq!(
+        create_topic(cluster.node(1), "faults", PARTITIONS as i32),
+        0
+    );
+    let healthy = |cluster: &Cluster| {
+        eventually("every node up and every partition led", &logs, || {
+            cluster
+                .nodes
+                .iter()
+                .all(|n| {
+                    partitions_seen_by(n, "faults").is_some_and(|(parts, brokers)| {
+                        parts.len() == PARTITIONS
+                            && parts.iter().all(|&(_, code)| code == 0)
+                            && brokers.len() == 3
+                    })
+                })
+                .then_some(())
+        })
+    };
+    healthy(&cluster);
+
+    let dir = temp_dir("cluster-faults-checker");
+    let stop_file = dir.join("stop");
+    let checker = Command::new("bash")
+        .arg(repo_root().join("tests/clients/java/ack-checker.sh"))
+        .args(["--bootstrap", &cluster.bootstrap(), "--topic", "faults"])
+        .args(["--partitions", &PARTITIONS.to_string()])
+        .args(["--stop-file", stop_file.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the Java ack checker");
+    std::thread::sleep(Duration::from_secs(3));
+
+    let faults = fault_count();
+    let kinds = [Fault::Kill, Fault::Pause, Fault::CutLink];
+    for i in 0..faults {
+        let fault = kinds[i % kinds.len()];
+        // The node leading a partition the checker writes to, so every fault hits live traffic; the
+        // partition shifts every round so each node meets every kind of fault.
+        let (parts, _) = partitions_seen_by(cluster.node(1), "faults").unwrap();
+        let node = parts[(i + i / kinds.len()) % PARTITIONS].0;
+        let at = node as usize - 1;
+        match fault {
+            Fault::Kill => {
+                cluster.nodes[at].kill9();
+                std::thread::sleep(Duration::from_millis(1500));
+                cluster.nodes[at].start_again();
+            }
+            Fault::Pause => {
+                cluster.nodes[at].pause();
+                std::thread::sleep(Duration::from_millis(2500));
+                cluster.nodes[at].resume();
+            }
+            Fault::CutLink => {
+                cluster.proxies[at].cut();
+                std::thread::sleep(Duration::from_millis(2000));
+                cluster.proxies[at].restore();
+            }
+        }
+        println!("fault {}: {fault:?} on node {node}", i + 1);
+        healthy(&cluster);
+    }
+
+    std::fs::write(&stop_file, b"").unwrap();
+    let out = checker.wait_with_output().expect("ack checker");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.starts_with("OK checker faults"),
+        "ack checker failed after {faults} faults ({}):\n{stdout}\n{}\n(logs: {logs})",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{faults} faults injected; {}", stdout.trim());
 }

@@ -228,6 +228,22 @@ impl Broker {
         }
     }
 
+    /// SIGSTOP: the process freezes with its sockets open, as a stalled or swapping server does.
+    pub fn pause(&self) {
+        self.signal(libc::SIGSTOP);
+    }
+
+    /// SIGCONT after `pause`.
+    pub fn resume(&self) {
+        self.signal(libc::SIGCONT);
+    }
+
+    fn signal(&self, signal: i32) {
+        let child = self.child.as_ref().expect("broker running");
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(child.id() as i32, signal) };
+    }
+
     /// Starts the broker again after a stop, on the same port and data.
     pub fn start_again(&mut self) {
         assert!(self.child.is_none(), "broker still running");
@@ -570,6 +586,7 @@ pub fn sasl_driver_args(
 }
 
 pub mod api;
+pub mod proxy;
 
 /// Runs one of Apache Kafka's own admin tools (`org.apache.kafka.tools.<class>`, from the jars
 /// `perf/kafka/kafka.sh install` fetches) against `broker`'s SASL_PLAINTEXT listener at `bootstrap`,
