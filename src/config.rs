@@ -149,6 +149,11 @@ pub struct BrokerConfig {
     /// port). Unset: a single node keeping its metadata in a local file.
     #[arg(long, env = "SHARDLOG_CONTROLLER_QUORUM_VOTERS", value_parser = crate::quorum::voters::check)]
     pub controller_quorum_voters: Option<String>,
+    /// A broker-only node's (process.roles=broker) Raft address, host:port: it binds it, and the
+    /// quorum's leader sends it the metadata log there (the node is a Raft learner: it follows the
+    /// log, never votes). Voters take theirs from controller.quorum.voters.
+    #[arg(long, env = "SHARDLOG_RAFT_ADDRESS")]
+    pub raft_address: Option<String>,
     /// broker.rack: this broker's rack; replicas of a partition are spread over racks.
     #[arg(long, env = "SHARDLOG_BROKER_RACK")]
     pub broker_rack: Option<String>,

@@ -27,6 +27,9 @@ struct Cluster {
     nodes: Vec<Broker>,
     /// One link proxy per node when clients must reach the nodes through them (`start_proxied`).
     proxies: Vec<LinkProxy>,
+    /// controller.quorum.voters, for nodes added later.
+    voters: String,
+    name: String,
 }
 
 impl Cluster {
@@ -75,7 +78,32 @@ impl Cluster {
                 Broker::start_on(&dir, ports[id - 1], &args, &[])
             })
             .collect();
-        Cluster { nodes, proxies }
+        Cluster {
+            nodes,
+            proxies,
+            voters,
+            name: name.to_string(),
+        }
+    }
+
+    /// Starts a broker-only node (a Raft learner of the quorum) as the next node id.
+    fn add_broker_only(&mut self) -> i32 {
+        let id = self.nodes.len() as i32 + 1;
+        let dir = temp_dir(&format!("{}-node{id}", self.name));
+        let raft = format!("127.0.0.1:{}", free_port());
+        let node_id = id.to_string();
+        let args = [
+            "--node-id",
+            &node_id,
+            "--process-roles",
+            "broker",
+            "--controller-quorum-voters",
+            &self.voters,
+            "--raft-address",
+            &raft,
+        ];
+        self.nodes.push(Broker::start(&dir, &args));
+        id
     }
 
     fn node(&self, id: i32) -> &Broker {
@@ -92,14 +120,14 @@ impl Cluster {
         addrs.join(",")
     }
 
-    /// The controller every node names once all three brokers are registered. A node always lists
-    /// itself, so only "every node sees 3" proves every registration committed.
+    /// The controller every node names once all brokers are registered. A node always lists itself,
+    /// so only "every node sees all" proves every registration committed.
     fn agreed_controller(&self, logs: &str) -> i32 {
-        eventually("a controller and 3 registered brokers", logs, || {
+        eventually("a controller and every broker registered", logs, || {
             let seen: BTreeSet<i32> = self
                 .nodes
                 .iter()
-                .map(|n| controller_seen_by(n, 3))
+                .map(|n| controller_seen_by(n, self.nodes.len()))
                 .collect::<Option<_>>()?;
             (seen.len() == 1).then(|| *seen.iter().next().unwrap())
         })
@@ -555,4 +583,62 @@ fn acknowledged_records_survive_kills_pauses_and_cut_links() {
         String::from_utf8_lossy(&out.stderr)
     );
     println!("{faults} faults injected; {}", stdout.trim());
+}
+
+#[test]
+fn a_broker_only_node_joins_as_a_learner_and_takes_partitions() {
+    let mut cluster = Cluster::start("cluster-learner");
+    cluster.agreed_controller(&cluster.logs());
+    let learner = cluster.add_broker_only();
+    let logs = cluster.logs();
+    let controller = cluster.agreed_controller(&logs);
+    assert_ne!(controller, learner, "a learner never leads the quorum");
+
+    // Created through the learner (its proposal goes to the leader), placed on all four nodes.
+    assert_eq!(create_topic(cluster.node(learner), "wide", 8), 0);
+    let leaders = eventually("topic 'wide' on every node", &logs, || {
+        let seen: BTreeSet<Vec<i32>> = cluster
+            .nodes
+            .iter()
+            .map(|n| leaders_seen_by(n, "wide", 8))
+            .collect::<Option<_>>()?;
+        (seen.len() == 1).then(|| seen.into_iter().next().unwrap())
+    });
+    assert_eq!(
+        leaders.iter().copied().collect::<BTreeSet<_>>(),
+        BTreeSet::from([1, 2, 3, 4]),
+        "leaders {leaders:?}"
+    );
+    let led = leaders.iter().position(|&l| l == learner).unwrap() as i32;
+    let mut conn = Conn::connect(&cluster.node(learner).addr());
+    let (code, base) = produce(&mut conn, "wide", led, 1, batch_of(0..5, 1_000));
+    assert_eq!((code, base), (0, 0));
+
+    // Down, it is fenced; back, it learns what it missed and leads again, records intact.
+    cluster.nodes[learner as usize - 1].kill9();
+    eventually("the learner fenced", &logs, || {
+        let (_, brokers) = partitions_seen_by(cluster.node(controller), "wide")?;
+        (!brokers.contains(&learner)).then_some(())
+    });
+    assert_eq!(create_topic(cluster.node(controller), "while-down", 2), 0);
+    cluster.nodes[learner as usize - 1].start_again();
+    eventually(
+        "the learner back, leading, with the topic it missed",
+        &logs,
+        || {
+            let (parts, brokers) = partitions_seen_by(cluster.node(learner), "wide")?;
+            let leads = parts[led as usize] == (learner, 0);
+            (leads
+                && brokers.len() == 4
+                && leaders_seen_by(cluster.node(learner), "while-down", 2).is_some())
+            .then_some(())
+        },
+    );
+    let mut conn = Conn::connect(&cluster.node(learner).addr());
+    assert_eq!(fetch_all(&mut conn, "wide", led, 0).len(), 5);
+    let log = cluster.node(controller).log_text();
+    assert!(
+        log.contains("adding a broker-only node as a Raft learner"),
+        "the controller added the learner (logs: {logs})"
+    );
 }

@@ -9,6 +9,7 @@ use super::metadata::{
 };
 use super::placement;
 use super::topic_config::{self, ConfigError};
+use crate::quorum::proposal::LEARNER_REGISTRATION;
 use crate::quorum::{Outcome, Quorum, QuorumError};
 use crate::runtime::shard::Shard;
 use crate::security::acl::{AclBinding, AclFilter};
@@ -183,6 +184,7 @@ impl Controller {
                 endpoints: Vec::new(),
                 shards: shards as u32,
                 rack: None,
+                raft_address: None,
             }],
         }
     }
@@ -195,6 +197,17 @@ impl Controller {
         broker: BrokerRecord,
         bootstrap_users: Option<&str>,
     ) -> Result<(), ControllerError> {
+        if let Store::Quorum(quorum) = &self.store {
+            if quorum.learner {
+                let record = MetadataImage {
+                    brokers: vec![broker.clone()],
+                    ..Default::default()
+                };
+                quorum.propose(LEARNER_REGISTRATION, &record).await?;
+                info!(node_id = broker.node_id, rack = ?broker.rack, "broker registered (Raft learner)");
+                return Ok(());
+            }
+        }
         self.commit(shard, |image| {
             if image.cluster_id.is_empty() {
                 image.cluster_id = super::metadata::new_cluster_id();
@@ -216,6 +229,26 @@ impl Controller {
 
     pub fn registered_brokers(&self) -> usize {
         self.image.borrow().brokers.len()
+    }
+
+    /// The current image with `broker` registered (replacing an earlier record of the same node) and
+    /// the next version: how every node applies a learner's registration.
+    pub fn with_broker(&self, broker: BrokerRecord) -> MetadataImage {
+        let mut image = self.image.borrow().clone();
+        image.brokers.retain(|b| b.node_id != broker.node_id);
+        image.brokers.push(broker);
+        image.version += 1;
+        image
+    }
+
+    /// Registered broker-only nodes (Raft learners) and their Raft addresses.
+    pub fn learner_addresses(&self) -> Vec<(i32, String)> {
+        self.image
+            .borrow()
+            .brokers
+            .iter()
+            .filter_map(|b| Some((b.node_id, b.raft_address.clone()?)))
+            .collect()
     }
 
     /// Every registered broker's id and whether it is fenced.

@@ -6,7 +6,8 @@
 //! change; nothing reads metadata through a lock.
 //!
 //! Encoded form (`encode`/`decode`; the single-node file body, Raft snapshots and proposals carry it): a
-//! format magic per layout, then the rkyv image. Layout 4 added fenced brokers; layout 3 added brokers,
+//! format magic per layout, then the rkyv image. Layout 4 added fenced brokers and learners' Raft
+//! addresses; layout 3 added brokers,
 //! per-partition replicas, leader, leader epoch and ISR, the image version, and ACLs; layouts 3, 2
 //! (users) and the first layout (no magic) are upgraded on load (rkyv has no schema evolution, so each layout change adds a magic). The
 //! single-node file is a CRC-32 (crc32fast) of the body, then the body.
@@ -69,6 +70,18 @@ pub struct BrokerRecord {
     /// Partitions are placed on this many shards of the node.
     pub shards: u32,
     pub rack: Option<String>,
+    /// A broker-only node's Raft address (it is a learner of the quorum); None for voters, whose
+    /// addresses are in controller.quorum.voters.
+    pub raft_address: Option<String>,
+}
+
+/// A broker as layout 3 stored it (before learners).
+#[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+struct BrokerRecordV3 {
+    node_id: i32,
+    endpoints: Vec<EndpointRecord>,
+    shards: u32,
+    rack: Option<String>,
 }
 
 impl BrokerRecord {
@@ -106,7 +119,7 @@ pub struct MetadataImage {
 struct ImageV3 {
     cluster_id: String,
     version: u64,
-    brokers: Vec<BrokerRecord>,
+    brokers: Vec<BrokerRecordV3>,
     topics: Vec<TopicRecord>,
     producer_id_block_end: i64,
     users: Vec<UserRecord>,
@@ -308,7 +321,17 @@ impl ImageV3 {
         MetadataImage {
             cluster_id: self.cluster_id,
             version: self.version,
-            brokers: self.brokers,
+            brokers: self
+                .brokers
+                .into_iter()
+                .map(|b| BrokerRecord {
+                    node_id: b.node_id,
+                    endpoints: b.endpoints,
+                    shards: b.shards,
+                    rack: b.rack,
+                    raft_address: None,
+                })
+                .collect(),
             topics: self.topics,
             producer_id_block_end: self.producer_id_block_end,
             users: self.users,
@@ -531,6 +554,7 @@ mod tests {
             }],
             shards: 2,
             rack: Some("r1".into()),
+            raft_address: Some("h:9193".into()),
         });
         image.persist(&dir).unwrap();
         assert_eq!(MetadataImage::load_or_new(&dir, 1).unwrap(), image);

@@ -112,6 +112,7 @@ mod tests {
             endpoints: vec![],
             shards,
             rack: rack.map(str::to_string),
+            raft_address: None,
         }
     }
 

@@ -4,6 +4,7 @@
 
 use super::controller::ControllerError;
 use super::metadata::{BrokerRecord, EndpointRecord};
+use crate::quorum::roles::Roles;
 use crate::runtime::shard::Shard;
 use crate::security::listener::Listener;
 use std::rc::Rc;
@@ -29,6 +30,12 @@ pub fn broker_record(shard: &Shard, listeners: &[Listener]) -> BrokerRecord {
             .collect(),
         shards: shard.count as u32,
         rack: shard.config.broker_rack.clone(),
+        // A voter's Raft address is in controller.quorum.voters; a learner's must be published.
+        raft_address: if Roles::of(&shard.config.process_roles).controller {
+            None
+        } else {
+            shard.config.raft_address.clone()
+        },
     }
 }
 

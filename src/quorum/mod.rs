@@ -64,6 +64,12 @@ pub enum QuorumError {
     Snapshot(#[from] crate::cluster::metadata::MetadataError),
     #[error("this node ({0}) is a controller but not listed in controller.quorum.voters")]
     NotAVoter(i32),
+    #[error(
+        "this node ({0}) is listed in controller.quorum.voters but process.roles has no controller"
+    )]
+    VoterWithoutControllerRole(i32),
+    #[error("a broker-only node (process.roles=broker) needs shardlog.raft.address (--raft-address): the Raft address the quorum sends it the metadata log at")]
+    LearnerWithoutAddress,
     #[error("raft: {0}")]
     Raft(#[from] raft::Error),
     #[error("Raft port {address}: {source}")]
@@ -86,6 +92,8 @@ type Waiter = futures_channel::oneshot::Sender<Result<Outcome, QuorumError>>;
 /// The controller's side of the quorum (on the controller shard only).
 pub struct Quorum {
     pub node_id: u64,
+    /// A broker-only node: a Raft learner that follows the log and never votes.
+    pub learner: bool,
     /// Raft leader id, 0 when none is known.
     leader: Cell<u64>,
     next_seq: Cell<u64>,
@@ -101,9 +109,10 @@ pub struct Quorum {
 }
 
 impl Quorum {
-    pub fn new(node_id: u64, inbox: Rc<LocalSender<Event>>) -> Quorum {
+    pub fn new(node_id: u64, learner: bool, inbox: Rc<LocalSender<Event>>) -> Quorum {
         Quorum {
             node_id,
+            learner,
             leader: Cell::new(0),
             // Random start: entries this node proposed before a restart are replayed with their old
             // sequence numbers and must not resolve a new proposal.
@@ -131,7 +140,8 @@ impl Quorum {
         base_version: u64,
         image: &MetadataImage,
     ) -> Result<Outcome, QuorumError> {
-        if self.leader.get() == 0 {
+        // A learner not yet added knows no leader: its proposal (registration) goes to the voters.
+        if self.leader.get() == 0 && !self.learner {
             return Err(QuorumError::NoLeader);
         }
         let seq = self.next_seq.get();
@@ -196,6 +206,8 @@ impl Quorum {
 /// snapshot, the voters and its Raft listener.
 pub struct Boot {
     pub node_id: u64,
+    /// A broker-only node: it joins as a Raft learner.
+    pub learner: bool,
     pub voters: Vec<Voter>,
     pub storage: DiskStorage,
     /// The image at `applied` (the snapshot's; empty on a new node: every voter starts the same).
@@ -205,14 +217,22 @@ pub struct Boot {
 }
 
 impl Boot {
-    /// Opens `<data dir>/raft` and binds this voter's Raft port.
+    /// Opens `<data dir>/raft` and binds this node's Raft port: a voter's from the voter list, a
+    /// broker-only node's (a learner) from `shardlog.raft.address`.
     pub fn open(config: &BrokerConfig, voters_list: &str) -> Result<Boot, QuorumError> {
         let voters = voters::parse(voters_list).expect("checked when the config was parsed");
         let node_id = config.node_id as u64;
-        let me = voters
-            .iter()
-            .find(|v| v.id == node_id)
-            .ok_or(QuorumError::NotAVoter(config.node_id))?;
+        let listed = voters.iter().find(|v| v.id == node_id);
+        let learner = !roles::Roles::of(&config.process_roles).controller;
+        let address = match (listed, learner) {
+            (Some(v), false) => v.address.clone(),
+            (None, false) => return Err(QuorumError::NotAVoter(config.node_id)),
+            (Some(_), true) => return Err(QuorumError::VoterWithoutControllerRole(config.node_id)),
+            (None, true) => config
+                .raft_address
+                .clone()
+                .ok_or(QuorumError::LearnerWithoutAddress)?,
+        };
         let ids: Vec<u64> = voters.iter().map(|v| v.id).collect();
         let storage = DiskStorage::open(&raft_dir(&config.data_dir), &ids)?;
         let snapshot = storage.latest_snapshot();
@@ -222,13 +242,11 @@ impl Boot {
         } else {
             MetadataImage::decode(&snapshot.data, config.node_id)?
         };
-        let listener =
-            std::net::TcpListener::bind(&me.address).map_err(|source| QuorumError::Bind {
-                address: me.address.clone(),
-                source,
-            })?;
+        let listener = std::net::TcpListener::bind(&address)
+            .map_err(|source| QuorumError::Bind { address, source })?;
         Ok(Boot {
             node_id,
+            learner,
             voters,
             storage,
             image,

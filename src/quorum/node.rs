@@ -12,15 +12,22 @@
 //! Applying an entry installs its image on the controller when the image is still at the entry's base
 //! version (`proposal.rs` explains why that keeps every node identical), publishes it to every shard
 //! and resolves the proposal if this node made it.
+//!
+//! Broker-only nodes are Raft learners: they follow the log and never vote. A new learner knows no
+//! leader, so its registration goes to every voter as a `MsgPropose` (raft-rs forwards it to the
+//! leader; the copies are harmless: after the first, the others are stale and skipped). Once the
+//! registration (with the learner's Raft address) is applied, the leader adds the learner with a
+//! `AddLearnerNode` conf change, and every node starts sending to that address.
 
-use super::proposal::Proposal;
+use super::proposal::{Proposal, LEARNER_REGISTRATION};
 use super::transport::{self, Transport};
 use super::{logging, Boot, Event, Outcome, Quorum, QuorumError};
 use crate::cluster::controller::Controller;
 use crate::cluster::metadata::MetadataImage;
 use crate::runtime::shard::Shard;
 use glommio::channels::local_channel::{LocalReceiver, LocalSender};
-use raft::eraftpb::{Entry, EntryType};
+use protobuf::Message as _;
+use raft::eraftpb::{ConfChange, ConfChangeType, Entry, EntryType, Message, MessageType};
 use raft::{RawNode, SnapshotStatus};
 use std::os::unix::io::{FromRawFd, IntoRawFd};
 use std::rc::Rc;
@@ -42,6 +49,8 @@ struct Driver {
     shard: Rc<Shard>,
     quorum: Rc<Quorum>,
     node_id: u64,
+    /// The voters' ids (a learner's registration goes to all of them).
+    voter_ids: Vec<u64>,
     applied: u64,
     snapshot_index: u64,
 }
@@ -73,15 +82,17 @@ pub fn start(
     // SAFETY: the fd comes from `into_raw_fd`, so the glommio listener becomes its only owner.
     let listener = unsafe { glommio::net::TcpListener::from_raw_fd(boot.listener.into_raw_fd()) };
     transport::serve(listener, inbox_sender);
-    let driver = Driver {
+    let mut driver = Driver {
         raw,
         transport,
         shard,
         quorum,
         node_id: boot.node_id,
+        voter_ids: boot.voters.iter().map(|v| v.id).collect(),
         applied: boot.applied,
         snapshot_index: boot.applied,
     };
+    driver.connect_learners();
     info!(
         node_id = boot.node_id,
         voters = boot.voters.len(),
@@ -167,9 +178,68 @@ impl Driver {
 
     fn propose_queued(&mut self) {
         for (seq, data) in self.quorum.take_queued() {
+            if self.quorum.learner && self.raw.raft.leader_id == 0 {
+                self.propose_to_voters(data);
+                continue;
+            }
             if let Err(e) = self.raw.propose(Vec::new(), data) {
                 debug!(error = %e, "proposal dropped (no leader)");
                 self.quorum.resolve(seq, Err(QuorumError::NoLeader));
+            }
+        }
+    }
+
+    /// A learner that knows no leader yet hands its proposal to every voter; the proposal resolves
+    /// when this node applies it, or times out and is retried.
+    fn propose_to_voters(&mut self, data: Vec<u8>) {
+        let messages = self
+            .voter_ids
+            .iter()
+            .map(|&to| {
+                let entry = Entry {
+                    data: data.clone().into(),
+                    ..Default::default()
+                };
+                let mut m = Message::default();
+                m.set_msg_type(MessageType::MsgPropose);
+                m.from = self.node_id;
+                m.to = to;
+                m.entries = vec![entry].into();
+                m
+            })
+            .collect();
+        self.send(messages);
+    }
+
+    /// Sends to every registered learner (their addresses are in the image).
+    fn connect_learners(&mut self) {
+        for (id, address) in self.controller().learner_addresses() {
+            if id as u64 != self.node_id {
+                self.transport.add_peer(id as u64, &address);
+            }
+        }
+    }
+
+    /// On the leader: adds one registered learner missing from the Raft configuration (raft-rs
+    /// takes one conf change at a time; the next waits until this one is applied).
+    fn add_missing_learner(&mut self) {
+        let raft = &self.raw.raft;
+        if raft.state != raft::StateRole::Leader || raft.pending_conf_index > self.applied {
+            return;
+        }
+        let missing = self
+            .controller()
+            .learner_addresses()
+            .into_iter()
+            .map(|(id, _)| id as u64)
+            .find(|&id| raft.prs().get(id).is_none());
+        if let Some(id) = missing {
+            let mut cc = ConfChange::default();
+            cc.set_change_type(ConfChangeType::AddLearnerNode);
+            cc.node_id = id;
+            match self.raw.propose_conf_change(Vec::new(), cc) {
+                Ok(()) => info!(learner = id, "adding a broker-only node as a Raft learner"),
+                Err(e) => debug!(learner = id, error = %e, "learner conf change not proposed"),
             }
         }
     }
@@ -216,6 +286,8 @@ impl Driver {
         if leader_changed.is_some() {
             self.controller().republish(&self.shard).await;
         }
+        self.connect_learners();
+        self.add_missing_learner();
         self.maybe_compact()
     }
 
@@ -240,14 +312,20 @@ impl Driver {
     async fn apply(&mut self, entries: Vec<Entry>) {
         for entry in entries {
             self.applied = entry.index;
-            if entry.get_entry_type() != EntryType::EntryNormal || entry.data.is_empty() {
-                continue; // a new leader's empty entry; membership is fixed by configuration
+            if entry.get_entry_type() == EntryType::EntryConfChange {
+                self.apply_conf_change(&entry);
+                continue;
+            }
+            if entry.data.is_empty() {
+                continue; // a new leader's empty entry
             }
             let Some(p) = Proposal::decode(&entry.data) else {
                 warn!(index = entry.index, "undecodable metadata entry skipped");
                 continue;
             };
-            let outcome = if p.base_version == self.controller().image_version() {
+            let outcome = if p.base_version == LEARNER_REGISTRATION {
+                self.register_learner(&p).await
+            } else if p.base_version == self.controller().image_version() {
                 match MetadataImage::decode(p.image, self.node_id as i32) {
                     Ok(image) => {
                         self.controller().install(&self.shard, image).await;
@@ -265,6 +343,39 @@ impl Driver {
             if p.origin == self.node_id {
                 self.quorum.resolve(p.seq, Ok(outcome));
             }
+        }
+    }
+
+    /// Upserts the broker record a learner's registration carries into the current image.
+    async fn register_learner(&self, p: &Proposal<'_>) -> Outcome {
+        let record = MetadataImage::decode(p.image, self.node_id as i32)
+            .ok()
+            .and_then(|image| image.broker(p.origin as i32).cloned());
+        let Some(record) = record else {
+            // Deterministic: every node skips it alike.
+            warn!(
+                origin = p.origin,
+                "learner registration without its broker record skipped"
+            );
+            return Outcome::Stale;
+        };
+        let image = self.controller().with_broker(record);
+        self.controller().install(&self.shard, image).await;
+        Outcome::Installed
+    }
+
+    /// Voters are fixed by configuration; conf changes only add learners.
+    fn apply_conf_change(&mut self, entry: &Entry) {
+        let Ok(cc) = ConfChange::parse_from_bytes(&entry.data) else {
+            warn!(index = entry.index, "undecodable Raft conf change skipped");
+            return;
+        };
+        match self.raw.apply_conf_change(&cc) {
+            Ok(state) => {
+                info!(node = cc.node_id, learners = ?state.learners, "Raft configuration changed");
+                self.raw.mut_store().set_conf_state(state);
+            }
+            Err(e) => warn!(index = entry.index, error = %e, "Raft conf change not applied"),
         }
     }
 

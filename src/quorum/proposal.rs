@@ -9,6 +9,12 @@
 //! change is never lost or applied on top of something it did not see (optimistic concurrency, like a
 //! compare-and-set).
 
+/// The `base_version` of a learner's (broker-only node's) registration. A new learner has not
+/// received the log, so it cannot compute on the current image; its entry's image holds just its
+/// broker record, which every node upserts into whatever image it holds at that index — still a
+/// deterministic function of replicated state.
+pub const LEARNER_REGISTRATION: u64 = u64::MAX;
+
 /// The fixed part before the image: origin, sequence, base version (u64 BE each).
 const HEADER: usize = 24;
 

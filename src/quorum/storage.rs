@@ -203,6 +203,12 @@ impl DiskStorage {
         self.install_snapshot(snapshot)
     }
 
+    /// The configuration after an applied conf change (a learner added); the next compaction's
+    /// snapshot carries it, and until then replaying the log applies the change again.
+    pub fn set_conf_state(&mut self, conf_state: ConfState) {
+        self.conf_state = conf_state;
+    }
+
     /// Log compaction: a snapshot of the state machine (`data`, the image) at applied index `index`
     /// replaces every entry up to it. False (nothing done) if `index` is not in the log.
     pub fn compact(&mut self, index: u64, data: Vec<u8>) -> Result<bool, RaftStorageError> {

@@ -1,4 +1,4 @@
-//! Raft messages between voters over TCP: `[length: u32 BE][protobuf eraftpb::Message]`.
+//! Raft messages between voters (and to learners) over TCP: `[length: u32 BE][protobuf eraftpb::Message]`.
 //!
 //! Outbound, one connection per peer, owned by that peer's sender task, fed through a bounded queue.
 //! A full queue drops the message (Raft retransmits: heartbeats and appends repeat), so a dead,
@@ -25,44 +25,53 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 const BACKOFF_MIN: Duration = Duration::from_millis(50);
 const BACKOFF_MAX: Duration = Duration::from_secs(1);
 
-/// The sending side: a queue per peer voter.
+/// The sending side: a queue per peer (the other voters, and learners once they are known).
 pub struct Transport {
     peers: HashMap<u64, LocalSender<Message>>,
+    inbox: Rc<LocalSender<Event>>,
 }
 
 impl Transport {
     /// Starts a sender task per peer (`id`, `host:port`); snapshot outcomes go to `inbox`.
     pub fn start(peers: &[(u64, String)], inbox: &Rc<LocalSender<Event>>) -> Transport {
-        let peers = peers
-            .iter()
-            .map(|(id, address)| {
-                let (tx, rx) = local_channel::new_bounded(PEER_QUEUE);
-                let (id, address) = (*id, address.clone());
-                let inbox = inbox.clone();
-                glommio::spawn_local(async move {
-                    let mut backoff = BACKOFF_MIN;
-                    loop {
-                        match TcpStream::connect_timeout(address.as_str(), CONNECT_TIMEOUT).await {
-                            Ok(mut stream) => {
-                                let _ = stream.set_nodelay(true);
-                                info!(peer = id, %address, "Raft connection to peer established");
-                                backoff = BACKOFF_MIN;
-                                if let Err(e) = send_until_error(&mut stream, &rx, id, &inbox).await
-                                {
-                                    warn!(peer = id, error = %e, "Raft connection to peer lost");
-                                }
-                            }
-                            Err(e) => debug!(peer = id, error = %e, "cannot reach Raft peer"),
+        let mut transport = Transport {
+            peers: HashMap::new(),
+            inbox: inbox.clone(),
+        };
+        for (id, address) in peers {
+            transport.add_peer(*id, address);
+        }
+        transport
+    }
+
+    /// Starts sending to `id` at `address`, unless it is already a peer.
+    pub fn add_peer(&mut self, id: u64, address: &str) {
+        if self.peers.contains_key(&id) {
+            return;
+        }
+        let (tx, rx) = local_channel::new_bounded(PEER_QUEUE);
+        let address = address.to_string();
+        let inbox = self.inbox.clone();
+        glommio::spawn_local(async move {
+            let mut backoff = BACKOFF_MIN;
+            loop {
+                match TcpStream::connect_timeout(address.as_str(), CONNECT_TIMEOUT).await {
+                    Ok(mut stream) => {
+                        let _ = stream.set_nodelay(true);
+                        info!(peer = id, %address, "Raft connection to peer established");
+                        backoff = BACKOFF_MIN;
+                        if let Err(e) = send_until_error(&mut stream, &rx, id, &inbox).await {
+                            warn!(peer = id, error = %e, "Raft connection to peer lost");
                         }
-                        glommio::timer::sleep(backoff).await;
-                        backoff = (backoff * 2).min(BACKOFF_MAX);
                     }
-                })
-                .detach();
-                (id, tx)
-            })
-            .collect();
-        Transport { peers }
+                    Err(e) => debug!(peer = id, error = %e, "cannot reach Raft peer"),
+                }
+                glommio::timer::sleep(backoff).await;
+                backoff = (backoff * 2).min(BACKOFF_MAX);
+            }
+        })
+        .detach();
+        self.peers.insert(id, tx);
     }
 
     /// Queues messages for their peers; never waits. Returns the peers whose snapshot message was

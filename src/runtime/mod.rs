@@ -126,15 +126,9 @@ pub fn serve(config: BrokerConfig) -> anyhow::Result<()> {
     let listeners = Arc::new(listeners);
     let roles = crate::quorum::roles::Roles::of(&config.process_roles);
     let boot = match &config.controller_quorum_voters {
-        Some(voters) => {
-            if !roles.controller {
-                bail!("process.roles={}: a node that is not a controller would follow the metadata log as a Raft learner, which is not built yet; use broker,controller", config.process_roles);
-            }
-            Some(
-                crate::quorum::Boot::open(&config, voters)
-                    .context("starting the metadata quorum")?,
-            )
-        }
+        Some(voters) => Some(
+            crate::quorum::Boot::open(&config, voters).context("starting the metadata quorum")?,
+        ),
         None => None,
     };
     let image = match &boot {
@@ -209,7 +203,7 @@ pub fn serve(config: BrokerConfig) -> anyhow::Result<()> {
                         Some(boot) => {
                             let (inbox, events) = glommio::channels::local_channel::new_bounded(1024);
                             let inbox = std::rc::Rc::new(inbox);
-                            let quorum = std::rc::Rc::new(Quorum::new(boot.node_id, inbox.clone()));
+                            let quorum = std::rc::Rc::new(Quorum::new(boot.node_id, boot.learner, inbox.clone()));
                             let controller =
                                 Controller::replicated(config.node_id, quorum.clone(), image);
                             quorum_start = Some((boot, quorum, events, inbox));
