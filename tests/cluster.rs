@@ -7,132 +7,15 @@
 mod common;
 
 use common::api::{produce, topic_name};
-use common::{batch_of, free_port, repo_root, temp_dir, Broker, Conn};
-use kafka_protocol::messages::create_topics_request::CreatableTopic;
+use common::cluster::{
+    controller_seen_by, create_topic, eventually, leaders_seen_by, metadata, Cluster,
+};
+use common::{batch_of, repo_root, Broker, Conn};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
-use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::*;
 use kafka_protocol::ResponseError;
 use std::collections::BTreeSet;
 use std::process::Command;
-use std::time::{Duration, Instant};
-
-/// How long the cluster may take to elect, register or converge before a test gives up.
-const PATIENCE: Duration = Duration::from_secs(60);
-
-struct Cluster {
-    nodes: Vec<Broker>,
-}
-
-impl Cluster {
-    /// Three nodes, ids 1–3, all broker + controller.
-    fn start(name: &str) -> Cluster {
-        let raft_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
-        let voters = raft_ports
-            .iter()
-            .enumerate()
-            .map(|(i, p)| format!("{}@127.0.0.1:{p}", i + 1))
-            .collect::<Vec<_>>()
-            .join(",");
-        let nodes = (1..=3)
-            .map(|id| {
-                let dir = temp_dir(&format!("{name}-node{id}"));
-                Broker::start(
-                    &dir,
-                    &[
-                        "--node-id",
-                        &id.to_string(),
-                        "--controller-quorum-voters",
-                        &voters,
-                    ],
-                )
-            })
-            .collect();
-        Cluster { nodes }
-    }
-
-    fn node(&self, id: i32) -> &Broker {
-        &self.nodes[id as usize - 1]
-    }
-
-    fn bootstrap(&self) -> String {
-        self.nodes
-            .iter()
-            .map(Broker::addr)
-            .collect::<Vec<_>>()
-            .join(",")
-    }
-
-    fn logs(&self) -> String {
-        self.nodes
-            .iter()
-            .map(|n| n.log_path().display().to_string())
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-}
-
-/// Polls `check` until it returns something or `PATIENCE` runs out.
-fn eventually<T>(what: &str, logs: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "gave up waiting: {what} (logs: {logs})"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-fn metadata(node: &Broker, topics: Option<&[&str]>) -> Option<MetadataResponse> {
-    let mut conn = Conn::connect(&node.addr());
-    let mut req = MetadataRequest::default();
-    req.topics = topics.map(|ts| {
-        ts.iter()
-            .map(|t| {
-                let mut r = MetadataRequestTopic::default();
-                r.name = Some(topic_name(t));
-                r
-            })
-            .collect()
-    });
-    req.allow_auto_topic_creation = false;
-    Some(conn.request(ApiKey::Metadata, 12, &req))
-}
-
-/// The controller id a node reports once it knows one and sees all `brokers` registered.
-fn controller_seen_by(node: &Broker, brokers: usize) -> Option<i32> {
-    let m = metadata(node, Some(&[]))?;
-    (m.controller_id.0 > 0 && m.brokers.len() == brokers).then_some(m.controller_id.0)
-}
-
-/// Every partition's leader of `topic` as `node` sees it, once it sees all `partitions`.
-fn leaders_seen_by(node: &Broker, topic: &str, partitions: usize) -> Option<Vec<i32>> {
-    let m = metadata(node, Some(&[topic]))?;
-    let t = m.topics.first()?;
-    if t.error_code != 0 || t.partitions.len() != partitions {
-        return None;
-    }
-    let mut parts: Vec<_> = t.partitions.iter().collect();
-    parts.sort_by_key(|p| p.partition_index);
-    Some(parts.iter().map(|p| p.leader_id.0).collect())
-}
-
-fn create_topic(node: &Broker, name: &str, partitions: i32) -> i16 {
-    let mut t = CreatableTopic::default();
-    t.name = topic_name(name);
-    t.num_partitions = partitions;
-    t.replication_factor = -1;
-    let mut req = CreateTopicsRequest::default();
-    req.topics = vec![t];
-    req.timeout_ms = 10_000;
-    let resp: CreateTopicsResponse =
-        Conn::connect(&node.addr()).request(ApiKey::CreateTopics, 7, &req);
-    resp.topics[0].error_code
-}
 
 fn list_offsets_code(node: &Broker, topic: &str, partition: i32) -> i16 {
     let mut p = ListOffsetsPartition::default();

@@ -570,6 +570,7 @@ pub fn sasl_driver_args(
 }
 
 pub mod api;
+pub mod cluster;
 
 /// Runs one of Apache Kafka's own admin tools (`org.apache.kafka.tools.<class>`, from the jars
 /// `perf/kafka/kafka.sh install` fetches) against `broker`'s SASL_PLAINTEXT listener at `bootstrap`,
