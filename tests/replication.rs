@@ -38,6 +38,14 @@ fn isr_seen_by(node: &Broker, topic: &str, partition: i32) -> Option<BTreeSet<i3
     partition_state(node, topic, partition).map(|(_, _, isr)| isr.into_iter().collect())
 }
 
+/// `shardlog_under_replicated_partitions` from a node's /metrics.
+fn under_replicated(node: &Broker) -> Option<u64> {
+    let (_, body) = node.admin_get("/metrics");
+    body.lines()
+        .find_map(|l| l.strip_prefix("shardlog_under_replicated_partitions "))
+        .and_then(|v| v.trim().parse().ok())
+}
+
 /// Every segment file of a partition's replica on `node`, concatenated in offset order.
 fn replica_bytes(node: &Broker, topic: &str, partition: i32) -> Vec<u8> {
     let dir = node.data_dir.join(format!("{topic}-{partition}"));
@@ -151,6 +159,11 @@ fn replicated_topics_survive_followers_dying_and_rejoining() {
     eventually("the dead follower leaves the ISR", &logs, || {
         (isr_seen_by(cluster.node(leader), "raw", 0)? == two).then_some(())
     });
+    eventually(
+        "the leader counts an under-replicated partition",
+        &logs,
+        || (under_replicated(cluster.node(leader))? >= 1).then_some(()),
+    );
 
     // The second follower dies. Until it leaves the ISR the high watermark stays put: an acks=1
     // write is on the leader only, and consumers (fetch, ListOffsets) do not see it.
@@ -194,4 +207,9 @@ fn replicated_topics_survive_followers_dying_and_rejoining() {
     let (code, base) = produce(&mut conn, "raw", 0, -1, batch_of(25..30, 1_000));
     assert_eq!((code, base), (0, 25));
     replicas_converge(&cluster, "raw", 0);
+    eventually(
+        "nothing the leader leads is under-replicated",
+        &logs,
+        || (under_replicated(cluster.node(leader))? == 0).then_some(()),
+    );
 }

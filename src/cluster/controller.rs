@@ -605,3 +605,33 @@ pub enum ScramChange {
     Delete(String, ScramMechanism),
     Upsert(String, ScramCredential),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replication_factor_is_bounded_by_the_brokers() {
+        let brokers: Vec<BrokerRecord> = (1..=3)
+            .map(|node_id| BrokerRecord {
+                node_id,
+                endpoints: Vec::new(),
+                shards: 1,
+                rack: None,
+            })
+            .collect();
+        assert_eq!(checked_replication_factor(3, &brokers).unwrap(), 3);
+        assert_eq!(checked_replication_factor(1, &brokers).unwrap(), 1);
+        for bad in [0, 4, -1] {
+            let e = checked_replication_factor(bad, &brokers).unwrap_err();
+            assert!(
+                e.to_string().contains("registered brokers (3)"),
+                "{bad}: {e}"
+            );
+        }
+        assert!(matches!(
+            checked_replication_factor(1, &[]),
+            Err(ControllerError::NoBrokers)
+        ));
+    }
+}

@@ -121,6 +121,14 @@ impl ReplicaSet {
         }
     }
 
+    /// This node leads and some replica is out of the ISR.
+    pub fn under_replicated(&self) -> bool {
+        match &self.role {
+            Role::Leader { isr, replicas, .. } => isr.len() < replicas.len(),
+            Role::Follower { .. } => false,
+        }
+    }
+
     /// The ISR as this leader last applied it.
     pub fn isr(&self) -> Vec<i32> {
         match &self.role {

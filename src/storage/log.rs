@@ -272,9 +272,14 @@ impl PartitionLog {
         if assignment.leader == me {
             self.state.borrow_mut().leader_epoch = assignment.leader_epoch;
         }
-        self.replicas
-            .borrow_mut()
-            .assign(me, assignment, std::time::Instant::now());
+        let mut replicas = self.replicas.borrow_mut();
+        replicas.assign(me, assignment, std::time::Instant::now());
+        let under = replicas.under_replicated();
+        drop(replicas);
+        self.metrics
+            .partition
+            .under_replicated
+            .store(under, std::sync::atomic::Ordering::Relaxed);
         self.refresh_high_watermark();
     }
 
