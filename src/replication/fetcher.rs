@@ -55,7 +55,8 @@ impl ReplicaFetchers {
         let mut wanted: HashMap<(i32, u32), Followed> = HashMap::new();
         for topic in snapshot.topics.values() {
             for (p, info) in topic.partitions.iter().enumerate() {
-                if info.local_shard == Some(shard.id) && info.leader != snapshot.node_id {
+                let follower = info.leader >= 0 && info.leader != snapshot.node_id;
+                if follower && info.local_shard == Some(shard.id) {
                     wanted
                         .entry((info.leader, info.leader_shard))
                         .or_default()
@@ -112,26 +113,25 @@ async fn run(shard: Rc<Shard>, leader: i32, fetcher: Rc<Fetcher>) {
     while !fetcher.stopped.get() {
         let pause = match link.as_mut() {
             None => match leader_address(&shard, leader) {
-                None => Some("the leader has no registered endpoint".to_string()),
+                None => Some(Pause::from(
+                    "the leader has no registered endpoint".to_string(),
+                )),
                 Some(address) => match LeaderLink::connect(&address).await {
                     Ok(l) => {
                         info!(leader, %address, shard = shard.id, "replica fetcher connected");
                         link = Some(l);
                         None
                     }
-                    Err(e) => Some(e.to_string()),
+                    Err(e) => Some(Pause::from(e.to_string())),
                 },
             },
             Some(l) => {
                 let request = fetch_request(&shard, &fetcher.partitions.borrow());
                 match l.request(&request, FETCH_VERSION, ANSWER_TIMEOUT).await {
-                    Ok(response) => {
-                        let clean = apply(&shard, response);
-                        (!clean).then(|| "the leader answered with errors".to_string())
-                    }
+                    Ok(response) => apply(&shard, response),
                     Err(e) => {
                         link = None;
-                        Some(e.to_string())
+                        Some(Pause::from(e.to_string()))
                     }
                 }
             }
@@ -142,8 +142,9 @@ async fn run(shard: Rc<Shard>, leader: i32, fetcher: Rc<Fetcher>) {
                 reported = false;
             }
             Some(why) => {
-                // Once per outage at WARN; retries after that at DEBUG.
-                if reported {
+                // Once per outage at WARN; retries after that at DEBUG. A leader that has not applied
+                // the newest metadata yet is no outage: it catches up within milliseconds.
+                if reported || why.metadata_lag {
                     debug!(leader, %why, "replica fetch retrying");
                 } else {
                     warn!(leader, %why, "replica fetch failed; retrying");
@@ -153,6 +154,28 @@ async fn run(shard: Rc<Shard>, leader: i32, fetcher: Rc<Fetcher>) {
                 backoff = (backoff * 2).min(BACKOFF_MAX);
             }
         }
+    }
+}
+
+/// Why a fetcher backs off before its next fetch.
+struct Pause {
+    why: String,
+    /// Only the leader's metadata lags behind ours (it does not know the partition, or that it leads).
+    metadata_lag: bool,
+}
+
+impl From<String> for Pause {
+    fn from(why: String) -> Pause {
+        Pause {
+            why,
+            metadata_lag: false,
+        }
+    }
+}
+
+impl std::fmt::Display for Pause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.why)
     }
 }
 
@@ -191,42 +214,54 @@ fn fetch_request(shard: &Shard, followed: &Followed) -> FetchRequest {
     req
 }
 
-/// Appends every partition's records and takes the leader's high watermark. False if the leader
-/// answered any partition with an error (the caller backs off; metadata will tell what changed).
-fn apply(shard: &Shard, response: FetchResponse) -> bool {
+/// Appends every partition's records and takes the leader's high watermark. Says what went wrong if
+/// the leader answered with an error or a partition could not be appended (the caller backs off;
+/// metadata will tell what changed).
+fn apply(shard: &Shard, response: FetchResponse) -> Option<Pause> {
     if response.error_code != 0 {
-        return false;
+        let why = format!("the leader answered error {}", response.error_code);
+        return Some(Pause::from(why));
     }
-    let mut clean = true;
+    let mut trouble = None;
     for topic in response.responses {
         for p in topic.partitions {
             let Some(log) = shard.partition(topic.topic.0.as_str(), p.partition_index) else {
                 continue;
             };
             if p.error_code != 0 {
-                debug!(topic = %log.topic, partition = log.partition, error = ?ResponseError::try_from_code(p.error_code), "leader refused a replica fetch");
-                clean = false;
+                let error = ResponseError::try_from_code(p.error_code);
+                debug!(topic = %log.topic, partition = log.partition, ?error, "leader refused a replica fetch");
+                trouble = Some(Pause {
+                    why: format!("{}-{}: {error:?}", log.topic, log.partition),
+                    metadata_lag: matches!(
+                        error,
+                        Some(
+                            ResponseError::UnknownTopicOrPartition
+                                | ResponseError::NotLeaderOrFollower
+                        )
+                    ),
+                });
                 continue;
             }
             let batches = match whole_batches(p.records.unwrap_or_default()) {
                 Ok(b) => b,
                 Err(e) => {
-                    warn!(topic = %log.topic, partition = log.partition, error = %e, "leader sent a corrupt batch; fetching again");
-                    clean = false;
+                    let why = format!("{}-{}: corrupt batch: {e}", log.topic, log.partition);
+                    trouble = Some(Pause::from(why));
                     continue;
                 }
             };
             if !batches.is_empty() {
                 if let Err(e) = log.append_replicated(batches) {
-                    warn!(topic = %log.topic, partition = log.partition, error = %e, "cannot append replicated batches");
-                    clean = false;
+                    let why = format!("{}-{}: cannot append: {e}", log.topic, log.partition);
+                    trouble = Some(Pause::from(why));
                     continue;
                 }
             }
             log.set_leader_high_watermark(p.high_watermark);
         }
     }
-    clean
+    trouble
 }
 
 /// The complete batches of a fetched record set, CRC-checked; a truncated last batch (the leader
