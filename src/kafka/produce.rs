@@ -234,7 +234,10 @@ async fn append_partition(
         FlushPolicy::AcksAll => input.acks == -1,
         FlushPolicy::Interval => false,
     };
-    if input.acks != 0 && !outcome.duplicate {
+    // A duplicate (an idempotent retry) is answered once its original is as safe as this request
+    // asks: the original may still be in flight. Ends are batch boundaries, so reaching the
+    // duplicate's `end_offset` (its base + 1) means the whole original batch.
+    if input.acks != 0 {
         let durable = if wait_fsync {
             log.ensure_durable(outcome.end_offset).await
         } else {
