@@ -188,10 +188,23 @@ pub struct BrokerConfig {
     /// num.partitions: partitions of an auto-created topic.
     #[arg(long, env = "SHARDLOG_NUM_PARTITIONS", default_value_t = 1)]
     pub num_partitions: i32,
-    /// default.replication.factor: replicas of an auto-created topic (or one created with -1). Only 1 is
-    /// accepted until replication lands (#6): a partition lives on its leader only.
-    #[arg(long, env = "SHARDLOG_DEFAULT_REPLICATION_FACTOR", default_value_t = 1, value_parser = single_replica)]
+    /// default.replication.factor: replicas of an auto-created topic (or one created with -1); at most
+    /// the number of registered brokers.
+    #[arg(long, env = "SHARDLOG_DEFAULT_REPLICATION_FACTOR", default_value_t = 1, value_parser = clap::value_parser!(i16).range(1..))]
     pub default_replication_factor: i16,
+    /// min.insync.replicas: an acks=all produce is refused with NOT_ENOUGH_REPLICAS while fewer replicas
+    /// than this are in sync (topic override: min.insync.replicas).
+    #[arg(long, env = "SHARDLOG_MIN_INSYNC_REPLICAS", default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..))]
+    pub min_insync_replicas: i32,
+    /// replica.lag.time.max.ms: a follower that has not caught up with the leader's log end for this
+    /// long leaves the ISR; it rejoins once it reaches the high watermark.
+    #[arg(
+        long,
+        env = "SHARDLOG_REPLICA_LAG_TIME_MAX_MS",
+        default_value_t = 30_000,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub replica_lag_time_max_ms: u64,
     /// message.max.bytes: the largest record batch accepted (topic override: max.message.bytes).
     #[arg(long, env = "SHARDLOG_MESSAGE_MAX_BYTES", default_value_t = 1_048_588)]
     pub message_max_bytes: i32,
@@ -306,17 +319,6 @@ pub struct BrokerConfig {
     /// takes precedence.
     #[arg(long, env = "SHARDLOG_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
-}
-
-/// default.replication.factor: a number, and 1 until replication lands.
-fn single_replica(value: &str) -> Result<i16, String> {
-    match value.parse::<i16>() {
-        Ok(1) => Ok(1),
-        Ok(n) => Err(format!(
-            "{n} replicas: only 1 is supported until replication lands (#6)"
-        )),
-        Err(e) => Err(format!("not an integer: {e}")),
-    }
 }
 
 /// sasl.enabled.mechanisms: only mechanisms the broker implements.

@@ -11,6 +11,7 @@
 //! | `storage`   | partition logs: batches, segments, indexes, recovery, retention, producer state |
 //! | `cluster`   | metadata (brokers, topics, replicas), partition placement on nodes and shards, the controller |
 //! | `quorum`    | the Raft metadata quorum (TiKV `raft`): disk log, transport between voters, the Ready loop |
+//! | `replication` | followers fetching from leaders, the high watermark, ISR shrink and expand |
 //! | `client`    | a small blocking Kafka client shared by `loadgen` and `cli` (not used by `serve`) |
 //! | `loadgen`   | `shardlog bench`: a Kafka-protocol load generator for any broker (not used by `serve`) |
 //! | `tune`      | `shardlog tune check`: this machine's Linux settings against tuning/README.md |
@@ -30,6 +31,7 @@ pub mod loadgen;
 pub mod metrics;
 pub mod net;
 pub mod quorum;
+pub mod replication;
 pub mod runtime;
 pub mod security;
 pub mod storage;

@@ -103,8 +103,8 @@ fn bad_files_fail_with_the_key_and_what_is_expected() {
             "'auto.create.topics.enable' must be a boolean",
         ),
         (
-            "default.replication.factor = 3\n",
-            "only 1 is supported until replication lands",
+            "default.replication.factor = 0\n",
+            "invalid value 0 for 'default.replication.factor'",
         ),
         (
             "shardlog.flush.policy = \"never\"\n",

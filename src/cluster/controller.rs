@@ -36,8 +36,14 @@ pub enum ControllerError {
     InvalidTopic(&'static str),
     #[error("{0}")]
     InvalidPartitions(String),
-    #[error("replication factor {0} is not supported yet: only 1 (replication is the next step of clustering, #6)")]
-    InvalidReplicationFactor(i16),
+    #[error("replication factor {factor} is invalid: it must be between 1 and the number of registered brokers ({brokers})")]
+    InvalidReplicationFactor { factor: i16, brokers: usize },
+    #[error("ISR change for {topic}-{partition} refused: {why}")]
+    StaleIsrChange {
+        topic: String,
+        partition: i32,
+        why: &'static str,
+    },
     #[error("no broker has registered yet")]
     NoBrokers,
     #[error(transparent)]
@@ -302,6 +308,46 @@ impl Controller {
         Ok(moved)
     }
 
+    /// AlterPartition, as a partition's leader asks for it: replaces the ISR of `topic`-`partition`
+    /// with `new_isr`, but only if `leader` still leads it at `leader_epoch` and the ISR is still
+    /// `expected_isr` (compare-and-set, so a stale leader or a concurrent change cannot overwrite).
+    /// Nothing else changes: the leader epoch stays.
+    pub async fn alter_isr(
+        &self,
+        shard: &Rc<Shard>,
+        change: IsrChange,
+    ) -> Result<(), ControllerError> {
+        let refuse = |why| ControllerError::StaleIsrChange {
+            topic: change.topic.clone(),
+            partition: change.partition,
+            why,
+        };
+        self.commit(shard, |image| {
+            let p = image
+                .topics
+                .iter_mut()
+                .find(|t| t.name == change.topic)
+                .and_then(|t| t.partitions.get_mut(change.partition as usize))
+                .ok_or_else(|| refuse("no such partition"))?;
+            if p.leader != change.leader || p.leader_epoch != change.leader_epoch {
+                return Err(refuse("the requester no longer leads it at that epoch"));
+            }
+            if p.isr != change.expected_isr {
+                return Err(refuse("the ISR changed meanwhile"));
+            }
+            if !change.new_isr.contains(&p.leader)
+                || change.new_isr.iter().any(|r| !p.replicas.contains(r))
+            {
+                return Err(refuse("the new ISR must hold the leader and only replicas"));
+            }
+            p.isr = change.new_isr.clone();
+            Ok(())
+        })
+        .await?;
+        info!(topic = %change.topic, partition = change.partition, isr = ?change.new_isr, "ISR changed");
+        Ok(())
+    }
+
     pub async fn create_topic(
         &self,
         shard: &Rc<Shard>,
@@ -317,17 +363,14 @@ impl Controller {
                 "number of partitions must be at least 1, got {partitions}"
             )));
         }
-        if replication_factor != 1 {
-            return Err(ControllerError::InvalidReplicationFactor(
-                replication_factor,
-            ));
-        }
         for (k, v) in &configs {
             topic_config::validate(k, v)?;
         }
         if self.image.borrow().topic(&name).is_some() {
             return Err(ControllerError::TopicExists(name));
         }
+        let brokers = self.placement_brokers(&self.image.borrow(), shard.count);
+        checked_replication_factor(replication_factor, &brokers)?;
         if validate_only {
             return Ok(());
         }
@@ -337,10 +380,8 @@ impl Controller {
                 return Err(ControllerError::TopicExists(name.clone()));
             }
             let brokers = self.placement_brokers(image, shards);
-            if brokers.is_empty() {
-                return Err(ControllerError::NoBrokers);
-            }
-            let partitions = placement::place(image, &brokers, 1, 0, partitions as usize);
+            let factor = checked_replication_factor(replication_factor, &brokers)?;
+            let partitions = placement::place(image, &brokers, factor, 0, partitions as usize);
             image.topics.push(TopicRecord {
                 name: name.clone(),
                 id: *Uuid::new_v4().as_bytes(),
@@ -380,7 +421,8 @@ impl Controller {
         validate_only: bool,
     ) -> Result<(), ControllerError> {
         let shards = shard.count;
-        let check = |image: &MetadataImage| -> Result<usize, ControllerError> {
+        // (current partition count, the topic's replication factor)
+        let check = |image: &MetadataImage| -> Result<(usize, i16), ControllerError> {
             let topic = image
                 .topic(&name)
                 .ok_or_else(|| ControllerError::UnknownTopic(name.clone()))?;
@@ -390,19 +432,24 @@ impl Controller {
                     "topic currently has {current} partitions, {new_total} would not be an increase"
                 )));
             }
-            Ok(current)
+            let factor = topic.partitions.first().map_or(1, |p| p.replicas.len());
+            Ok((current, factor as i16))
         };
         check(&self.image.borrow())?;
         if validate_only {
             return Ok(());
         }
         self.commit(shard, |image| {
-            let current = check(image)?;
+            let (current, factor) = check(image)?;
             let brokers = self.placement_brokers(image, shards);
-            if brokers.is_empty() {
-                return Err(ControllerError::NoBrokers);
-            }
-            let added = placement::place(image, &brokers, 1, current, new_total as usize - current);
+            let factor = checked_replication_factor(factor, &brokers)?;
+            let added = placement::place(
+                image,
+                &brokers,
+                factor,
+                current,
+                new_total as usize - current,
+            );
             let topic = image
                 .topics
                 .iter_mut()
@@ -612,9 +659,68 @@ pub fn add_bootstrap_users(
     Ok(created)
 }
 
+/// `replication_factor` checked against the brokers partitions can be placed on.
+fn checked_replication_factor(
+    replication_factor: i16,
+    brokers: &[BrokerRecord],
+) -> Result<usize, ControllerError> {
+    if brokers.is_empty() {
+        return Err(ControllerError::NoBrokers);
+    }
+    match usize::try_from(replication_factor) {
+        Ok(n) if (1..=brokers.len()).contains(&n) => Ok(n),
+        _ => Err(ControllerError::InvalidReplicationFactor {
+            factor: replication_factor,
+            brokers: brokers.len(),
+        }),
+    }
+}
+
+/// An ISR change a partition leader asks for (Kafka's AlterPartition).
+#[derive(Clone, Debug)]
+pub struct IsrChange {
+    pub topic: String,
+    pub partition: i32,
+    pub leader: i32,
+    pub leader_epoch: i32,
+    pub expected_isr: Vec<i32>,
+    pub new_isr: Vec<i32>,
+}
+
 /// One change of AlterUserScramCredentials, validated by the Kafka layer.
 #[derive(Clone, Debug)]
 pub enum ScramChange {
     Delete(String, ScramMechanism),
     Upsert(String, ScramCredential),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replication_factor_is_bounded_by_the_brokers() {
+        let brokers: Vec<BrokerRecord> = (1..=3)
+            .map(|node_id| BrokerRecord {
+                node_id,
+                endpoints: Vec::new(),
+                shards: 1,
+                rack: None,
+                raft_address: None,
+            })
+            .collect();
+        assert_eq!(checked_replication_factor(3, &brokers).unwrap(), 3);
+        assert_eq!(checked_replication_factor(1, &brokers).unwrap(), 1);
+        for bad in [0, 4, -1] {
+            let e = checked_replication_factor(bad, &brokers).unwrap_err();
+            assert!(
+                e.to_string().contains("registered brokers (3)"),
+                "{bad}: {e}"
+            );
+        }
+        assert!(matches!(
+            checked_replication_factor(1, &[]),
+            Err(ControllerError::NoBrokers)
+        ));
+    }
 }

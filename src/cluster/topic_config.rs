@@ -45,7 +45,10 @@ pub fn supported(broker: &BrokerConfig) -> Vec<ConfigEntry> {
             broker.log_index_interval_bytes.to_string(),
         ),
         e("compression.type", "producer".into()),
-        e("min.insync.replicas", "1".into()),
+        e(
+            "min.insync.replicas",
+            broker.min_insync_replicas.to_string(),
+        ),
     ]
 }
 
@@ -134,6 +137,9 @@ pub fn log_config(broker: &BrokerConfig, overrides: &[(String, String)]) -> LogC
         max_message_bytes: get("max.message.bytes").map_or(broker.message_max_bytes, |v| v as i32),
         index_interval_bytes: get("index.interval.bytes")
             .map_or(broker.log_index_interval_bytes, |v| v as u32),
+        min_insync_replicas: get("min.insync.replicas").map_or(broker.min_insync_replicas, |v| {
+            v.clamp(1, i32::MAX as i64) as i32
+        }),
     }
 }
 

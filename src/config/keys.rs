@@ -30,6 +30,8 @@ pub const KAFKA_KEYS: &[(&str, &str)] = &[
     ("auto_create_topics_enable", "auto.create.topics.enable"),
     ("num_partitions", "num.partitions"),
     ("default_replication_factor", "default.replication.factor"),
+    ("min_insync_replicas", "min.insync.replicas"),
+    ("replica_lag_time_max_ms", "replica.lag.time.max.ms"),
     ("message_max_bytes", "message.max.bytes"),
     ("socket_request_max_bytes", "socket.request.max.bytes"),
     (

@@ -133,7 +133,11 @@ pub fn describe(
                     ("log.segment.bytes", c.log_segment_bytes.to_string()),
                     ("log.retention.ms", c.log_retention_ms.to_string()),
                     ("log.retention.bytes", c.log_retention_bytes.to_string()),
-                    ("default.replication.factor", "1".to_string()),
+                    ("min.insync.replicas", c.min_insync_replicas.to_string()),
+                    (
+                        "replica.lag.time.max.ms",
+                        c.replica_lag_time_max_ms.to_string(),
+                    ),
                 ];
                 r.configs = broker_configs
                     .into_iter()

@@ -14,7 +14,9 @@ pub fn controller_code(e: &ControllerError) -> ResponseError {
         ControllerError::UnknownTopic(_) => ResponseError::UnknownTopicOrPartition,
         ControllerError::InvalidTopic(_) => ResponseError::InvalidTopicException,
         ControllerError::InvalidPartitions(_) => ResponseError::InvalidPartitions,
-        ControllerError::InvalidReplicationFactor(_) => ResponseError::InvalidReplicationFactor,
+        ControllerError::InvalidReplicationFactor { .. } => ResponseError::InvalidReplicationFactor,
+        // AlterPartition's answer to a stale leader; only leaders' ISR updates meet it.
+        ControllerError::StaleIsrChange { .. } => ResponseError::FencedLeaderEpoch,
         ControllerError::InvalidConfig(ConfigError::Unknown(_) | ConfigError::Invalid { .. }) => {
             ResponseError::InvalidConfig
         }
@@ -42,7 +44,8 @@ pub fn append_code(e: &AppendError) -> ResponseError {
         AppendError::Sequence(SequenceError::FencedEpoch { .. }) => {
             ResponseError::InvalidProducerEpoch
         }
-        AppendError::Storage(_) => ResponseError::KafkaStorageError,
+        // Only a follower's append can diverge; no client sees it.
+        AppendError::Storage(_) | AppendError::Diverged { .. } => ResponseError::KafkaStorageError,
     }
 }
 

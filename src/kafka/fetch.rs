@@ -1,6 +1,8 @@
 //! Fetch: reads are located on the owning shards as file ranges and sent with `sendfile`; when fewer than
 //! `min_bytes` are available the request parks until an append on any of its partitions or `max_wait_ms`.
-//! Fetch sessions (`fetch_session.rs`) let consumers send and receive only what changed.
+//! Fetch sessions (`fetch_session.rs`) let consumers send and receive only what changed. Consumers read
+//! below the high watermark; a follower (`replica_id` >= 0) reads to the log end, and its fetch offset
+//! is its log end, which the leader records for the high watermark and the ISR.
 
 use super::authz::Access;
 use super::errors::read_code;
@@ -30,6 +32,8 @@ use uuid::Uuid;
 struct ReadInput {
     offset: i64,
     max_bytes: u64,
+    /// The fetching follower's node id; `None` for consumers.
+    replica: Option<i32>,
 }
 
 struct ReadOutput {
@@ -59,7 +63,14 @@ async fn read_partition(log: Option<Rc<PartitionLog>>, input: ReadInput) -> Read
     let Some(log) = log else {
         return ReadOutput::failed(ResponseError::UnknownTopicOrPartition);
     };
-    let (error, slice, records) = match log.read(input.offset, input.max_bytes) {
+    let limit = match input.replica {
+        Some(replica) => {
+            log.record_follower_fetch(replica, input.offset);
+            log.log_end.get()
+        }
+        None => log.high_watermark.get(),
+    };
+    let (error, slice, records) = match log.read(input.offset, input.max_bytes, limit) {
         // A hole can stand for at most MAX_HOLE bytes; a larger first batch is sent partially (clients
         // treat a truncated trailing batch as "fetch more").
         Ok(Some((s, records))) => {
@@ -83,8 +94,14 @@ async fn read_partition(log: Option<Rc<PartitionLog>>, input: ReadInput) -> Read
     }
 }
 
-/// Parks on the owning shard until any of `offsets`' partitions has data at its offset, or `wait` passes.
-async fn wait_for_data(shard: &Rc<Shard>, items: &[(String, i32, i64)], wait: Duration) {
+/// Parks on the owning shard until any of `offsets`' partitions has data at its offset (below the high
+/// watermark, or for a follower the log end), or `wait` passes.
+async fn wait_for_data(
+    shard: &Rc<Shard>,
+    items: &[(String, i32, i64)],
+    wait: Duration,
+    follower: bool,
+) {
     let metadata = shard.metadata();
     let mut by_shard: BTreeMap<usize, Vec<(String, i32, i64)>> = BTreeMap::new();
     for (t, p, o) in items {
@@ -103,7 +120,12 @@ async fn wait_for_data(shard: &Rc<Shard>, items: &[(String, i32, i64)], wait: Du
                     let data = Signal::default();
                     for (t, p, o) in &group {
                         if let Some(log) = s.partition(t, *p) {
-                            log.high_watermark.notify_at(o + 1, &data);
+                            let end = if follower {
+                                &log.log_end
+                            } else {
+                                &log.high_watermark
+                            };
+                            end.notify_at(o + 1, &data);
                         }
                     }
                     futures_lite::future::or(data, glommio::timer::sleep(wait)).await;
@@ -232,6 +254,7 @@ pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: FetchRequest) 
         }
     }
     let any_refused = refused.contains(&true);
+    let replica = (req.replica_id.0 >= 0).then_some(req.replica_id.0);
     let reads = loop {
         let items = plan
             .targets
@@ -244,6 +267,7 @@ pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: FetchRequest) 
                 input: ReadInput {
                     offset: p.fetch_offset,
                     max_bytes: p.max_bytes,
+                    replica,
                 },
             })
             .collect();
@@ -266,7 +290,7 @@ pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: FetchRequest) 
             .iter()
             .map(|((t, p), s)| (t.clone(), *p, s.fetch_offset))
             .collect();
-        wait_for_data(shard, &waiting, deadline - now).await;
+        wait_for_data(shard, &waiting, deadline - now, replica.is_some()).await;
     };
     let mut reads = reads.into_iter();
     let reads = refused

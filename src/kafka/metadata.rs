@@ -140,12 +140,13 @@ fn error_topic(code: ResponseError, name: Option<String>, id: uuid::Uuid) -> Met
 async fn auto_create_topic(shard: &Rc<Shard>, name: String) -> Option<Arc<TopicInfo>> {
     validate_topic_name(&name).ok()?;
     let partitions = shard.config.num_partitions;
+    let factor = shard.config.default_replication_factor;
     let n = name.clone();
     let created = shard
         .submit_to(CONTROLLER_SHARD, move |s| async move {
             let c = s.controller.as_ref().expect("controller shard");
             match c
-                .create_topic(&s, n, partitions, 1, Vec::new(), false)
+                .create_topic(&s, n, partitions, factor, Vec::new(), false)
                 .await
             {
                 Ok(()) | Err(crate::cluster::controller::ControllerError::TopicExists(_)) => Ok(()),

@@ -1,6 +1,9 @@
 //! Produce: each partition's record set is validated (CRC-32C, sizes, magic) and appended on the shard
 //! that owns the partition, without copying the batches; the answer waits as `acks` and the flush policy
-//! require: acks=0 nothing, acks=1 the write, acks=all the write plus (policy `acks-all`/`always`) fsync.
+//! require: acks=0 nothing, acks=1 the write, acks=all the write plus (policy `acks-all`/`always`) fsync
+//! plus the high watermark (every in-sync replica has it), within the request's timeout. acks=all is
+//! refused with NOT_ENOUGH_REPLICAS, before anything is appended, while the ISR is below
+//! min.insync.replicas.
 
 use super::authz::Access;
 use super::errors::append_code;
@@ -18,6 +21,7 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 use std::rc::Rc;
 use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
 use tracing::warn;
 
 struct PartitionInput {
@@ -25,6 +29,8 @@ struct PartitionInput {
     records: Option<Bytes>,
     acks: i16,
     policy: FlushPolicy,
+    /// The request's timeout_ms: how long acks=all waits for the in-sync replicas.
+    timeout: Duration,
 }
 
 /// A topic of the request as the response must list it: the partitions appended, or (WRITE refused)
@@ -63,6 +69,7 @@ pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: ProduceRequest
                     records: p.records,
                     acks,
                     policy: shard.config.flush_policy,
+                    timeout: Duration::from_millis(req.timeout_ms.max(0) as u64),
                 },
             });
         }
@@ -146,6 +153,22 @@ pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: ProduceRequest
     ctx.respond(&resp)
 }
 
+/// Waits until the high watermark covers `end_offset` (every in-sync replica has the batch); false if
+/// `timeout` passes first.
+async fn in_sync_within(log: &PartitionLog, end_offset: i64, timeout: Duration) -> bool {
+    futures_lite::future::or(
+        async {
+            log.high_watermark.wait_for(end_offset).await;
+            true
+        },
+        async {
+            glommio::timer::sleep(timeout).await;
+            false
+        },
+    )
+    .await
+}
+
 fn error_response(index: i32, error: ResponseError, message: String) -> PartitionProduceResponse {
     let mut r = PartitionProduceResponse::default();
     r.index = index;
@@ -168,8 +191,18 @@ async fn append_partition(
             "unknown topic or partition".into(),
         );
     };
+    let config = log.config();
+    if input.acks == -1 && (log.in_sync_replicas() as i64) < i64::from(config.min_insync_replicas) {
+        let message = format!(
+            "{} in-sync replicas, min.insync.replicas is {}",
+            log.in_sync_replicas(),
+            config.min_insync_replicas
+        );
+        warn!(topic = %log.topic, partition = log.partition, %message, "acks=all produce refused");
+        return error_response(input.index, ResponseError::NotEnoughReplicas, message);
+    }
     let records = input.records.unwrap_or_default();
-    let max = log.config().max_message_bytes.max(0) as usize;
+    let max = config.max_message_bytes.max(0) as usize;
     let mut counted = (0u64, 0u64); // (bytes, records) of the batches appended
     let appended = validate_record_set(&records, max)
         .map_err(Into::into)
@@ -201,16 +234,29 @@ async fn append_partition(
         FlushPolicy::AcksAll => input.acks == -1,
         FlushPolicy::Interval => false,
     };
-    if input.acks != 0 && !outcome.duplicate {
+    // A duplicate (an idempotent retry) is answered once its original is as safe as this request
+    // asks: the original may still be in flight. Ends are batch boundaries, so reaching the
+    // duplicate's `end_offset` (its base + 1) means the whole original batch.
+    if input.acks != 0 {
         let durable = if wait_fsync {
             log.ensure_durable(outcome.end_offset).await
         } else {
-            log.high_watermark.wait_for(outcome.end_offset).await;
+            log.log_end.wait_for(outcome.end_offset).await;
             log.failure()
                 .map_or(Ok(()), |f| Err(crate::storage::StorageError::Failed(f)))
         };
         if let Err(e) = durable {
             return error_response(input.index, ResponseError::KafkaStorageError, e.to_string());
+        }
+        if input.acks == -1 && !in_sync_within(&log, outcome.end_offset, input.timeout).await {
+            return error_response(
+                input.index,
+                ResponseError::RequestTimedOut,
+                format!(
+                    "the in-sync replicas did not all reach offset {} within the request's timeout",
+                    outcome.end_offset
+                ),
+            );
         }
     }
     let mut r = PartitionProduceResponse::default();

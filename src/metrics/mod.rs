@@ -28,7 +28,7 @@ use crate::net::tls::TlsPath;
 use kafka_protocol::messages::ApiKey;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -272,6 +272,8 @@ pub struct PartitionMetrics {
     pub records_in: AtomicU64,
     pub bytes_out: AtomicU64,
     pub records_out: AtomicU64,
+    /// This node leads the partition and its ISR is smaller than its replica set.
+    pub under_replicated: AtomicBool,
 }
 
 /// Counts one decrement when dropped: in-flight and open-connection gauges stay right on every exit.
@@ -356,10 +358,17 @@ impl Registry {
         self.render_shards(&mut out);
         out.family(
             "shardlog_under_replicated_partitions",
-            "Partitions with fewer in-sync replicas than replicas (always 0 on a single node).",
+            "Partitions this node leads with fewer in-sync replicas than replicas.",
             "gauge",
         );
-        out.sample("shardlog_under_replicated_partitions", &[], 0);
+        let under = self
+            .partitions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .filter(|m| m.under_replicated.load(Relaxed))
+            .count();
+        out.sample("shardlog_under_replicated_partitions", &[], under as u64);
         out.family(
             "shardlog_consumer_group_lag",
             "Log end offset minus committed offset, per group and partition, at the last lag sample.",

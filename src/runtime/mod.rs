@@ -230,6 +230,7 @@ pub fn serve(config: BrokerConfig) -> anyhow::Result<()> {
                     }
                 }
                 spawn_housekeeping(&shard);
+                crate::replication::isr::spawn_isr_maintenance(&shard);
                 if let Err(e) = net::server::run(shard, &listeners, tls).await {
                     tracing::error!(error = %e, "shard stopped");
                 }

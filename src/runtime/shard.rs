@@ -9,6 +9,8 @@ use crate::config::BrokerConfig;
 use crate::coordinator::{offsets_topic, GroupCoordinator};
 use crate::kafka::fetch_session::SessionCache;
 use crate::metrics::{Registry, ShardMetrics};
+use crate::replication::fetcher::ReplicaFetchers;
+use crate::replication::replica_set::Assignment;
 use crate::security::acl::Authorizer;
 use crate::storage::PartitionLog;
 use glommio::channels::channel_mesh::{Receivers, Senders};
@@ -47,6 +49,8 @@ pub struct Shard {
     pub registry: Arc<Registry>,
     /// Set when `authorizer.class.name` turns ACL checks on; `None` costs the handlers nothing.
     pub authorizer: Option<Authorizer>,
+    /// Fetchers for the partitions this shard holds follower replicas of.
+    fetchers: ReplicaFetchers,
 }
 
 impl Shard {
@@ -70,6 +74,7 @@ impl Shard {
             controller,
             fetch_sessions: SessionCache::default(),
             groups: GroupCoordinator::default(),
+            fetchers: ReplicaFetchers::default(),
         })
     }
 
@@ -142,8 +147,9 @@ impl Shard {
     }
 
     /// Installs a new metadata snapshot: opens partitions newly placed here, closes (and deletes) those
-    /// whose topic is gone, and applies changed topic configs.
-    pub fn apply_metadata(&self, snapshot: Arc<MetadataSnapshot>) {
+    /// whose topic is gone, applies changed topic configs and each partition's leader and ISR, and
+    /// starts or stops the fetchers of follower replicas.
+    pub fn apply_metadata(self: &Rc<Self>, snapshot: Arc<MetadataSnapshot>) {
         let mut parts = self.partitions.borrow_mut();
         parts.retain(|(topic, _), log| {
             let keep = snapshot.topics.contains_key(topic);
@@ -161,10 +167,17 @@ impl Shard {
                     continue;
                 }
                 let key = (topic.name.clone(), p as i32);
+                let assignment = Assignment {
+                    leader: info.leader,
+                    leader_epoch: info.leader_epoch,
+                    replicas: info.replicas.clone(),
+                    isr: info.isr.clone(),
+                };
                 if let Some(log) = parts.get(&key) {
                     if log.config() != log_config {
                         log.set_config(log_config.clone());
                     }
+                    log.assign(snapshot.node_id, &assignment);
                     continue;
                 }
                 let dir = self.config.data_dir.join(format!("{}-{}", topic.name, p));
@@ -174,6 +187,7 @@ impl Shard {
                 };
                 match PartitionLog::open(dir, &topic.name, p as i32, log_config.clone(), metrics) {
                     Ok(log) => {
+                        log.assign(snapshot.node_id, &assignment);
                         if topic.name == offsets_topic::TOPIC {
                             self.groups.load(&log);
                         }
@@ -185,7 +199,9 @@ impl Shard {
                 }
             }
         }
-        *self.metadata.borrow_mut() = snapshot;
+        drop(parts);
+        *self.metadata.borrow_mut() = snapshot.clone();
+        self.fetchers.reconcile(self, &snapshot);
     }
 
     /// Returns once every other shard has finished its startup (log recovery), so no shard accepts

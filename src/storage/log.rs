@@ -4,13 +4,19 @@
 //!
 //! Write path: `append` validates sequences, assigns offsets and queues the batches (synchronously, so
 //! requests keep their arrival order); a writer task scheduled once per burst writes everything queued with
-//! one `pwritev` and advances the high watermark; `ensure_durable` batches fsyncs the same way.
+//! one `pwritev` and advances the log end; `ensure_durable` batches fsyncs the same way. A follower's
+//! `append_replicated` queues the leader's batches as they are, offsets and epochs included.
+//!
+//! Three ends: `log_end` (written), `durable` (fsynced) and `high_watermark` (written on every in-sync
+//! replica, `replication::ReplicaSet`): consumers read below the high watermark, followers below the log
+//! end. With one replica the high watermark is the log end.
 
 use super::batch::{self, ValidBatch};
 use super::checkpoint;
 use super::compaction;
 use super::producer_state::{ProducerStateTable, SequenceCheck, SequenceError};
 use super::segment::{parse_segment_file_name, PendingBatch, ScanEnd, Segment};
+use crate::replication::replica_set::{Assignment, ReplicaSet};
 use crate::runtime::signal::OffsetWatch;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -43,6 +49,8 @@ pub struct LogConfig {
     pub compact: bool,
     /// delete.retention.ms: how long compaction keeps tombstones.
     pub delete_retention_ms: i64,
+    /// min.insync.replicas: acks=all produce needs at least this many in-sync replicas.
+    pub min_insync_replicas: i32,
 }
 
 #[derive(Debug, Error)]
@@ -61,15 +69,17 @@ pub enum AppendError {
     Sequence(#[from] SequenceError),
     #[error(transparent)]
     Storage(#[from] StorageError),
+    #[error("replicated batch at {base_offset} overlaps this log's end {next_offset}: the logs diverged")]
+    Diverged { base_offset: i64, next_offset: i64 },
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ReadError {
-    #[error("offset {offset} is outside [{log_start}, {high_watermark}]")]
+    #[error("offset {offset} is outside [{log_start}, {log_end}]")]
     OutOfRange {
         offset: i64,
         log_start: i64,
-        high_watermark: i64,
+        log_end: i64,
     },
     #[error("storage error: {0}")]
     Storage(String),
@@ -86,7 +96,8 @@ pub struct FileSlice {
 #[derive(Debug, PartialEq, Eq)]
 pub struct AppendOutcome {
     pub base_offset: i64,
-    /// One past the last offset of the appended batches: wait for the high watermark to reach this.
+    /// One past the last offset of the appended batches: wait for the log end (or the high watermark)
+    /// to reach this.
     pub end_offset: i64,
     pub duplicate: bool,
 }
@@ -129,8 +140,11 @@ pub struct PartitionLog {
     pub partition: i32,
     pub metrics: LogMetrics,
     state: RefCell<LogState>,
-    /// Everything below is written to the segment files and visible to fetches.
+    /// Everything below is written to the segment files (followers may fetch it).
+    pub log_end: OffsetWatch,
+    /// Everything below is on every in-sync replica: consumers may read it, acks=all waits for it.
     pub high_watermark: OffsetWatch,
+    replicas: RefCell<ReplicaSet>,
     /// Everything below has been fsynced.
     pub durable: OffsetWatch,
     write_scheduled: Cell<bool>,
@@ -221,7 +235,9 @@ impl PartitionLog {
                 leader_epoch: 0,
                 failed: None,
             }),
+            log_end: OffsetWatch::new(next_offset),
             high_watermark: OffsetWatch::new(next_offset),
+            replicas: RefCell::default(),
             durable: OffsetWatch::new(next_offset),
             write_scheduled: Cell::new(false),
             sync_running: Cell::new(false),
@@ -233,6 +249,67 @@ impl PartitionLog {
     }
     pub fn leader_epoch(&self) -> i32 {
         self.state.borrow().leader_epoch
+    }
+    /// The next offset to assign (includes queued writes): a follower's fetch position.
+    pub fn next_offset(&self) -> i64 {
+        self.state.borrow().next_offset
+    }
+    /// Whether this node leads the partition (always, until metadata says otherwise).
+    pub fn is_leader(&self) -> bool {
+        self.replicas.borrow().is_leader()
+    }
+    /// In-sync replicas as this leader knows them (min.insync.replicas counts these).
+    pub fn in_sync_replicas(&self) -> usize {
+        self.replicas.borrow().in_sync_replicas()
+    }
+    pub fn isr(&self) -> Vec<i32> {
+        self.replicas.borrow().isr()
+    }
+
+    /// Applies the metadata's replicas, leader and ISR for this partition, as node `me`. Appends on
+    /// the leader carry its epoch.
+    pub fn assign(&self, me: i32, assignment: &Assignment) {
+        if assignment.leader == me {
+            self.state.borrow_mut().leader_epoch = assignment.leader_epoch;
+        }
+        let mut replicas = self.replicas.borrow_mut();
+        replicas.assign(me, assignment, std::time::Instant::now());
+        let under = replicas.under_replicated();
+        drop(replicas);
+        self.metrics
+            .partition
+            .under_replicated
+            .store(under, std::sync::atomic::Ordering::Relaxed);
+        self.refresh_high_watermark();
+    }
+
+    /// Leader side: follower `replica` fetched from `offset` (its log end).
+    pub fn record_follower_fetch(&self, replica: i32, offset: i64) {
+        let now = std::time::Instant::now();
+        self.replicas
+            .borrow_mut()
+            .record_fetch(replica, offset, self.log_end.get(), now);
+        self.refresh_high_watermark();
+    }
+
+    /// Follower side: the leader's high watermark from a fetch answer.
+    pub fn set_leader_high_watermark(&self, hw: i64) {
+        self.replicas.borrow_mut().set_leader_high_watermark(hw);
+        self.refresh_high_watermark();
+    }
+
+    /// Leader side: the ISR to ask the controller for, if it should change (`replication::isr`).
+    pub fn wanted_isr(&self, lag_max: std::time::Duration) -> Option<Vec<i32>> {
+        self.replicas.borrow().wanted_isr(
+            self.high_watermark.get(),
+            lag_max,
+            std::time::Instant::now(),
+        )
+    }
+
+    fn refresh_high_watermark(&self) {
+        let hw = self.replicas.borrow().high_watermark(self.log_end.get());
+        self.high_watermark.advance(hw);
     }
     pub fn config(&self) -> LogConfig {
         self.state.borrow().config.clone()
@@ -291,6 +368,46 @@ impl PartitionLog {
         })
     }
 
+    /// A follower's append: the leader's batches with their offsets and leader epochs kept (the
+    /// prefix is written back unchanged). Batches this log already holds are skipped; one that would
+    /// overlap the log end or leave offsets out of order is refused. Returns the new next offset.
+    pub fn append_replicated(
+        self: &Rc<Self>,
+        batches: Vec<ValidBatch>,
+    ) -> Result<i64, AppendError> {
+        let mut st = self.state.borrow_mut();
+        if let Some(reason) = &st.failed {
+            return Err(StorageError::Failed(reason.clone()).into());
+        }
+        let mut queued = false;
+        for b in batches {
+            let header = b.header;
+            if header.last_offset() < st.next_offset {
+                continue;
+            }
+            if header.base_offset < st.next_offset {
+                return Err(AppendError::Diverged {
+                    base_offset: header.base_offset,
+                    next_offset: st.next_offset,
+                });
+            }
+            st.producers.record(&header, header.base_offset);
+            st.next_offset = header.last_offset() + 1;
+            st.pending.push(PendingBatch {
+                prefix: batch::patched_prefix(&b.bytes, header.base_offset, header.leader_epoch),
+                rest: b.bytes.slice(batch::PATCHED_PREFIX_LEN..),
+                header,
+            });
+            queued = true;
+        }
+        let next = st.next_offset;
+        drop(st);
+        if queued {
+            self.schedule_write();
+        }
+        Ok(next)
+    }
+
     fn schedule_write(self: &Rc<Self>) {
         if self.write_scheduled.replace(true) {
             return;
@@ -303,7 +420,8 @@ impl PartitionLog {
         .detach();
     }
 
-    /// Writes every queued batch (rolling segments as needed) and publishes the new high watermark.
+    /// Writes every queued batch (rolling segments as needed) and publishes the new log end (and, as
+    /// far as the replicas allow, the high watermark).
     fn write_pending(&self) {
         let mut st = self.state.borrow_mut();
         let pending = std::mem::take(&mut st.pending);
@@ -316,12 +434,14 @@ impl PartitionLog {
             st.failed = Some(e.to_string());
             drop(st);
             // Wake waiters so they see the failure instead of hanging.
+            self.log_end.reset(self.log_end.get());
             self.high_watermark.reset(self.high_watermark.get());
             return;
         }
         drop(st);
         if let Some(end) = end {
-            self.high_watermark.advance(end);
+            self.log_end.advance(end);
+            self.refresh_high_watermark();
         }
     }
 
@@ -332,7 +452,7 @@ impl PartitionLog {
 
     /// Waits until everything below `end_offset` is fsynced. Concurrent callers share one fsync.
     pub async fn ensure_durable(self: &Rc<Self>, end_offset: i64) -> Result<(), StorageError> {
-        self.high_watermark.wait_for(end_offset).await;
+        self.log_end.wait_for(end_offset).await;
         if let Some(f) = self.failure() {
             return Err(StorageError::Failed(f));
         }
@@ -350,8 +470,8 @@ impl PartitionLog {
     fn spawn_sync_loop(self: Rc<Self>) {
         self.sync_running.set(true);
         glommio::spawn_local(async move {
-            while self.durable.get() < self.high_watermark.get() {
-                let target = self.high_watermark.get();
+            while self.durable.get() < self.log_end.get() {
+                let target = self.log_end.get();
                 let files = self.state.borrow_mut().files_to_sync();
                 let started = std::time::Instant::now();
                 let synced = fdatasync_all(files).await;
@@ -371,23 +491,32 @@ impl PartitionLog {
 
     /// Background flush for data no producer waited on (flush.ms).
     pub fn flush_if_dirty(self: &Rc<Self>) {
-        if self.durable.get() < self.high_watermark.get() && !self.sync_running.get() {
+        if self.durable.get() < self.log_end.get() && !self.sync_running.get() {
             self.clone().spawn_sync_loop();
         }
     }
 
-    /// Locates up to `max_bytes` (but at least one whole batch) starting at `offset`, below the high
-    /// watermark, with the number of records (offsets) in its whole batches (for the metrics).
-    /// `Ok(None)`: nothing to read yet (offset == high watermark).
-    pub fn read(&self, offset: i64, max_bytes: u64) -> Result<Option<(FileSlice, u64)>, ReadError> {
+    /// Locates up to `max_bytes` (but at least one whole batch) starting at `offset`, below `limit`
+    /// (the high watermark for consumers, the log end for followers), with the number of records
+    /// (offsets) in its whole batches (for the metrics). `Ok(None)`: nothing to read yet (offset at or
+    /// past `limit`). Offsets past the log end are out of range.
+    pub fn read(
+        &self,
+        offset: i64,
+        max_bytes: u64,
+        limit: i64,
+    ) -> Result<Option<(FileSlice, u64)>, ReadError> {
         let st = self.state.borrow();
-        let hw = self.high_watermark.get();
-        if offset < st.log_start_offset || offset > hw {
+        let log_end = self.log_end.get();
+        if offset < st.log_start_offset || offset > log_end {
             return Err(ReadError::OutOfRange {
                 offset,
                 log_start: st.log_start_offset,
-                high_watermark: hw,
+                log_end,
             });
+        }
+        if offset >= limit {
+            return Ok(None);
         }
         for seg in st
             .segments
@@ -401,8 +530,16 @@ impl PartitionLog {
                 .position_of(offset)
                 .map_err(|e| ReadError::Storage(e.to_string()))?;
             if let Some((position, header)) = found {
+                // `limit` is a batch boundary (a log end, here or on a follower): stop before it.
+                let end_position = if limit < seg.next_offset {
+                    seg.position_of(limit)
+                        .map_err(|e| ReadError::Storage(e.to_string()))?
+                        .map_or(seg.size, |(p, _)| p)
+                } else {
+                    seg.size
+                };
                 let first = header.total_len() as u64;
-                let len = max_bytes.max(first).min(seg.size - position);
+                let len = max_bytes.max(first).min(end_position - position);
                 let end = seg
                     .end_offset_of_range(position, &header, position + len)
                     .map_err(|e| ReadError::Storage(e.to_string()))?;
@@ -519,7 +656,7 @@ impl PartitionLog {
             return Err(ReadError::OutOfRange {
                 offset,
                 log_start: st.log_start_offset,
-                high_watermark: hw,
+                log_end: hw,
             });
         }
         if target > st.log_start_offset {
@@ -538,11 +675,11 @@ impl PartitionLog {
         Ok(st.log_start_offset)
     }
 
-    /// OffsetForLeaderEpoch: this single-node log has one epoch, so its end is the log end.
+    /// OffsetForLeaderEpoch: answered as if the log had one epoch, so its end is the log end
+    /// (per-epoch ends come with follower truncation, the next step of replication).
     pub fn end_offset_for_epoch(&self, epoch: i32) -> Option<(i32, i64)> {
         let st = self.state.borrow();
-        (epoch >= 0 && epoch <= st.leader_epoch)
-            .then_some((st.leader_epoch, self.high_watermark.get()))
+        (epoch >= 0 && epoch <= st.leader_epoch).then_some((st.leader_epoch, self.log_end.get()))
     }
 
     /// Flushes and forgets the log; `remove` also deletes its files (DeleteTopics).

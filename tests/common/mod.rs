@@ -586,6 +586,7 @@ pub fn sasl_driver_args(
 }
 
 pub mod api;
+pub mod cluster;
 pub mod proxy;
 
 /// Runs one of Apache Kafka's own admin tools (`org.apache.kafka.tools.<class>`, from the jars

@@ -56,6 +56,9 @@ public final class ClientCheck {
     int partitions = -1;
     int records = -1;
     String compression = "none";
+    short replicationFactor = 1;
+    // --topic-config KEY=VALUE: configs of the created topic (min.insync.replicas, ...).
+    final Map<String, String> topicConfigs = new HashMap<>();
 
     // --property KEY=VALUE: client configs added to the admin client, producer and consumer alike
     // (security.protocol, sasl.mechanism, sasl.jaas.config, ...).
@@ -71,7 +74,8 @@ public final class ClientCheck {
             c.parseArgs(args);
         } catch (IllegalArgumentException e) {
             System.err.println("usage: ClientCheck --bootstrap HOST:PORT --topic NAME --partitions P"
-                    + " --records N [--compression none|gzip|snappy|lz4|zstd] [--group-free] [--property KEY=VALUE]...");
+                    + " --records N [--compression none|gzip|snappy|lz4|zstd] [--group-free] [--property KEY=VALUE]..."
+                    + " [--replication-factor R] [--topic-config KEY=VALUE]...");
             System.err.println("error: " + e.getMessage());
             System.exit(2);
         }
@@ -107,6 +111,12 @@ public final class ClientCheck {
                 case "--partitions" -> partitions = Integer.parseInt(v);
                 case "--records" -> records = Integer.parseInt(v);
                 case "--compression" -> compression = v;
+                case "--replication-factor" -> replicationFactor = Short.parseShort(v);
+                case "--topic-config" -> {
+                    int eq = v.indexOf('=');
+                    if (eq <= 0) throw new IllegalArgumentException("--topic-config wants KEY=VALUE, got " + v);
+                    topicConfigs.put(v.substring(0, eq), v.substring(eq + 1));
+                }
                 case "--property" -> {
                     int eq = v.indexOf('=');
                     if (eq <= 0) throw new IllegalArgumentException("--property wants KEY=VALUE, got " + v);
@@ -157,7 +167,7 @@ public final class ClientCheck {
         // close() from waiting on a hung call for the 60 s default.
         p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, Long.toString(TimeUnit.SECONDS.toMillis(ADMIN_TIMEOUT_S)));
         try (Admin admin = Admin.create(p)) {
-            admin.createTopics(List.of(new NewTopic(topic, partitions, (short) 1)))
+            admin.createTopics(List.of(new NewTopic(topic, partitions, replicationFactor).configs(topicConfigs)))
                     .all().get(ADMIN_TIMEOUT_S + 5, TimeUnit.SECONDS);
             // CreateTopics returning only means the controller accepted it; poll
             // describe until every partition has a leader (bounded).

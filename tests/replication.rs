@@ -1,0 +1,215 @@
+//! Replication across real broker processes: a five-node cluster (so that the metadata quorum keeps a
+//! majority with two nodes down) holding topics with replication factor 3 and min.insync.replicas=2.
+//! The Java client produces with acks=all and reads everything back; every replica's log holds the
+//! leader's bytes; a dead follower leaves the ISR after replica.lag.time.max.ms and acks=all goes on
+//! with two; consumers never read past the high watermark; with one replica left acks=all is refused
+//! with NOT_ENOUGH_REPLICAS; restarted followers catch up and rejoin the ISR.
+
+mod common;
+
+use common::api::{fetch, list_offset, produce};
+use common::cluster::{controller_seen_by, create_topic_with, eventually, metadata, Cluster};
+use common::{batch_of, decode_values, repo_root, Broker};
+use kafka_protocol::ResponseError;
+use std::collections::BTreeSet;
+use std::process::Command;
+
+/// A dead follower leaves the ISR after this long without catching up.
+const LAG_MAX_MS: &str = "4000";
+
+/// (leader, replicas, ISR) of a partition as `node` sees it.
+fn partition_state(
+    node: &Broker,
+    topic: &str,
+    partition: i32,
+) -> Option<(i32, Vec<i32>, Vec<i32>)> {
+    let m = metadata(node, Some(&[topic]))?;
+    let t = m.topics.first().filter(|t| t.error_code == 0)?;
+    let p = t
+        .partitions
+        .iter()
+        .find(|p| p.partition_index == partition)?;
+    let ids = |v: &[kafka_protocol::messages::BrokerId]| v.iter().map(|b| b.0).collect();
+    Some((p.leader_id.0, ids(&p.replica_nodes), ids(&p.isr_nodes)))
+}
+
+/// The ISR of a partition, as a set, as `node` sees it.
+fn isr_seen_by(node: &Broker, topic: &str, partition: i32) -> Option<BTreeSet<i32>> {
+    partition_state(node, topic, partition).map(|(_, _, isr)| isr.into_iter().collect())
+}
+
+/// `shardlog_under_replicated_partitions` from a node's /metrics.
+fn under_replicated(node: &Broker) -> Option<u64> {
+    let (_, body) = node.admin_get("/metrics");
+    body.lines()
+        .find_map(|l| l.strip_prefix("shardlog_under_replicated_partitions "))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Every segment file of a partition's replica on `node`, concatenated in offset order.
+fn replica_bytes(node: &Broker, topic: &str, partition: i32) -> Vec<u8> {
+    let dir = node.data_dir.join(format!("{topic}-{partition}"));
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut segments: Vec<_> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .collect();
+    segments.sort();
+    segments
+        .iter()
+        .flat_map(|p| std::fs::read(p).unwrap_or_default())
+        .collect()
+}
+
+/// Waits until every replica of the partition holds exactly the leader's (non-empty) log.
+fn replicas_converge(cluster: &Cluster, topic: &str, partition: i32) {
+    let logs = cluster.logs();
+    let (leader, replicas, _) = partition_state(cluster.node(1), topic, partition).unwrap();
+    eventually(
+        &format!("every replica of {topic}-{partition} holds the leader's log"),
+        &logs,
+        || {
+            let want = replica_bytes(cluster.node(leader), topic, partition);
+            let same = replicas
+                .iter()
+                .all(|&r| replica_bytes(cluster.node(r), topic, partition) == want);
+            (!want.is_empty() && same).then_some(())
+        },
+    );
+}
+
+#[test]
+fn replicated_topics_survive_followers_dying_and_rejoining() {
+    let mut cluster =
+        Cluster::start_with("replication", 5, &["--replica-lag-time-max-ms", LAG_MAX_MS]);
+    let logs = cluster.logs();
+    eventually("a controller and 5 registered brokers", &logs, || {
+        cluster
+            .nodes
+            .iter()
+            .all(|n| controller_seen_by(n, 5).is_some())
+            .then_some(())
+    });
+
+    // More replicas than brokers is refused, with a reason.
+    let (code, message) = create_topic_with(cluster.node(1), "too-many", 1, 6, &[]);
+    assert_eq!(code, ResponseError::InvalidReplicationFactor.code());
+    assert!(
+        message
+            .as_deref()
+            .unwrap_or("")
+            .contains("registered brokers (5)"),
+        "{message:?}"
+    );
+
+    // The Java client creates an RF=3 topic, produces with acks=all (its default) and reads it all.
+    let out = Command::new("bash")
+        .arg(repo_root().join("tests/clients/java/run.sh"))
+        .args(["--bootstrap", &cluster.bootstrap(), "--topic", "java-rf3"])
+        .args(["--partitions", "3", "--records", "3000"])
+        .args(["--replication-factor", "3"])
+        .args(["--topic-config", "min.insync.replicas=2"])
+        .output()
+        .expect("run the Java client driver");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("java-rf3 3000 records"),
+        "java client failed ({}):\n{stdout}\n{}\n(logs: {logs})",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for p in 0..3 {
+        let (leader, replicas, isr) = partition_state(cluster.node(1), "java-rf3", p).unwrap();
+        assert_eq!(replicas.len(), 3, "java-rf3-{p}: {replicas:?}");
+        assert_eq!(replicas[0], leader);
+        let (isr, replicas): (BTreeSet<_>, BTreeSet<_>) =
+            (isr.into_iter().collect(), replicas.into_iter().collect());
+        assert_eq!(isr, replicas, "java-rf3-{p}: everyone in sync");
+        replicas_converge(&cluster, "java-rf3", p);
+    }
+
+    // A raw RF=3 topic to control each step.
+    let (code, message) = create_topic_with(
+        cluster.node(1),
+        "raw",
+        1,
+        3,
+        &[("min.insync.replicas", "2")],
+    );
+    assert_eq!(code, 0, "{message:?}");
+    let (leader, replicas, _) = eventually("raw-0 with its full ISR", &logs, || {
+        partition_state(cluster.node(1), "raw", 0).filter(|(_, _, isr)| isr.len() == 3)
+    });
+    let followers: Vec<i32> = replicas.iter().copied().filter(|&r| r != leader).collect();
+    let mut conn = cluster.node(leader).conn();
+    let first = eventually("the leader takes acks=all writes", &logs, || {
+        let (code, base) = produce(&mut conn, "raw", 0, -1, batch_of(0..10, 1_000));
+        (code == 0).then_some(base)
+    });
+    assert_eq!(first, 0);
+
+    // One follower dies: acks=all waits for it to leave the ISR, then succeeds with two replicas.
+    cluster.node_mut(followers[0]).kill9();
+    let (code, base) = produce(&mut conn, "raw", 0, -1, batch_of(10..20, 1_000));
+    assert_eq!((code, base), (0, 10), "acks=all with one follower down");
+    let two: BTreeSet<i32> = [leader, followers[1]].into();
+    eventually("the dead follower leaves the ISR", &logs, || {
+        (isr_seen_by(cluster.node(leader), "raw", 0)? == two).then_some(())
+    });
+    eventually(
+        "the leader counts an under-replicated partition",
+        &logs,
+        || (under_replicated(cluster.node(leader))? >= 1).then_some(()),
+    );
+
+    // The second follower dies. Until it leaves the ISR the high watermark stays put: an acks=1
+    // write is on the leader only, and consumers (fetch, ListOffsets) do not see it.
+    cluster.node_mut(followers[1]).kill9();
+    let (code, base) = produce(&mut conn, "raw", 0, 1, batch_of(20..25, 1_000));
+    assert_eq!((code, base), (0, 20), "acks=1 needs only the leader");
+    let f = fetch(&mut conn, "raw", 0, 0, 0);
+    assert_eq!((f.error_code, f.high_watermark), (0, 20));
+    let seen: Vec<i64> = decode_values(f.records).iter().map(|(o, _)| *o).collect();
+    assert_eq!(
+        seen,
+        (0..20).collect::<Vec<i64>>(),
+        "a consumer reads up to the HW only"
+    );
+    let past = fetch(&mut conn, "raw", 0, 20, 0);
+    assert_eq!((past.error_code, past.records.len()), (0, 0));
+    assert_eq!(list_offset(&mut conn, "raw", 0, -1), (0, 20));
+
+    // Alone in the ISR, the leader refuses acks=all and appends nothing.
+    let alone: BTreeSet<i32> = [leader].into();
+    eventually("the second follower leaves the ISR", &logs, || {
+        (isr_seen_by(cluster.node(leader), "raw", 0)? == alone).then_some(())
+    });
+    assert_eq!(list_offset(&mut conn, "raw", 0, -1), (0, 25));
+    let (code, _) = produce(&mut conn, "raw", 0, -1, batch_of(25..30, 1_000));
+    assert_eq!(code, ResponseError::NotEnoughReplicas.code());
+    assert_eq!(
+        list_offset(&mut conn, "raw", 0, -1),
+        (0, 25),
+        "nothing appended"
+    );
+
+    // Both come back, catch up, and rejoin the ISR; acks=all works again.
+    for &f in &followers {
+        cluster.node_mut(f).start_again();
+    }
+    let all: BTreeSet<i32> = replicas.iter().copied().collect();
+    eventually("the restarted followers rejoin the ISR", &logs, || {
+        (isr_seen_by(cluster.node(leader), "raw", 0)? == all).then_some(())
+    });
+    let (code, base) = produce(&mut conn, "raw", 0, -1, batch_of(25..30, 1_000));
+    assert_eq!((code, base), (0, 25));
+    replicas_converge(&cluster, "raw", 0);
+    eventually(
+        "nothing the leader leads is under-replicated",
+        &logs,
+        || (under_replicated(cluster.node(leader))? == 0).then_some(()),
+    );
+}
