@@ -10,7 +10,8 @@ mod common;
 
 use common::api::{fetch_all, produce, topic_name};
 use common::cluster::{
-    create_topic, eventually, leaders_seen_by, metadata, partitions_seen_by, Cluster,
+    create_topic, create_topic_with, eventually, leaders_seen_by, metadata, partitions_seen_by,
+    Cluster,
 };
 use common::{batch_of, repo_root, temp_dir, Broker, Conn};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
@@ -281,6 +282,66 @@ fn a_dead_broker_is_fenced_and_its_partitions_come_back_with_it() {
     let mut to_victim = Conn::connect(&cluster.node(victim).addr());
     let records = fetch_all(&mut to_victim, "fenced", victims[0] as i32, 0);
     assert_eq!(records.len(), 3, "{records:?}");
+}
+
+#[test]
+fn a_dead_leader_fails_over_to_an_in_sync_follower() {
+    let mut cluster = Cluster::start("cluster-failover-rf3");
+    let logs = cluster.logs();
+    cluster.agreed_controller(&logs);
+    let (code, message) = create_topic_with(
+        cluster.node(1),
+        "rf3",
+        1,
+        3,
+        &[("min.insync.replicas", "2")],
+    );
+    assert_eq!(code, 0, "{message:?}");
+    let old_leader = eventually("an in-sync RF=3 partition", &logs, || {
+        let m = metadata(cluster.node(1), Some(&["rf3"]))?;
+        let p = m.topics.first()?.partitions.first()?;
+        (p.error_code == 0 && p.isr_nodes.len() == 3).then_some(p.leader_id.0)
+    });
+    let mut conn = Conn::connect(&cluster.node(old_leader).addr());
+    for i in 0..10u64 {
+        let (code, base) = produce(
+            &mut conn,
+            "rf3",
+            0,
+            -1,
+            batch_of(i * 10..i * 10 + 10, 1_000),
+        );
+        assert_eq!(
+            (code, base),
+            (0, i as i64 * 10),
+            "acks=all before the failure"
+        );
+    }
+
+    // The leader dies; the first acks=all write any survivor accepts marks the end of the failover.
+    cluster.nodes[old_leader as usize - 1].kill9();
+    let died = Instant::now();
+    let survivors: Vec<i32> = (1..=3).filter(|&n| n != old_leader).collect();
+    let new_leader = eventually(
+        "an acks=all write accepted after the leader died",
+        &logs,
+        || {
+            survivors.iter().copied().find(|&n| {
+                let mut conn = Conn::connect(&cluster.node(n).addr());
+                produce(&mut conn, "rf3", 0, -1, batch_of(100..110, 1_000)) == (0, 100)
+            })
+        },
+    );
+    println!(
+        "failover: leader {old_leader} killed, first acks=all write on node {new_leader} after {:?}",
+        died.elapsed()
+    );
+
+    // Every record acknowledged before and after is on the new leader, in order.
+    let mut conn = Conn::connect(&cluster.node(new_leader).addr());
+    let records = fetch_all(&mut conn, "rf3", 0, 0);
+    let offsets: Vec<i64> = records.iter().map(|(o, _)| *o).collect();
+    assert_eq!(offsets, (0..110).collect::<Vec<_>>());
 }
 
 /// Faults injected in CI; `SHARDLOG_FAULTS=100 cargo test --release --test cluster acknowledged`
