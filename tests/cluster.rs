@@ -344,6 +344,132 @@ fn a_dead_leader_fails_over_to_an_in_sync_follower() {
     assert_eq!(offsets, (0..110).collect::<Vec<_>>());
 }
 
+/// Moves `topic`-`partition` to `target` replicas with AlterPartitionReassignments; the error code.
+fn reassign(node: &Broker, topic: &str, partition: i32, target: &[i32]) -> i16 {
+    use kafka_protocol::messages::alter_partition_reassignments_request::{
+        ReassignablePartition, ReassignableTopic,
+    };
+    let mut p = ReassignablePartition::default();
+    p.partition_index = partition;
+    p.replicas = Some(target.iter().map(|&b| BrokerId(b)).collect());
+    let mut t = ReassignableTopic::default();
+    t.name = topic_name(topic);
+    t.partitions = vec![p];
+    let mut req = AlterPartitionReassignmentsRequest::default();
+    req.timeout_ms = 10_000;
+    req.topics = vec![t];
+    let resp: AlterPartitionReassignmentsResponse =
+        Conn::connect(&node.addr()).request(ApiKey::AlterPartitionReassignments, 0, &req);
+    assert_eq!(resp.error_code, 0);
+    resp.responses[0].partitions[0].error_code
+}
+
+/// Partitions with a reassignment under way, as (topic, partition, adding, removing).
+fn ongoing_reassignments(node: &Broker) -> Vec<(String, i32, Vec<i32>, Vec<i32>)> {
+    let req = ListPartitionReassignmentsRequest::default();
+    let resp: ListPartitionReassignmentsResponse =
+        Conn::connect(&node.addr()).request(ApiKey::ListPartitionReassignments, 0, &req);
+    let ids = |v: &[BrokerId]| v.iter().map(|b| b.0).collect::<Vec<_>>();
+    resp.topics
+        .iter()
+        .flat_map(|t| {
+            t.partitions.iter().map(|p| {
+                (
+                    t.name.to_string(),
+                    p.partition_index,
+                    ids(&p.adding_replicas),
+                    ids(&p.removing_replicas),
+                )
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn a_fourth_node_joins_and_takes_partitions_by_reassignment_under_load() {
+    let mut cluster = Cluster::start("cluster-reassign");
+    cluster.agreed_controller(&cluster.logs());
+    const PARTITIONS: i32 = 3;
+    let (code, message) = create_topic_with(
+        cluster.node(1),
+        "moving",
+        PARTITIONS,
+        3,
+        &[("min.insync.replicas", "2")],
+    );
+    assert_eq!(code, 0, "{message:?}");
+    let fourth = cluster.add_broker_only();
+    let logs = cluster.logs();
+    cluster.agreed_controller(&logs);
+
+    // An idempotent acks=all producer keeps writing while the partitions move.
+    let dir = temp_dir("cluster-reassign-checker");
+    let stop_file = dir.join("stop");
+    let checker = Command::new("bash")
+        .arg(repo_root().join("tests/clients/java/ack-checker.sh"))
+        .args(["--bootstrap", &cluster.bootstrap(), "--topic", "moving"])
+        .args(["--partitions", &PARTITIONS.to_string()])
+        .args(["--stop-file", stop_file.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the Java ack checker");
+    std::thread::sleep(Duration::from_secs(3));
+
+    // Each partition swaps its leader's replica for one on the new node: data must be copied to it
+    // before the old replica may leave, and leadership must move.
+    let mut targets = Vec::new();
+    for p in 0..PARTITIONS {
+        let m = metadata(cluster.node(1), Some(&["moving"])).unwrap();
+        let part = &m.topics[0].partitions[p as usize];
+        let leader = part.leader_id.0;
+        let mut target: Vec<i32> = part.replica_nodes.iter().map(|b| b.0).collect();
+        target.retain(|&r| r != leader);
+        target.insert(0, fourth);
+        assert_eq!(reassign(cluster.node(2), "moving", p, &target), 0);
+        targets.push((leader, target));
+    }
+    eventually("every reassignment completed", &logs, || {
+        let m = metadata(cluster.node(1), Some(&["moving"]))?;
+        let done = targets.iter().enumerate().all(|(p, (_, target))| {
+            let part = &m.topics[0].partitions[p];
+            let replicas: Vec<i32> = part.replica_nodes.iter().map(|b| b.0).collect();
+            let isr: BTreeSet<i32> = part.isr_nodes.iter().map(|b| b.0).collect();
+            &replicas == target && isr == target.iter().copied().collect()
+        });
+        (done && ongoing_reassignments(cluster.node(3)).is_empty()).then_some(())
+    });
+    for (p, (old_leader, _)) in targets.iter().enumerate() {
+        let gone = cluster
+            .node(*old_leader)
+            .data_dir
+            .join(format!("moving-{p}"));
+        eventually("the moved-away replica deleted", &logs, || {
+            (!gone.exists()).then_some(())
+        });
+        assert!(cluster
+            .node(fourth)
+            .data_dir
+            .join(format!("moving-{p}"))
+            .exists());
+    }
+
+    std::thread::sleep(Duration::from_secs(2));
+    std::fs::write(&stop_file, b"").unwrap();
+    let out = checker.wait_with_output().expect("ack checker");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.starts_with("OK checker moving"),
+        "ack checker failed across the reassignment ({}):\n{stdout}\n{}\n(logs: {logs})",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!(
+        "reassigned {PARTITIONS} partitions onto node {fourth}; {}",
+        stdout.trim()
+    );
+}
+
 /// Faults injected in CI; `SHARDLOG_FAULTS=100 cargo test --release --test cluster acknowledged`
 /// runs the long version by hand.
 fn fault_count() -> usize {

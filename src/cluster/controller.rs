@@ -4,10 +4,12 @@
 //! it is acknowledged, so a client that created a topic can produce to it at once on any connection.
 
 use super::fencing;
+use super::metadata::ReassignmentRecord;
 use super::metadata::{
     validate_topic_name, BrokerRecord, MetadataError, MetadataImage, MetadataSnapshot, TopicRecord,
 };
 use super::placement;
+use super::reassignment::{self, ReassignError};
 use super::topic_config::{self, ConfigError};
 use crate::quorum::proposal::LEARNER_REGISTRATION;
 use crate::quorum::{Outcome, Quorum, QuorumError};
@@ -56,6 +58,8 @@ pub enum ControllerError {
     Credentials(#[from] CredentialError),
     #[error("the metadata change kept losing races with other changes; try again")]
     Contended,
+    #[error(transparent)]
+    Reassign(#[from] ReassignError),
 }
 
 /// How an IncrementalAlterConfigs / AlterConfigs change applies to one key.
@@ -245,6 +249,57 @@ impl Controller {
         image.brokers.push(broker);
         image.version += 1;
         image
+    }
+
+    /// Starts moving a partition to `target` replicas, or cancels its move (`None`).
+    pub async fn reassign(
+        &self,
+        shard: &Rc<Shard>,
+        topic: String,
+        partition: i32,
+        target: Option<Vec<i32>>,
+    ) -> Result<(), ControllerError> {
+        self.commit(shard, |image| {
+            match &target {
+                Some(t) => reassignment::start(image, &topic, partition, t),
+                None => reassignment::cancel(image, &topic, partition),
+            }
+            .map_err(ControllerError::from)
+        })
+        .await?;
+        info!(%topic, partition, ?target, "partition reassignment changed");
+        Ok(())
+    }
+
+    /// Completes the reassignments whose new replicas are all in sync, if any.
+    pub async fn complete_reassignments(
+        &self,
+        shard: &Rc<Shard>,
+    ) -> Result<usize, ControllerError> {
+        if !reassignment::completion_pending(&self.image.borrow()) {
+            return Ok(0);
+        }
+        let done = self
+            .commit(shard, |image| Ok(reassignment::complete_ready(image)))
+            .await?;
+        info!(completed = done, "partition reassignments completed");
+        Ok(done)
+    }
+
+    /// Reassignments under way, each with the partition's current replica list.
+    pub fn reassignments(&self) -> Vec<(ReassignmentRecord, Vec<i32>)> {
+        let image = self.image.borrow();
+        image
+            .reassignments
+            .iter()
+            .filter_map(|r| {
+                let p = image
+                    .topic(&r.topic)?
+                    .partitions
+                    .get(r.partition as usize)?;
+                Some((r.clone(), p.replicas.clone()))
+            })
+            .collect()
     }
 
     /// Registered broker-only nodes (Raft learners) and their Raft addresses.

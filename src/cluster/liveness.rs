@@ -2,7 +2,8 @@
 //! least every 200 ms (heartbeat answers), so a broker the leader has not heard from for
 //! `broker.session.timeout.ms` is dead, stopped or cut off: it is fenced and its leaderships move to
 //! in-sync replicas. Heard again, it is unfenced. With `auto.leader.rebalance.enable`, leaderships
-//! go back to preferred replicas every `leader.imbalance.check.interval.seconds`.
+//! go back to preferred replicas every `leader.imbalance.check.interval.seconds`, and partition
+//! reassignments complete once their new replicas are in sync.
 //!
 //! Runs on every node's controller shard; only the Raft leader acts (`Quorum::silence` is None
 //! elsewhere), and its changes go through the quorum like any other.
@@ -34,6 +35,11 @@ pub async fn watch_brokers(shard: Rc<Shard>, quorum: Rc<Quorum>) {
                 if let Err(e) = controller.set_fenced(&shard, node, !fenced).await {
                     warn!(node, error = %e, "fencing change not committed; retrying");
                 }
+            }
+        }
+        if quorum.silence(quorum.node_id).is_some() {
+            if let Err(e) = controller.complete_reassignments(&shard).await {
+                warn!(error = %e, "completing partition reassignments not committed");
             }
         }
         if shard.config.auto_leader_rebalance_enable

@@ -6,8 +6,8 @@
 //! change; nothing reads metadata through a lock.
 //!
 //! Encoded form (`encode`/`decode`; the single-node file body, Raft snapshots and proposals carry it): a
-//! format magic per layout, then the rkyv image. Layout 4 added fenced brokers and learners' Raft
-//! addresses; layout 3 added brokers,
+//! format magic per layout, then the rkyv image. Layout 4 added fenced brokers, learners' Raft
+//! addresses and partition reassignments; layout 3 added brokers,
 //! per-partition replicas, leader, leader epoch and ISR, the image version, and ACLs; layouts 3, 2
 //! (users) and the first layout (no magic) are upgraded on load (rkyv has no schema evolution, so each layout change adds a magic). The
 //! single-node file is a CRC-32 (crc32fast) of the body, then the body.
@@ -112,9 +112,21 @@ pub struct MetadataImage {
     /// Registered brokers the active controller stopped hearing from (`cluster/fencing.rs`): they
     /// lead nothing, are in no ISR they could hold back, and get no new replicas until heard again.
     pub fenced_brokers: Vec<i32>,
+    /// Partition reassignments under way (`cluster/reassignment.rs`).
+    pub reassignments: Vec<ReassignmentRecord>,
 }
 
-/// Layout 3 (before fenced brokers).
+/// A partition moving to `target` replicas: the `adding` ones are already in its replica list and
+/// catching up; once they are all in sync the list becomes `target` (KIP-455).
+#[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ReassignmentRecord {
+    pub topic: String,
+    pub partition: i32,
+    pub target: Vec<i32>,
+    pub adding: Vec<i32>,
+}
+
+/// Layout 3 (before fenced brokers, learners and reassignments).
 #[derive(Archive, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 struct ImageV3 {
     cluster_id: String,
@@ -312,6 +324,7 @@ impl ImageV2 {
             users: self.users,
             acls: Vec::new(),
             fenced_brokers: Vec::new(),
+            reassignments: Vec::new(),
         }
     }
 }
@@ -337,6 +350,7 @@ impl ImageV3 {
             users: self.users,
             acls: self.acls,
             fenced_brokers: Vec::new(),
+            reassignments: Vec::new(),
         }
     }
 }

@@ -5,5 +5,6 @@ pub mod fencing;
 pub mod liveness;
 pub mod metadata;
 pub mod placement;
+pub mod reassignment;
 pub mod registration;
 pub mod topic_config;

@@ -40,6 +40,11 @@ impl Load {
     }
 }
 
+/// The shard of `broker` that should take a new replica of partition number `partition`.
+pub fn shard_for(image: &MetadataImage, broker: &BrokerRecord, partition: usize) -> u32 {
+    Load::of(image).least_loaded_shard(broker, partition)
+}
+
 /// Places `count` new partitions numbered from `first` with `replication_factor` replicas each on
 /// `brokers` (which must hold at least that many). `image` gives the current load.
 pub fn place(

@@ -45,6 +45,8 @@ error_codes!(ListOffsetsResponse { [topics][partitions].error_code; });
 error_codes!(CreateTopicsResponse { [topics].error_code; });
 error_codes!(DeleteTopicsResponse { [responses].error_code; });
 error_codes!(CreatePartitionsResponse { [results].error_code; });
+error_codes!(AlterPartitionReassignmentsResponse { error_code; [responses][partitions].error_code; });
+error_codes!(ListPartitionReassignmentsResponse { error_code; });
 error_codes!(InitProducerIdResponse { error_code; });
 error_codes!(DescribeConfigsResponse { [results].error_code; });
 error_codes!(AlterConfigsResponse { [responses].error_code; });

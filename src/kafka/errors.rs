@@ -1,6 +1,7 @@
 //! Internal errors mapped to Kafka error codes at the protocol edge.
 
 use crate::cluster::controller::ControllerError;
+use crate::cluster::reassignment::ReassignError;
 use crate::cluster::topic_config::ConfigError;
 use crate::quorum::QuorumError;
 use crate::storage::batch::BatchError;
@@ -28,6 +29,15 @@ pub fn controller_code(e: &ControllerError) -> ResponseError {
         }
         ControllerError::Quorum(_) => ResponseError::KafkaStorageError,
         ControllerError::Credentials(_) => ResponseError::InvalidRequest,
+        ControllerError::Reassign(ReassignError::UnknownPartition(..)) => {
+            ResponseError::UnknownTopicOrPartition
+        }
+        ControllerError::Reassign(ReassignError::InvalidAssignment(_)) => {
+            ResponseError::InvalidReplicaAssignment
+        }
+        ControllerError::Reassign(ReassignError::NoneInProgress(..)) => {
+            ResponseError::NoReassignmentInProgress
+        }
     }
 }
 

@@ -36,6 +36,7 @@ mod metadata;
 mod offset_for_leader_epoch;
 mod offsets;
 mod produce;
+mod reassignments;
 mod sasl;
 mod scram_credentials;
 
@@ -103,6 +104,8 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::CreateAcls, 1, 3),
     (ApiKey::DescribeAcls, 1, 3),
     (ApiKey::DeleteAcls, 1, 3),
+    (ApiKey::AlterPartitionReassignments, 0, 1),
+    (ApiKey::ListPartitionReassignments, 0, 0),
 ];
 
 pub fn supports(api_key: ApiKey, version: i16) -> bool {
@@ -308,6 +311,12 @@ async fn dispatch(
         }
         RequestKind::CreatePartitions(r) => {
             counted(shard, ctx, &create_partitions::handle(shard, ctx, r).await)
+        }
+        RequestKind::AlterPartitionReassignments(r) => {
+            counted(shard, ctx, &reassignments::alter(shard, ctx, r).await)
+        }
+        RequestKind::ListPartitionReassignments(r) => {
+            counted(shard, ctx, &reassignments::list(shard, ctx, r).await)
         }
         RequestKind::InitProducerId(r) => {
             counted(shard, ctx, &init_producer_id::handle(shard, ctx, r).await)

@@ -147,12 +147,18 @@ impl Shard {
     }
 
     /// Installs a new metadata snapshot: opens partitions newly placed here, closes (and deletes) those
-    /// whose topic is gone, applies changed topic configs and each partition's leader and ISR, and
+    /// whose topic is gone or whose replica moved away, applies changed topic configs and each partition's leader and ISR, and
     /// starts or stops the fetchers of follower replicas.
     pub fn apply_metadata(self: &Rc<Self>, snapshot: Arc<MetadataSnapshot>) {
         let mut parts = self.partitions.borrow_mut();
-        parts.retain(|(topic, _), log| {
-            let keep = snapshot.topics.contains_key(topic);
+        // A partition stays while this shard holds one of its replicas: a deleted topic, or a replica
+        // moved away by a reassignment, is closed and its directory deleted.
+        parts.retain(|(topic, partition), log| {
+            let keep = snapshot
+                .topics
+                .get(topic)
+                .and_then(|t| t.partitions.get(*partition as usize))
+                .is_some_and(|p| p.local_shard == Some(self.id));
             if !keep {
                 log.close(true);
                 self.registry.remove_partition(&log.topic, log.partition);
