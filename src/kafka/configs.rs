@@ -157,6 +157,24 @@ pub fn describe(
     resp
 }
 
+/// Kafka's replication throttle settings (broker and topic). `kafka-reassign-partitions --verify`
+/// removes them once a move is done; shardlog never sets them (it does not throttle), so removing
+/// them is a no-op rather than an error.
+const THROTTLE_KEYS: &[&str] = &[
+    "leader.replication.throttled.rate",
+    "follower.replication.throttled.rate",
+    "replica.alter.log.dirs.io.max.bytes.per.second",
+    "leader.replication.throttled.replicas",
+    "follower.replication.throttled.replicas",
+];
+
+fn without_throttle_removals(changes: Vec<ConfigChange>) -> Vec<ConfigChange> {
+    changes
+        .into_iter()
+        .filter(|c| !matches!(c, ConfigChange::Delete(k) if THROTTLE_KEYS.contains(&k.as_str())))
+        .collect()
+}
+
 /// Applies topic config changes through the controller; returns the error code and message, if any.
 async fn apply(
     shard: &Rc<Shard>,
@@ -169,6 +187,10 @@ async fn apply(
 ) -> (i16, Option<StrBytes>) {
     if let Some(code) = refusal(access, Operation::AlterConfigs, resource_type, &name) {
         return (code.code(), None);
+    }
+    let changes = changes.map(without_throttle_removals);
+    if matches!(&changes, Ok(c) if c.is_empty()) {
+        return (0, None);
     }
     if resource_type != RESOURCE_TOPIC {
         let msg = "only topic configs can be altered; broker configs are set at startup";
