@@ -3,7 +3,8 @@
 //! The Java client produces with acks=all and reads everything back; every replica's log holds the
 //! leader's bytes; a dead follower leaves the ISR after replica.lag.time.max.ms and acks=all goes on
 //! with two; consumers never read past the high watermark; with one replica left acks=all is refused
-//! with NOT_ENOUGH_REPLICAS; restarted followers catch up and rejoin the ISR.
+//! with NOT_ENOUGH_REPLICAS; restarted followers catch up and rejoin the ISR. An old leader that
+//! returns after a failover truncates the tail its successor never had, and rejoins.
 
 mod common;
 
@@ -211,5 +212,83 @@ fn replicated_topics_survive_followers_dying_and_rejoining() {
         "nothing the leader leads is under-replicated",
         &logs,
         || (under_replicated(cluster.node(leader))? == 0).then_some(()),
+    );
+}
+
+#[test]
+fn a_returning_old_leader_truncates_its_divergent_tail() {
+    let mut cluster = Cluster::start_proxied(
+        "replication-truncation",
+        &[
+            "--broker-session-timeout-ms",
+            "2000",
+            "--replica-lag-time-max-ms",
+            "10000",
+        ],
+    );
+    let logs = cluster.logs();
+    cluster.agreed_controller(&logs);
+    let (code, message) = create_topic_with(
+        cluster.node(1),
+        "diverge",
+        1,
+        3,
+        &[("min.insync.replicas", "2")],
+    );
+    assert_eq!(code, 0, "{message:?}");
+    let (old_leader, replicas, _) = eventually("diverge-0 with its full ISR", &logs, || {
+        partition_state(cluster.node(1), "diverge", 0).filter(|(_, _, isr)| isr.len() == 3)
+    });
+    let mut conn = cluster.node(old_leader).conn();
+    eventually("the leader takes acks=all writes", &logs, || {
+        let (code, base) = produce(&mut conn, "diverge", 0, -1, batch_of(0..10, 1_000));
+        (code == 0).then_some(base)
+    });
+
+    // The followers reach the leader through its advertised (proxied) address: with that link cut
+    // they fetch nothing, so an acks=1 write stays on the leader, above the high watermark.
+    cluster.proxies[old_leader as usize - 1].cut();
+    let (code, base) = produce(&mut conn, "diverge", 0, 1, batch_of(1000..1005, 1_000));
+    assert_eq!((code, base), (0, 10), "acks=1 needs only the leader");
+    cluster.node_mut(old_leader).kill9();
+    cluster.proxies[old_leader as usize - 1].restore();
+
+    // Fencing hands the partition to an in-sync follower, which takes acks=all writes at the same
+    // offsets the dead leader used for its divergent tail.
+    let survivor = replicas.iter().copied().find(|&r| r != old_leader).unwrap();
+    let new_leader = eventually("a follower leads", &logs, || {
+        let (leader, _, _) = partition_state(cluster.node(survivor), "diverge", 0)?;
+        (leader > 0 && leader != old_leader).then_some(leader)
+    });
+    let mut conn = cluster.node(new_leader).conn();
+    let base = eventually("the new leader takes acks=all writes", &logs, || {
+        let (code, base) = produce(&mut conn, "diverge", 0, -1, batch_of(10..20, 1_000));
+        (code == 0).then_some(base)
+    });
+    assert_eq!(base, 10);
+
+    // Back as a follower, the old leader cuts its tail to the new leader's log, fetches, rejoins.
+    cluster.node_mut(old_leader).start_again();
+    let all: BTreeSet<i32> = replicas.iter().copied().collect();
+    eventually("the old leader rejoins the ISR", &logs, || {
+        (isr_seen_by(cluster.node(survivor), "diverge", 0)? == all).then_some(())
+    });
+    let said = cluster.node(old_leader).log_text();
+    assert!(
+        said.contains("divergent tail removed") && said.contains("from=15 to=10"),
+        "the old leader's log tells of its truncation (logs: {logs})"
+    );
+    replicas_converge(&cluster, "diverge", 0);
+    // Read from whichever replica leads now (preferred election may hand it back to the old one).
+    let read = eventually("the partition reads to offset 20", &logs, || {
+        let (leader, _, _) = partition_state(cluster.node(survivor), "diverge", 0)?;
+        let f = fetch(&mut cluster.node(leader).conn(), "diverge", 0, 0, 0);
+        (f.error_code == 0 && f.high_watermark == 20).then(|| decode_values(f.records))
+    });
+    let values: Vec<String> = read.into_iter().map(|(_, v)| v).collect();
+    let acknowledged: Vec<String> = (0..20).map(|n| format!("value-{n}")).collect();
+    assert_eq!(
+        values, acknowledged,
+        "every acks=all record, nothing of the lost tail"
     );
 }

@@ -1,6 +1,8 @@
-//! OffsetForLeaderEpoch: the end offset of a leader epoch, so consumers (and, later, followers) can detect
-//! log divergence after a leader change. Needs CLUSTER_ACTION on the cluster (followers) or DESCRIBE
-//! on the topic (consumers).
+//! OffsetForLeaderEpoch: the end offset of a leader epoch from the leader's epoch cache, so followers
+//! (`replication::fetcher`, `replica_id` = their node) truncate a divergent tail and consumers detect
+//! divergence after a leader change. Only the leader answers; a `current_leader_epoch` other than its
+//! own is FENCED_LEADER_EPOCH (older) or UNKNOWN_LEADER_EPOCH (newer: this node's metadata lags).
+//! Needs CLUSTER_ACTION on the cluster (followers) or DESCRIBE on the topic (consumers).
 
 use super::authz::Access;
 use super::RequestContext;
@@ -14,6 +16,7 @@ use kafka_protocol::messages::offset_for_leader_epoch_response::{
 use kafka_protocol::messages::{OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse};
 use kafka_protocol::ResponseError;
 use std::rc::Rc;
+use tracing::debug;
 
 /// A partition's answer before its epoch is looked up.
 fn unknown_end(index: i32) -> EpochEndOffset {
@@ -24,16 +27,34 @@ fn unknown_end(index: i32) -> EpochEndOffset {
     r
 }
 
-async fn end_offset(log: Option<Rc<PartitionLog>>, (index, epoch): (i32, i32)) -> EpochEndOffset {
-    let mut r = unknown_end(index);
-    match log {
-        None => r.error_code = ResponseError::UnknownTopicOrPartition.code(),
-        Some(log) => {
-            if let Some((e, end)) = log.end_offset_for_epoch(epoch) {
-                r.leader_epoch = e;
-                r.end_offset = end;
-            }
-        }
+/// One partition's question: its index, the asker's current leader epoch (-1: unchecked) and the
+/// epoch whose end it wants.
+struct Question {
+    index: i32,
+    current_leader_epoch: i32,
+    epoch: i32,
+}
+
+async fn end_offset(log: Option<Rc<PartitionLog>>, q: Question) -> EpochEndOffset {
+    let mut r = unknown_end(q.index);
+    let Some(log) = log else {
+        r.error_code = ResponseError::UnknownTopicOrPartition.code();
+        return r;
+    };
+    let current = log.leader_epoch();
+    if q.current_leader_epoch >= 0 && q.current_leader_epoch != current {
+        let error = if q.current_leader_epoch < current {
+            ResponseError::FencedLeaderEpoch
+        } else {
+            ResponseError::UnknownLeaderEpoch
+        };
+        debug!(topic = %log.topic, partition = log.partition, asked = q.current_leader_epoch, current, ?error, "OffsetForLeaderEpoch at another leader epoch");
+        r.error_code = error.code();
+        return r;
+    }
+    if let Some((e, end)) = log.end_offset_for_epoch(q.epoch) {
+        r.leader_epoch = e;
+        r.end_offset = end;
     }
     r
 }
@@ -58,14 +79,21 @@ pub async fn handle(
             let parts = t
                 .partitions
                 .iter()
-                .map(|p| (p.partition, (p.partition, p.leader_epoch)))
+                .map(|p| {
+                    let q = Question {
+                        index: p.partition,
+                        current_leader_epoch: p.current_leader_epoch,
+                        epoch: p.leader_epoch,
+                    };
+                    (p.partition, q)
+                })
                 .collect();
             (t.topic, parts)
         })
         .collect();
     let mut resp = OffsetForLeaderEpochResponse::default();
-    resp.topics = on_leaders_by_topic(shard, topics, end_offset, |(index, _)| {
-        let mut r = unknown_end(index);
+    resp.topics = on_leaders_by_topic(shard, topics, end_offset, |q: Question| {
+        let mut r = unknown_end(q.index);
         r.error_code = ResponseError::NotLeaderOrFollower.code();
         r
     })

@@ -13,7 +13,7 @@ use crate::runtime::router::{on_leaders, PartitionItem};
 use crate::runtime::shard::Shard;
 use crate::security::acl::{Operation, ResourceType};
 use crate::storage::batch::validate_record_set;
-use crate::storage::PartitionLog;
+use crate::storage::{PartitionLog, StorageError};
 use bytes::Bytes;
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
@@ -154,12 +154,12 @@ pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: ProduceRequest
 }
 
 /// Waits until the high watermark covers `end_offset` (every in-sync replica has the batch); false if
-/// `timeout` passes first.
+/// `timeout` passes first or a truncation (this replica lost its leadership) woke the wait.
 async fn in_sync_within(log: &PartitionLog, end_offset: i64, timeout: Duration) -> bool {
     futures_lite::future::or(
         async {
             log.high_watermark.wait_for(end_offset).await;
-            true
+            log.high_watermark.get() >= end_offset
         },
         async {
             glommio::timer::sleep(timeout).await;
@@ -241,12 +241,14 @@ async fn append_partition(
         let durable = if wait_fsync {
             log.ensure_durable(outcome.end_offset).await
         } else {
-            log.log_end.wait_for(outcome.end_offset).await;
-            log.failure()
-                .map_or(Ok(()), |f| Err(crate::storage::StorageError::Failed(f)))
+            log.wait_written(outcome.end_offset).await
         };
         if let Err(e) = durable {
-            return error_response(input.index, ResponseError::KafkaStorageError, e.to_string());
+            let code = match e {
+                StorageError::Truncated(_) => ResponseError::NotLeaderOrFollower,
+                _ => ResponseError::KafkaStorageError,
+            };
+            return error_response(input.index, code, e.to_string());
         }
         if input.acks == -1 && !in_sync_within(&log, outcome.end_offset, input.timeout).await {
             return error_response(

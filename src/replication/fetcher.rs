@@ -4,11 +4,18 @@
 //! appends what comes back exactly as the leader wrote it (`PartitionLog::append_replicated`), and
 //! keeps its high watermark at min(own log end, leader's). Fetchers start, change and stop with the
 //! metadata snapshots the shard applies.
+//!
+//! Before a partition is fetched from a leader — when it is first followed, when its leader epoch
+//! changes, and after the leader says OFFSET_OUT_OF_RANGE — the follower truncates away whatever the
+//! leader does not have (KIP-101/KIP-279): it asks the leader (OffsetForLeaderEpoch) where the
+//! follower's newest epoch ends in the leader's log and cuts its own log there (`truncation.rs`).
 
 use super::connection::LeaderLink;
+use super::truncation;
 use crate::cluster::metadata::MetadataSnapshot;
 use crate::runtime::shard::Shard;
 use crate::storage::batch::{self, BatchHeader, ValidBatch};
+use crate::storage::{AppendError, PartitionLog};
 use bytes::Bytes;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse, TopicName};
@@ -32,14 +39,37 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 const BACKOFF_MIN: Duration = Duration::from_millis(50);
 const BACKOFF_MAX: Duration = Duration::from_secs(1);
 
-/// (topic, partition) → the leader epoch this node follows it at.
-type Followed = BTreeMap<(String, i32), i32>;
+/// (topic, partition) → how this node follows it.
+pub(super) type Followed = BTreeMap<(String, i32), Following>;
+
+/// One followed partition: the leader epoch it is followed at, and whether its log has been
+/// truncated to the leader's at that epoch (only then is it fetched).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Following {
+    pub epoch: i32,
+    pub truncated: bool,
+}
 
 /// One fetcher's shared state: what it follows now, and whether it should stop.
 #[derive(Default)]
-struct Fetcher {
-    partitions: RefCell<Followed>,
+pub(super) struct Fetcher {
+    pub partitions: RefCell<Followed>,
     stopped: Cell<bool>,
+}
+
+impl Fetcher {
+    /// Whether `key` is still followed at `epoch` (answers to older requests are dropped otherwise).
+    pub fn follows_at(&self, key: &(String, i32), epoch: i32) -> Option<Following> {
+        let f = self.partitions.borrow().get(key).copied()?;
+        (f.epoch == epoch).then_some(f)
+    }
+
+    /// The partition must go through truncation again before its next fetch.
+    pub fn retruncate(&self, key: &(String, i32)) {
+        if let Some(f) = self.partitions.borrow_mut().get_mut(key) {
+            f.truncated = false;
+        }
+    }
 }
 
 /// This shard's fetchers, keyed by (leader node, leader shard).
@@ -52,23 +82,38 @@ impl ReplicaFetchers {
     /// Makes the fetchers match `snapshot`: every partition this shard holds a follower replica of is
     /// fetched from its leader; fetchers left with nothing stop.
     pub fn reconcile(&self, shard: &Rc<Shard>, snapshot: &MetadataSnapshot) {
+        let mut fetchers = self.fetchers.borrow_mut();
         let mut wanted: HashMap<(i32, u32), Followed> = HashMap::new();
         for topic in snapshot.topics.values() {
             for (p, info) in topic.partitions.iter().enumerate() {
                 let follower = info.leader >= 0 && info.leader != snapshot.node_id;
                 if follower && info.local_shard == Some(shard.id) {
+                    let fetcher_key = (info.leader, info.leader_shard);
+                    let key = (topic.name.clone(), p as i32);
+                    // Truncated once per (leader, epoch): a partition the same fetcher already
+                    // follows at this epoch keeps its state.
+                    let truncated = fetchers
+                        .get(&fetcher_key)
+                        .and_then(|f| f.follows_at(&key, info.leader_epoch))
+                        .is_some_and(|f| f.truncated);
+                    let following = Following {
+                        epoch: info.leader_epoch,
+                        truncated,
+                    };
                     wanted
-                        .entry((info.leader, info.leader_shard))
+                        .entry(fetcher_key)
                         .or_default()
-                        .insert((topic.name.clone(), p as i32), info.leader_epoch);
+                        .insert(key, following);
                 }
             }
         }
-        let mut fetchers = self.fetchers.borrow_mut();
         fetchers.retain(|key, f| {
             let keep = wanted.contains_key(key);
             if !keep {
                 f.stopped.set(true);
+                // An answer still in flight must not be applied: these partitions may be led here
+                // now, or followed elsewhere.
+                f.partitions.borrow_mut().clear();
                 info!(
                     leader = key.0,
                     leader_shard = key.1,
@@ -126,14 +171,19 @@ async fn run(shard: Rc<Shard>, leader: i32, fetcher: Rc<Fetcher>) {
                 },
             },
             Some(l) => {
-                let request = fetch_request(&shard, &fetcher.partitions.borrow());
-                match l.request(&request, FETCH_VERSION, ANSWER_TIMEOUT).await {
-                    Ok(response) => apply(&shard, response),
-                    Err(e) => {
-                        link = None;
-                        Some(Pause::from(e.to_string()))
+                let step = match truncation::pending(&fetcher) {
+                    Some(pending) => truncation::truncate(&shard, l, &fetcher, pending).await,
+                    None => {
+                        let (request, sent) = fetch_request(&shard, &fetcher.partitions.borrow());
+                        l.request(&request, FETCH_VERSION, ANSWER_TIMEOUT)
+                            .await
+                            .map(|response| apply(&shard, &fetcher, &sent, response))
                     }
-                }
+                };
+                step.unwrap_or_else(|e| {
+                    link = None;
+                    Some(Pause::from(e.to_string()))
+                })
             }
         };
         match pause {
@@ -158,10 +208,28 @@ async fn run(shard: Rc<Shard>, leader: i32, fetcher: Rc<Fetcher>) {
 }
 
 /// Why a fetcher backs off before its next fetch.
-struct Pause {
-    why: String,
+pub(super) struct Pause {
+    pub why: String,
     /// Only the leader's metadata lags behind ours (it does not know the partition, or that it leads).
-    metadata_lag: bool,
+    pub metadata_lag: bool,
+}
+
+impl Pause {
+    /// The leader refused a partition with `error`.
+    pub fn refused(log: &PartitionLog, error: Option<ResponseError>) -> Pause {
+        Pause {
+            why: format!("{}-{}: {error:?}", log.topic, log.partition),
+            metadata_lag: matches!(
+                error,
+                Some(
+                    ResponseError::UnknownTopicOrPartition
+                        | ResponseError::NotLeaderOrFollower
+                        | ResponseError::UnknownLeaderEpoch
+                        | ResponseError::FencedLeaderEpoch
+                )
+            ),
+        }
+    }
 }
 
 impl From<String> for Pause {
@@ -179,16 +247,19 @@ impl std::fmt::Display for Pause {
     }
 }
 
-/// A Fetch for every followed partition from its log's next offset.
-fn fetch_request(shard: &Shard, followed: &Followed) -> FetchRequest {
+/// A Fetch for every followed, truncated partition from its log's next offset, and the epoch each
+/// was asked at.
+fn fetch_request(shard: &Shard, followed: &Followed) -> (FetchRequest, Followed) {
     let mut topics: Vec<FetchTopic> = Vec::new();
-    for ((topic, partition), &epoch) in followed {
+    let mut sent = Followed::new();
+    for ((topic, partition), &following) in followed.iter().filter(|(_, f)| f.truncated) {
         let Some(log) = shard.partition(topic, *partition) else {
             continue;
         };
+        sent.insert((topic.clone(), *partition), following);
         let mut p = FetchPartition::default();
         p.partition = *partition;
-        p.current_leader_epoch = epoch;
+        p.current_leader_epoch = following.epoch;
         p.fetch_offset = log.next_offset();
         p.last_fetched_epoch = -1;
         p.log_start_offset = log.log_start_offset();
@@ -211,13 +282,20 @@ fn fetch_request(shard: &Shard, followed: &Followed) -> FetchRequest {
     req.session_id = 0;
     req.session_epoch = -1;
     req.topics = topics;
-    req
+    (req, sent)
 }
 
 /// Appends every partition's records and takes the leader's high watermark. Says what went wrong if
 /// the leader answered with an error or a partition could not be appended (the caller backs off;
-/// metadata will tell what changed).
-fn apply(shard: &Shard, response: FetchResponse) -> Option<Pause> {
+/// metadata will tell what changed). Partitions no longer followed at the epoch they were fetched
+/// at (`sent`) are skipped: their log may have been truncated against a newer leader meanwhile.
+/// OFFSET_OUT_OF_RANGE, or a batch overlapping the log end, sends the partition back to truncation.
+fn apply(
+    shard: &Shard,
+    fetcher: &Fetcher,
+    sent: &Followed,
+    response: FetchResponse,
+) -> Option<Pause> {
     if response.error_code != 0 {
         let why = format!("the leader answered error {}", response.error_code);
         return Some(Pause::from(why));
@@ -225,22 +303,24 @@ fn apply(shard: &Shard, response: FetchResponse) -> Option<Pause> {
     let mut trouble = None;
     for topic in response.responses {
         for p in topic.partitions {
-            let Some(log) = shard.partition(topic.topic.0.as_str(), p.partition_index) else {
+            let key = (topic.topic.0.to_string(), p.partition_index);
+            let Some(asked) = sent.get(&key) else {
+                continue;
+            };
+            if fetcher.follows_at(&key, asked.epoch) != Some(*asked) {
+                continue;
+            }
+            let Some(log) = shard.partition(&key.0, key.1) else {
                 continue;
             };
             if p.error_code != 0 {
                 let error = ResponseError::try_from_code(p.error_code);
                 debug!(topic = %log.topic, partition = log.partition, ?error, "leader refused a replica fetch");
-                trouble = Some(Pause {
-                    why: format!("{}-{}: {error:?}", log.topic, log.partition),
-                    metadata_lag: matches!(
-                        error,
-                        Some(
-                            ResponseError::UnknownTopicOrPartition
-                                | ResponseError::NotLeaderOrFollower
-                        )
-                    ),
-                });
+                if error == Some(ResponseError::OffsetOutOfRange) {
+                    info!(topic = %log.topic, partition = log.partition, fetch_offset = log.next_offset(), "fetch offset out of the leader's range; truncating again");
+                    fetcher.retruncate(&key);
+                }
+                trouble = Some(Pause::refused(&log, error));
                 continue;
             }
             let batches = match whole_batches(p.records.unwrap_or_default()) {
@@ -253,6 +333,9 @@ fn apply(shard: &Shard, response: FetchResponse) -> Option<Pause> {
             };
             if !batches.is_empty() {
                 if let Err(e) = log.append_replicated(batches) {
+                    if matches!(e, AppendError::Diverged { .. }) {
+                        fetcher.retruncate(&key);
+                    }
                     let why = format!("{}-{}: cannot append: {e}", log.topic, log.partition);
                     trouble = Some(Pause::from(why));
                     continue;

@@ -7,6 +7,7 @@
 //! |------|------|
 //! | `replica_set` | per partition: leader or follower, follower positions, high watermark, wanted ISR |
 //! | `fetcher` | per shard: one fetcher per (leader node, leader shard), started and stopped by metadata |
+//! | `truncation` | per fetcher: cut a follower's divergent tail (OffsetForLeaderEpoch) before it fetches |
 //! | `connection` | a fetcher's Kafka connection to the leader (glommio socket, one request at a time) |
 //! | `isr` | per shard: the periodic ISR shrink/expand check, committed through the controller |
 
@@ -14,3 +15,4 @@ pub mod connection;
 pub mod fetcher;
 pub mod isr;
 pub mod replica_set;
+mod truncation;

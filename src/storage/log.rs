@@ -14,6 +14,7 @@
 use super::batch::{self, ValidBatch};
 use super::checkpoint;
 use super::compaction;
+use super::epoch_cache::LeaderEpochCache;
 use super::producer_state::{ProducerStateTable, SequenceCheck, SequenceError};
 use super::segment::{parse_segment_file_name, PendingBatch, ScanEnd, Segment};
 use crate::replication::replica_set::{Assignment, ReplicaSet};
@@ -59,6 +60,8 @@ pub enum StorageError {
     Io { path: PathBuf, source: io::Error },
     #[error("partition log failed earlier and refuses writes: {0}")]
     Failed(String),
+    #[error("the log was truncated below offset {0}: this replica is no longer the leader")]
+    Truncated(i64),
 }
 
 #[derive(Debug, Error)]
@@ -113,6 +116,8 @@ struct LogState {
     /// Files of rolled segments whose last writes may not be fsynced yet.
     unsynced_rolled: Vec<PathBuf>,
     producers: ProducerStateTable,
+    /// Which leader epoch wrote which offsets (OffsetForLeaderEpoch, follower truncation).
+    epochs: LeaderEpochCache,
     leader_epoch: i32,
     failed: Option<String>,
 }
@@ -182,6 +187,7 @@ impl PartitionLog {
             .collect();
         bases.sort_unstable();
         let mut producers = ProducerStateTable::default();
+        let mut epochs = LeaderEpochCache::default();
         let mut segments = BTreeMap::new();
         let mut expected_next: Option<i64> = None;
         for (i, &base) in bases.iter().enumerate() {
@@ -194,7 +200,7 @@ impl PartitionLog {
             }
             let (seg, end) =
                 Segment::open_and_scan(&path, base, config.index_interval_bytes, is_last, |h| {
-                    producers.record(h, h.base_offset)
+                    note_recovered(&mut producers, &mut epochs, h)
                 })
                 .map_err(io_err(&path))?;
             expected_next = Some(seg.next_offset);
@@ -232,11 +238,15 @@ impl PartitionLog {
                 pending: Vec::new(),
                 unsynced_rolled: Vec::new(),
                 producers,
+                epochs,
                 leader_epoch: 0,
                 failed: None,
             }),
             log_end: OffsetWatch::new(next_offset),
-            high_watermark: OffsetWatch::new(next_offset),
+            // Not the recovered end: records above the old high watermark may be a tail no other
+            // replica has. `assign` raises it (at once for a lone replica, with the followers'
+            // fetches for a leader, with the leader's answers for a follower).
+            high_watermark: OffsetWatch::new(log_start_offset),
             replicas: RefCell::default(),
             durable: OffsetWatch::new(next_offset),
             write_scheduled: Cell::new(false),
@@ -267,10 +277,14 @@ impl PartitionLog {
     }
 
     /// Applies the metadata's replicas, leader and ISR for this partition, as node `me`. Appends on
-    /// the leader carry its epoch.
+    /// the leader carry its epoch, which starts at the log end (Kafka's rule: a new leader's epoch
+    /// begins where its log ends, whether or not it writes anything in it).
     pub fn assign(&self, me: i32, assignment: &Assignment) {
         if assignment.leader == me {
-            self.state.borrow_mut().leader_epoch = assignment.leader_epoch;
+            let mut st = self.state.borrow_mut();
+            st.leader_epoch = assignment.leader_epoch;
+            let start = st.next_offset;
+            st.epochs.assign(assignment.leader_epoch, start);
         }
         let mut replicas = self.replicas.borrow_mut();
         replicas.assign(me, assignment, std::time::Instant::now());
@@ -345,6 +359,7 @@ impl PartitionLog {
         }
         let base_offset = st.next_offset;
         let epoch = st.leader_epoch;
+        st.epochs.assign(epoch, base_offset);
         for b in batches {
             let offset = st.next_offset;
             let mut header = b.header;
@@ -392,6 +407,7 @@ impl PartitionLog {
                 });
             }
             st.producers.record(&header, header.base_offset);
+            st.epochs.assign(header.leader_epoch, header.base_offset);
             st.next_offset = header.last_offset() + 1;
             st.pending.push(PendingBatch {
                 prefix: batch::patched_prefix(&b.bytes, header.base_offset, header.leader_epoch),
@@ -452,18 +468,30 @@ impl PartitionLog {
 
     /// Waits until everything below `end_offset` is fsynced. Concurrent callers share one fsync.
     pub async fn ensure_durable(self: &Rc<Self>, end_offset: i64) -> Result<(), StorageError> {
-        self.log_end.wait_for(end_offset).await;
-        if let Some(f) = self.failure() {
-            return Err(StorageError::Failed(f));
-        }
+        self.wait_written(end_offset).await?;
         if self.durable.get() < end_offset && !self.sync_running.get() {
             self.clone().spawn_sync_loop();
         }
         self.durable.wait_for(end_offset).await;
-        match self.failure() {
-            Some(f) => Err(StorageError::Failed(f)),
-            None => Ok(()),
+        self.reached(&self.durable, end_offset)
+    }
+
+    /// Waits until everything below `end_offset` is written to the segment files.
+    pub async fn wait_written(&self, end_offset: i64) -> Result<(), StorageError> {
+        self.log_end.wait_for(end_offset).await;
+        self.reached(&self.log_end, end_offset)
+    }
+
+    /// Whether a woken waiter's `watch` really reached `end_offset`: a failed write or a truncation
+    /// (`OffsetWatch::reset`) wakes waiters without it.
+    fn reached(&self, watch: &OffsetWatch, end_offset: i64) -> Result<(), StorageError> {
+        if let Some(f) = self.failure() {
+            return Err(StorageError::Failed(f));
         }
+        if watch.get() < end_offset {
+            return Err(StorageError::Truncated(end_offset));
+        }
+        Ok(())
     }
 
     /// Runs fsyncs back to back while anything written is not yet durable.
@@ -482,7 +510,8 @@ impl PartitionLog {
                     self.durable.reset(self.durable.get());
                     break;
                 }
-                self.durable.advance(target);
+                // A truncation meanwhile may have moved the log end below what was synced.
+                self.durable.advance(target.min(self.log_end.get()));
             }
             self.sync_running.set(false);
         })
@@ -675,11 +704,58 @@ impl PartitionLog {
         Ok(st.log_start_offset)
     }
 
-    /// OffsetForLeaderEpoch: answered as if the log had one epoch, so its end is the log end
-    /// (per-epoch ends come with follower truncation, the next step of replication).
+    /// OffsetForLeaderEpoch from the epoch cache: the largest epoch <= `epoch` and where the next
+    /// one starts (the log end for the newest); `None` when unknown (`epoch_cache.rs`).
     pub fn end_offset_for_epoch(&self, epoch: i32) -> Option<(i32, i64)> {
         let st = self.state.borrow();
-        (epoch >= 0 && epoch <= st.leader_epoch).then_some((st.leader_epoch, self.log_end.get()))
+        st.epochs.end_offset_for(epoch, st.next_offset)
+    }
+
+    /// The epoch of the newest batch in this log (what a follower asks its leader about), if any.
+    pub fn latest_epoch(&self) -> Option<i32> {
+        self.state.borrow().epochs.latest().map(|e| e.epoch)
+    }
+
+    /// Removes every batch at or after `offset` from a live log (a follower's divergent tail): the
+    /// segments past it are deleted, the one holding it is cut before that batch and rescanned as
+    /// recovery does, the epoch cache is trimmed and the producer state rebuilt from what is left.
+    /// The log end (and durable end and high watermark, never above it) move back. A batch that
+    /// straddles `offset` goes whole, so the new end may be below `offset`. Returns the new end.
+    pub fn truncate_to(&self, offset: i64) -> Result<i64, StorageError> {
+        // Queued batches are written first, so the files are the whole log.
+        self.write_pending();
+        let mut st = self.state.borrow_mut();
+        if let Some(reason) = &st.failed {
+            return Err(StorageError::Failed(reason.clone()));
+        }
+        let old_end = st.next_offset;
+        if offset >= old_end {
+            // Nothing to remove, but an epoch this node led without writing in it (it starts at
+            // the log end) is no longer this log's newest.
+            st.epochs.truncate_from_end(offset);
+            return Ok(old_end);
+        }
+        let (dir, target) = (st.dir.clone(), offset.max(st.log_start_offset));
+        let result = st.truncate_segments(target).map_err(io_err(&dir));
+        if let Err(e) = &result {
+            error!(topic = %self.topic, partition = self.partition, error = %e, "log truncation failed; partition refuses further writes");
+            st.failed = Some(e.to_string());
+        }
+        let new_end = st
+            .segments
+            .values()
+            .next_back()
+            .map_or(offset, |s| s.next_offset);
+        st.next_offset = new_end;
+        st.epochs.truncate_from_end(new_end);
+        st.rebuild_producers();
+        drop(st);
+        self.log_end.reset(new_end);
+        self.durable.reset(self.durable.get().min(new_end));
+        self.high_watermark
+            .reset(self.high_watermark.get().min(new_end));
+        warn!(topic = %self.topic, partition = self.partition, from = old_end, to = new_end, "truncated the log to its leader's (divergent tail removed)");
+        result.map(|_| new_end)
     }
 
     /// Flushes and forgets the log; `remove` also deletes its files (DeleteTopics).
@@ -698,6 +774,45 @@ impl PartitionLog {
 }
 
 impl LogState {
+    /// Deletes the segments that start at or after `offset` (never the first: an emptied log keeps
+    /// its first segment) and cuts the one holding `offset`.
+    fn truncate_segments(&mut self, offset: i64) -> io::Result<()> {
+        let first = *self
+            .segments
+            .keys()
+            .next()
+            .expect("a log always has a segment");
+        let doomed: Vec<i64> = self
+            .segments
+            .range(offset.max(first + 1)..)
+            .map(|(&b, _)| b)
+            .collect();
+        for base in doomed {
+            if let Some(seg) = self.segments.remove(&base) {
+                std::fs::remove_file(&seg.path)?;
+            }
+        }
+        self.unsynced_rolled.retain(|p| p.exists());
+        let interval = self.config.index_interval_bytes;
+        let active = self
+            .segments
+            .values_mut()
+            .next_back()
+            .expect("a log always has a segment");
+        active.truncate_to(offset, interval)
+    }
+
+    /// The producer state of exactly the batches in the segments (after a truncation).
+    fn rebuild_producers(&mut self) {
+        let mut producers = ProducerStateTable::default();
+        for seg in self.segments.values() {
+            if let Err(e) = seg.for_each_header(|h| producers.record(h, h.base_offset)) {
+                warn!(path = %seg.path.display(), error = %e, "cannot reread batch headers for the producer state");
+            }
+        }
+        self.producers = producers;
+    }
+
     fn compact_sealed(&mut self, now_ms: i64) -> io::Result<usize> {
         let newest = compaction::newest_offsets(self.segments.values())?;
         let horizon = now_ms.saturating_sub(self.config.delete_retention_ms);
@@ -816,6 +931,16 @@ async fn fdatasync_all(paths: Vec<PathBuf>) -> io::Result<()> {
         file.close().await.map_err(io::Error::from)?;
     }
     Ok(())
+}
+
+/// What recovery learns from each batch header: producer sequences and leader epochs.
+fn note_recovered(
+    producers: &mut ProducerStateTable,
+    epochs: &mut LeaderEpochCache,
+    h: &batch::BatchHeader,
+) {
+    producers.record(h, h.base_offset);
+    epochs.assign(h.leader_epoch, h.base_offset);
 }
 
 fn remove_segments_from(dir: &Path, bases: &[i64]) {

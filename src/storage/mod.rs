@@ -2,6 +2,7 @@
 pub mod batch;
 pub mod checkpoint;
 pub mod compaction;
+pub mod epoch_cache;
 pub mod index;
 pub mod log;
 pub mod producer_state;

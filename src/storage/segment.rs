@@ -212,6 +212,31 @@ impl Segment {
         Ok(())
     }
 
+    /// Cuts the file before the batch holding `offset` (nothing if it is past the end) and rescans
+    /// what is left as recovery does, so the index, ends and max timestamp describe the rest only.
+    pub fn truncate_to(&mut self, offset: i64, index_interval: u32) -> io::Result<()> {
+        let Some((position, _)) = self.position_of(offset)? else {
+            return Ok(());
+        };
+        self.file.set_len(position)?;
+        self.file.sync_all()?;
+        let (rest, _) =
+            Segment::open_and_scan(&self.path, self.base_offset, index_interval, false, |_| {})?;
+        *self = rest;
+        Ok(())
+    }
+
+    /// Hands every batch header, in order, to `f`.
+    pub fn for_each_header(&self, mut f: impl FnMut(&BatchHeader)) -> io::Result<()> {
+        let mut pos = 0;
+        while pos < self.size {
+            let h = self.header_at(pos)?;
+            f(&h);
+            pos += h.total_len() as u64;
+        }
+        Ok(())
+    }
+
     /// Reads the header of the batch at `position` (which must be a batch boundary below `size`).
     pub fn header_at(&self, position: u64) -> io::Result<BatchHeader> {
         let mut buf = [0u8; batch::HEADER_LEN];
@@ -459,6 +484,28 @@ mod tests {
             (seg.size, seg.next_offset, seg.max_timestamp)
         );
         assert_eq!(again.index.entries(), seg.index.entries());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn truncation_cuts_before_the_batch_and_rebuilds_the_index() {
+        let dir = temp_dir("cut");
+        let mut seg = Segment::create(&dir, 0).unwrap();
+        seg.append(&pending(0, 10), 64).unwrap();
+        // Offset 13 is inside the batch 12..=14: that whole batch goes.
+        seg.truncate_to(13, 64).unwrap();
+        assert_eq!(seg.next_offset, 12);
+        assert_eq!(std::fs::metadata(&seg.path).unwrap().len(), seg.size);
+        let (again, end) = reopen(&seg);
+        assert_eq!(end, ScanEnd::Clean);
+        assert_eq!(again.index.entries(), seg.index.entries());
+        assert!(seg.position_of(12).unwrap().is_none());
+        let mut bases = Vec::new();
+        seg.for_each_header(|h| bases.push(h.base_offset)).unwrap();
+        assert_eq!(bases, vec![0, 3, 6, 9]);
+        // Past the end: nothing changes.
+        seg.truncate_to(30, 64).unwrap();
+        assert_eq!(seg.next_offset, 12);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
