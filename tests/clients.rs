@@ -5,8 +5,7 @@
 
 mod common;
 
-use common::{repo_root, temp_dir, Broker};
-use std::process::Command;
+use common::{driver_command, temp_dir, Broker};
 
 const CODECS: [&str; 5] = ["none", "gzip", "snappy", "lz4", "zstd"];
 const RECORDS: &str = "100000";
@@ -18,13 +17,8 @@ fn round_trip_every_codec(client: &str) {
 }
 
 fn run_driver(broker: &Broker, client: &str, codec: &str) {
-    let script = repo_root()
-        .join("tests/clients")
-        .join(client)
-        .join("run.sh");
     let topic = format!("{client}-{codec}");
-    let out = Command::new("bash")
-        .arg(&script)
+    let out = driver_command(client)
         .args([
             "--bootstrap",
             &broker.addr(),

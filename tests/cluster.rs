@@ -13,7 +13,7 @@ use common::cluster::{
     create_topic, create_topic_with, eventually, leaders_seen_by, metadata, partitions_seen_by,
     Cluster,
 };
-use common::{batch_of, repo_root, temp_dir, Broker, Conn};
+use common::{batch_of, kafka_tool, repo_root, temp_dir, Broker, Conn};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::*;
 use kafka_protocol::ResponseError;
@@ -344,45 +344,18 @@ fn a_dead_leader_fails_over_to_an_in_sync_follower() {
     assert_eq!(offsets, (0..110).collect::<Vec<_>>());
 }
 
-/// Moves `topic`-`partition` to `target` replicas with AlterPartitionReassignments; the error code.
-fn reassign(node: &Broker, topic: &str, partition: i32, target: &[i32]) -> i16 {
-    use kafka_protocol::messages::alter_partition_reassignments_request::{
-        ReassignablePartition, ReassignableTopic,
-    };
-    let mut p = ReassignablePartition::default();
-    p.partition_index = partition;
-    p.replicas = Some(target.iter().map(|&b| BrokerId(b)).collect());
-    let mut t = ReassignableTopic::default();
-    t.name = topic_name(topic);
-    t.partitions = vec![p];
-    let mut req = AlterPartitionReassignmentsRequest::default();
-    req.timeout_ms = 10_000;
-    req.topics = vec![t];
-    let resp: AlterPartitionReassignmentsResponse =
-        Conn::connect(&node.addr()).request(ApiKey::AlterPartitionReassignments, 0, &req);
-    assert_eq!(resp.error_code, 0);
-    resp.responses[0].partitions[0].error_code
-}
-
-/// Partitions with a reassignment under way, as (topic, partition, adding, removing).
-fn ongoing_reassignments(node: &Broker) -> Vec<(String, i32, Vec<i32>, Vec<i32>)> {
-    let req = ListPartitionReassignmentsRequest::default();
-    let resp: ListPartitionReassignmentsResponse =
-        Conn::connect(&node.addr()).request(ApiKey::ListPartitionReassignments, 0, &req);
-    let ids = |v: &[BrokerId]| v.iter().map(|b| b.0).collect::<Vec<_>>();
-    resp.topics
-        .iter()
-        .flat_map(|t| {
-            t.partitions.iter().map(|p| {
-                (
-                    t.name.to_string(),
-                    p.partition_index,
-                    ids(&p.adding_replicas),
-                    ids(&p.removing_replicas),
-                )
-            })
-        })
-        .collect()
+/// Runs `shardlog` with `args` against `bootstrap`; returns (success, stdout, stderr).
+fn shardlog_cli(bootstrap: &str, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_shardlog"))
+        .args(args)
+        .args(["--brokers", bootstrap])
+        .output()
+        .expect("run the shardlog CLI");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
 }
 
 #[test]
@@ -417,28 +390,92 @@ fn a_fourth_node_joins_and_takes_partitions_by_reassignment_under_load() {
     std::thread::sleep(Duration::from_secs(3));
 
     // Each partition swaps its leader's replica for one on the new node: data must be copied to it
-    // before the old replica may leave, and leadership must move.
-    let mut targets = Vec::new();
-    for p in 0..PARTITIONS {
-        let m = metadata(cluster.node(1), Some(&["moving"])).unwrap();
-        let part = &m.topics[0].partitions[p as usize];
-        let leader = part.leader_id.0;
-        let mut target: Vec<i32> = part.replica_nodes.iter().map(|b| b.0).collect();
-        target.retain(|&r| r != leader);
-        target.insert(0, fourth);
-        assert_eq!(reassign(cluster.node(2), "moving", p, &target), 0);
-        targets.push((leader, target));
-    }
-    eventually("every reassignment completed", &logs, || {
-        let m = metadata(cluster.node(1), Some(&["moving"]))?;
-        let done = targets.iter().enumerate().all(|(p, (_, target))| {
+    // before the old replica may leave, and leadership must move. Partition 1 moves with Kafka's own
+    // kafka-reassign-partitions tool and a plan file, 0 and 2 with `shardlog reassign start --wait`.
+    let m = metadata(cluster.node(1), Some(&["moving"])).unwrap();
+    let targets: Vec<(i32, Vec<i32>)> = (0..PARTITIONS as usize)
+        .map(|p| {
             let part = &m.topics[0].partitions[p];
-            let replicas: Vec<i32> = part.replica_nodes.iter().map(|b| b.0).collect();
-            let isr: BTreeSet<i32> = part.isr_nodes.iter().map(|b| b.0).collect();
-            &replicas == target && isr == target.iter().copied().collect()
-        });
-        (done && ongoing_reassignments(cluster.node(3)).is_empty()).then_some(())
-    });
+            let leader = part.leader_id.0;
+            let mut target: Vec<i32> = part.replica_nodes.iter().map(|b| b.0).collect();
+            target.retain(|&r| r != leader);
+            target.insert(0, fourth);
+            (leader, target)
+        })
+        .collect();
+    let ids = |t: &[i32]| t.iter().map(i32::to_string).collect::<Vec<_>>().join(",");
+    let plan = dir.join("plan.json");
+    std::fs::write(
+        &plan,
+        format!(
+            r#"{{"version":1,"partitions":[{{"topic":"moving","partition":1,"replicas":[{}]}}]}}"#,
+            ids(&targets[1].1)
+        ),
+    )
+    .unwrap();
+    let tool = "reassign.ReassignPartitionsCommand";
+    let plan_arg = ["--reassignment-json-file", plan.to_str().unwrap()];
+    let (ok, stdout, stderr) = kafka_tool(
+        &cluster.bootstrap(),
+        tool,
+        &[&plan_arg[..], &["--execute"]].concat(),
+    );
+    assert!(
+        ok && stdout.contains("Successfully started partition reassignment"),
+        "kafka-reassign-partitions --execute:\n{stdout}\n{stderr}\n(logs: {logs})"
+    );
+    let moves = [0, 2].map(|p| format!("moving:{p}={}", ids(&targets[p].1)));
+    let (ok, stdout, stderr) = shardlog_cli(
+        &cluster.bootstrap(),
+        &["reassign", "start", &moves[0], &moves[1], "--wait"],
+    );
+    assert!(
+        ok && stdout.contains("all moves completed"),
+        "shardlog reassign start --wait:\n{stdout}\n{stderr}\n(logs: {logs})"
+    );
+    eventually(
+        "kafka-reassign-partitions --verify: completed",
+        &logs,
+        || {
+            let (ok, stdout, _) = kafka_tool(
+                &cluster.bootstrap(),
+                tool,
+                &[&plan_arg[..], &["--verify"]].concat(),
+            );
+            (ok && stdout.contains("Reassignment of partition moving-1 is completed")).then_some(())
+        },
+    );
+    eventually(
+        "every partition on its new replicas, all in sync",
+        &logs,
+        || {
+            let m = metadata(cluster.node(1), Some(&["moving"]))?;
+            targets
+                .iter()
+                .enumerate()
+                .all(|(p, (_, target))| {
+                    let part = &m.topics[0].partitions[p];
+                    let replicas: Vec<i32> = part.replica_nodes.iter().map(|b| b.0).collect();
+                    let isr: BTreeSet<i32> = part.isr_nodes.iter().map(|b| b.0).collect();
+                    &replicas == target && isr == target.iter().copied().collect()
+                })
+                .then_some(())
+        },
+    );
+    let (ok, stdout, _) = shardlog_cli(
+        &cluster.bootstrap(),
+        &["reassign", "list", "--format", "json"],
+    );
+    assert!(
+        ok && stdout.trim() == "[]",
+        "nothing left in progress: {stdout}"
+    );
+    // Cancelling a move that is over is refused with the broker's reason (exit 5).
+    let (ok, _, stderr) = shardlog_cli(&cluster.bootstrap(), &["reassign", "cancel", "moving:0"]);
+    assert!(
+        !ok && stderr.contains("NoReassignmentInProgress"),
+        "cancel of a finished move: {stderr}"
+    );
     for (p, (old_leader, _)) in targets.iter().enumerate() {
         let gone = cluster
             .node(*old_leader)

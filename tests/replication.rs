@@ -4,16 +4,21 @@
 //! leader's bytes; a dead follower leaves the ISR after replica.lag.time.max.ms and acks=all goes on
 //! with two; consumers never read past the high watermark; with one replica left acks=all is refused
 //! with NOT_ENOUGH_REPLICAS; restarted followers catch up and rejoin the ISR. An old leader that
-//! returns after a failover truncates the tail its successor never had, and rejoins.
+//! returns after a failover truncates the tail its successor never had, and rejoins. The Java client,
+//! librdkafka and franz-go keep producing through a leader's death and its return without an error
+//! reaching the application.
 
 mod common;
 
 use common::api::{fetch, list_offset, produce};
-use common::cluster::{controller_seen_by, create_topic_with, eventually, metadata, Cluster};
-use common::{batch_of, decode_values, repo_root, Broker};
+use common::cluster::{
+    controller_seen_by, create_topic_with, eventually, leaders_seen_by, metadata, Cluster,
+};
+use common::{batch_of, decode_values, driver_command, Broker};
 use kafka_protocol::ResponseError;
 use std::collections::BTreeSet;
-use std::process::Command;
+use std::io::Read;
+use std::process::{Child, Stdio};
 
 /// A dead follower leaves the ISR after this long without catching up.
 const LAG_MAX_MS: &str = "4000";
@@ -107,8 +112,7 @@ fn replicated_topics_survive_followers_dying_and_rejoining() {
     );
 
     // The Java client creates an RF=3 topic, produces with acks=all (its default) and reads it all.
-    let out = Command::new("bash")
-        .arg(repo_root().join("tests/clients/java/run.sh"))
+    let out = driver_command("java")
         .args(["--bootstrap", &cluster.bootstrap(), "--topic", "java-rf3"])
         .args(["--partitions", "3", "--records", "3000"])
         .args(["--replication-factor", "3"])
@@ -291,4 +295,134 @@ fn a_returning_old_leader_truncates_its_divergent_tail() {
         values, acknowledged,
         "every acks=all record, nothing of the lost tail"
     );
+}
+
+/// The real clients whose drivers produce through the leader changes, with their extra arguments:
+/// librdkafka is not idempotent by default, and without idempotence a retried batch may be written
+/// twice (Kafka's contract too); Java and franz-go are idempotent by default.
+const FOLLOWERS: [(&str, &[&str]); 3] = [
+    ("java", &[]),
+    ("python", &["--property", "enable.idempotence=true"]),
+    ("go", &[]),
+];
+const FOLLOW_PARTITIONS: usize = 3;
+
+/// Records `topic`'s partitions hold below their high watermarks, asked of each partition's leader.
+fn records_in(cluster: &Cluster, topic: &str, leaders: &[i32]) -> i64 {
+    (0..FOLLOW_PARTITIONS)
+        .map(|p| list_offset(&mut cluster.node(leaders[p]).conn(), topic, p as i32, -1).1)
+        .sum()
+}
+
+/// Panics, with its output, if the client driver has ended before `step`.
+fn assert_running(topic: &str, child: &mut Child, step: &str) {
+    let Some(status) = child.try_wait().expect("poll a client driver") else {
+        return;
+    };
+    let mut out = String::new();
+    for pipe in [
+        child.stdout.take().map(|p| Box::new(p) as Box<dyn Read>),
+        child.stderr.take().map(|p| Box::new(p) as Box<dyn Read>),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let mut pipe = pipe;
+        pipe.read_to_string(&mut out).ok();
+    }
+    panic!("{topic}: the driver ended ({status}) before {step}:\n{out}");
+}
+
+#[test]
+fn clients_follow_leader_changes_without_errors() {
+    // Preferred leaders are restored within seconds of the old leader's return (300 s by default).
+    let mut cluster = Cluster::start_with(
+        "follow",
+        3,
+        &["--leader-imbalance-check-interval-seconds", "1"],
+    );
+    let logs = cluster.logs();
+    eventually("a controller and 3 registered brokers", &logs, || {
+        cluster
+            .nodes
+            .iter()
+            .all(|n| controller_seen_by(n, 3).is_some())
+            .then_some(())
+    });
+
+    // Every client writes 6000 acks=all records at 200 a second (30 s) to its own RF=3 topic.
+    let mut clients: Vec<(String, Child)> = FOLLOWERS
+        .iter()
+        .map(|(client, extra)| {
+            let topic = format!("follow-{client}");
+            let child = driver_command(client)
+                .args(["--bootstrap", &cluster.bootstrap(), "--topic", &topic])
+                .args(["--partitions", &FOLLOW_PARTITIONS.to_string()])
+                .args(["--records", "6000", "--compression", "lz4"])
+                .args(["--replication-factor", "3", "--records-per-second", "200"])
+                .args(["--topic-config", "min.insync.replicas=2"])
+                .args(*extra)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start a client driver");
+            (topic, child)
+        })
+        .collect();
+
+    // Once every client has records acknowledged, the node leading partition 0 of the first topic
+    // dies. Each topic's leaders are spread over the three nodes, so it leads a partition of each.
+    let preferred: Vec<Vec<i32>> = clients
+        .iter_mut()
+        .map(|(topic, child)| {
+            let leaders = eventually("the client's topic and its leaders", &logs, || {
+                assert_running(topic, child, "its topic had leaders");
+                leaders_seen_by(cluster.node(1), topic, FOLLOW_PARTITIONS)
+            });
+            eventually("the client's first acknowledged records", &logs, || {
+                (records_in(&cluster, topic, &leaders) > 0).then_some(())
+            });
+            leaders
+        })
+        .collect();
+    let victim = preferred[0][0];
+    for leaders in &preferred {
+        assert!(leaders.contains(&victim), "leaders {leaders:?} spread");
+    }
+    for (topic, child) in clients.iter_mut() {
+        assert_running(topic, child, "the leader's death");
+    }
+    cluster.node_mut(victim).kill9();
+    let survivor = if victim == 1 { 2 } else { 1 };
+    for (topic, _) in &clients {
+        eventually("new leaders for the dead node's partitions", &logs, || {
+            let leaders = leaders_seen_by(cluster.node(survivor), topic, FOLLOW_PARTITIONS)?;
+            leaders.iter().all(|&l| l > 0 && l != victim).then_some(())
+        });
+    }
+
+    // It returns, catches up and takes its preferred leaderships back: a second leader change.
+    cluster.node_mut(victim).start_again();
+    for ((topic, _), leaders) in clients.iter().zip(&preferred) {
+        eventually("the preferred leaders back", &logs, || {
+            (leaders_seen_by(cluster.node(survivor), topic, FOLLOW_PARTITIONS)? == *leaders)
+                .then_some(())
+        });
+    }
+    for (topic, child) in clients.iter_mut() {
+        assert_running(topic, child, "the preferred leaders' return");
+    }
+
+    // Every driver got every record acknowledged without an error and read them all back in order.
+    for (topic, child) in clients {
+        let out = child.wait_with_output().expect("wait for a client driver");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains(&format!("{topic} 6000 records")),
+            "{topic} failed ({}):\n{stdout}\n{}\n(logs: {logs})",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        println!("{} (through two leader changes)", stdout.trim());
+    }
 }

@@ -11,6 +11,7 @@
 //! | `consume` | `consume TOPIC`: fetch, decode, print; optional committed offsets of a group |
 //! | `group` | `group list|describe|reset-offsets|delete` |
 //! | `cluster` | `cluster info` |
+//! | `reassign` | `reassign start|list|cancel`: move partitions' replicas (KIP-455) |
 //! | `user` | `user create|list|delete`: SCRAM users (KIP-554) |
 //! | `acl` | `acl create|list|delete`: ACL bindings, kafka-acls style |
 //!
@@ -33,6 +34,7 @@ mod error;
 mod group;
 mod output;
 mod produce;
+mod reassign;
 mod session;
 mod topic;
 mod user;
@@ -57,6 +59,8 @@ pub enum CliCommand {
     Group(group::GroupArgs),
     /// Show the cluster: id, controller, brokers.
     Cluster(cluster::ClusterArgs),
+    /// Move partitions' replicas between brokers online; list and cancel moves.
+    Reassign(reassign::ReassignArgs),
     /// Create, list and delete SCRAM users (SASL).
     User(user::UserArgs),
     /// Create, list and delete ACLs (with the broker's authorizer on).
@@ -145,6 +149,7 @@ pub fn run(command: CliCommand) -> Result<(), CliError> {
         CliCommand::Consume(args) => consume::run(args),
         CliCommand::Group(args) => group::run(args),
         CliCommand::Cluster(args) => cluster::run(args),
+        CliCommand::Reassign(args) => reassign::run(args),
         CliCommand::User(args) => user::run(args),
         CliCommand::Acl(args) => acl::run(*args),
     };

@@ -512,14 +512,7 @@ pub fn run_driver(
     records: &str,
     security: &[String],
 ) -> (bool, String) {
-    let script = repo_root()
-        .join("tests/clients")
-        .join(client)
-        .join("run.sh");
-    let out = Command::new("timeout")
-        .arg("180")
-        .arg("bash")
-        .arg(&script)
+    let out = driver_command(client)
         .args([
             "--bootstrap",
             bootstrap,
@@ -539,6 +532,17 @@ pub fn run_driver(
     );
     let ok = out.status.success() && text.contains(&format!("{topic} {records} records"));
     (ok, text)
+}
+
+/// The command that runs `client`'s driver (tests/clients/<client>/run.sh), killed after 180 s.
+pub fn driver_command(client: &str) -> Command {
+    let script = repo_root()
+        .join("tests/clients")
+        .join(client)
+        .join("run.sh");
+    let mut command = Command::new("timeout");
+    command.arg("180").arg("bash").arg(script);
+    command
 }
 
 /// Driver arguments for client properties (`--property K=V` for java and python).
@@ -593,11 +597,6 @@ pub mod proxy;
 /// `perf/kafka/kafka.sh install` fetches) against `broker`'s SASL_PLAINTEXT listener at `bootstrap`,
 /// logged in as `admin`/`admin-secret` with SCRAM-SHA-512. Asserts it succeeded; returns its stdout.
 pub fn kafka_tool_as_admin(broker: &Broker, bootstrap: &str, class: &str, args: &[&str]) -> String {
-    let lib = repo_root().join("perf/kafka/lib");
-    assert!(
-        lib.join("kafka-tools-4.4.0.jar").exists(),
-        "kafka-tools missing: run `bash perf/kafka/kafka.sh install` (tests/run.sh does)"
-    );
     let props = broker.data_dir.with_extension("admin.properties");
     std::fs::write(
         &props,
@@ -606,25 +605,39 @@ pub fn kafka_tool_as_admin(broker: &Broker, bootstrap: &str, class: &str, args: 
          username=\"admin\" password=\"admin-secret\";\n",
     )
     .unwrap();
+    let props = props.to_str().unwrap();
+    let mut with_login = vec!["--command-config", props];
+    with_login.extend_from_slice(args);
+    let (ok, stdout, stderr) = kafka_tool(bootstrap, class, &with_login);
+    assert!(
+        ok,
+        "{class} {args:?} failed:\n{stdout}\n{stderr}\n(broker log: {})",
+        broker.log_path().display()
+    );
+    stdout
+}
+
+/// Runs one of Apache Kafka's own admin tools (`org.apache.kafka.tools.<class>`, from the jars
+/// `perf/kafka/kafka.sh install` fetches) against `bootstrap`; returns (success, stdout, stderr).
+pub fn kafka_tool(bootstrap: &str, class: &str, args: &[&str]) -> (bool, String, String) {
+    let lib = repo_root().join("perf/kafka/lib");
+    assert!(
+        lib.join("kafka-tools-4.4.0.jar").exists(),
+        "kafka-tools missing: run `bash perf/kafka/kafka.sh install` (tests/run.sh does)"
+    );
     let java = std::env::var("JAVA").unwrap_or_else(|_| "java".into());
     let out = Command::new("timeout")
         .args(["120", &java, "-cp", &format!("{}/*", lib.display())])
         .arg(format!("org.apache.kafka.tools.{class}"))
         .args(["--bootstrap-server", bootstrap])
-        .arg("--command-config")
-        .arg(&props)
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("run {class}: {e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
+    (
         out.status.success(),
-        "{class} {args:?} failed ({}):\n{stdout}\n{}\n(broker log: {})",
-        out.status,
-        String::from_utf8_lossy(&out.stderr),
-        broker.log_path().display()
-    );
-    stdout
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
 }
 
 /// The CLI's topic/produce/consume round trip through `run` (CLI arguments and stdin → stdout; it adds

@@ -65,6 +65,12 @@ type args struct {
 	bootstrap, topic, compression string
 	partitions, records           int
 	debug                         bool
+	// The new topic's replication factor and configs (KEY=VALUE each).
+	replicationFactor int
+	topicConfigs      keyValues
+	// Produce at most this many records a second (0: as fast as the client goes), so a run can
+	// span broker faults.
+	recordsPerSecond int
 	// MECHANISM:USER:PASSWORD with MECHANISM PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (empty: no SASL).
 	sasl string
 	// TLS: the CA bundle that signed the broker's certificate (empty with tls: the system's), and an
@@ -73,15 +79,39 @@ type args struct {
 	tlsCA, tlsCert, tlsKey string
 }
 
+// keyValues collects a repeated KEY=VALUE flag.
+type keyValues map[string]*string
+
+func (kv keyValues) String() string { return fmt.Sprint(map[string]*string(kv)) }
+
+func (kv keyValues) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want KEY=VALUE, got %q", s)
+	}
+	kv[k] = &v
+	return nil
+}
+
+// pace sleeps until record i is due when sending perSecond records a second from start.
+func pace(start time.Time, i, perSecond int) {
+	if perSecond > 0 {
+		time.Sleep(time.Until(start.Add(time.Duration(i) * time.Second / time.Duration(perSecond))))
+	}
+}
+
 func parseArgs() args {
-	var a args
+	a := args{topicConfigs: keyValues{}}
 	fs := flag.NewFlagSet("client-check", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported as one FAIL line
-	fs.StringVar(&a.bootstrap, "bootstrap", "", "HOST:PORT")
+	fs.StringVar(&a.bootstrap, "bootstrap", "", "HOST:PORT[,HOST:PORT...]")
 	fs.StringVar(&a.topic, "topic", "", "topic to create")
 	fs.IntVar(&a.partitions, "partitions", 0, "partitions")
 	fs.IntVar(&a.records, "records", 0, "records to produce")
 	fs.StringVar(&a.compression, "compression", "", "none|gzip|snappy|lz4|zstd")
+	fs.IntVar(&a.replicationFactor, "replication-factor", 1, "replication factor of the new topic")
+	fs.Var(a.topicConfigs, "topic-config", "KEY=VALUE config of the new topic (repeatable)")
+	fs.IntVar(&a.recordsPerSecond, "records-per-second", 0, "pace the producer (0: unpaced)")
 	fs.BoolVar(&a.debug, "debug", false, "franz-go debug logging to stderr")
 	fs.StringVar(&a.sasl, "sasl", "", "MECHANISM:USER:PASSWORD (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)")
 	fs.BoolVar(&a.tls, "tls", false, "connect with TLS (implied by -tls-ca, -tls-cert)")
@@ -161,7 +191,7 @@ func tlsConfig(a args) *tls.Config {
 }
 
 func newClient(a args, opts ...kgo.Opt) *kgo.Client {
-	opts = append([]kgo.Opt{kgo.SeedBrokers(a.bootstrap)}, opts...)
+	opts = append([]kgo.Opt{kgo.SeedBrokers(strings.Split(a.bootstrap, ",")...)}, opts...)
 	if a.sasl != "" {
 		opts = append(opts, kgo.SASL(saslMechanism(a.sasl)))
 	}
@@ -178,10 +208,12 @@ func newClient(a args, opts ...kgo.Opt) *kgo.Client {
 	return cl
 }
 
-func createTopic(cl *kgo.Client, topic string, partitions int) {
+func createTopic(cl *kgo.Client, a args) {
+	topic, partitions := a.topic, a.partitions
 	ctx, cancel := context.WithTimeout(context.Background(), metadataTimeout)
 	defer cancel()
-	if _, err := kadm.NewClient(cl).CreateTopic(ctx, int32(partitions), 1, nil, topic); err != nil {
+	rf := int16(a.replicationFactor)
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, int32(partitions), rf, a.topicConfigs, topic); err != nil {
 		fail("create topic %s: %v", topic, err)
 	}
 	// Wait until a fresh (uncached) metadata response shows the topic with
@@ -225,7 +257,7 @@ func createTopic(cl *kgo.Client, topic string, partitions int) {
 	fail("topic %s not ready after %v: %s", topic, metadataTimeout, last)
 }
 
-func produce(cl *kgo.Client, topic string, n int) (drPart []int32, drOff []int64) {
+func produce(cl *kgo.Client, topic string, n, perSecond int) (drPart []int32, drOff []int64) {
 	drPart = make([]int32, n)
 	drOff = make([]int64, n)
 	for i := range drOff {
@@ -244,7 +276,9 @@ func produce(cl *kgo.Client, topic string, n int) (drPart []int32, drOff []int64
 	ctx, cancel := context.WithTimeout(context.Background(), produceTimeout)
 	defer cancel()
 	src := []byte(client)
+	start := time.Now()
 	for i := 0; i < n; i++ {
+		pace(start, i, perSecond)
 		rec := &kgo.Record{
 			Topic:     topic,
 			Key:       keyOf(i),
@@ -424,9 +458,9 @@ func run() {
 		kgo.ProducerBatchCompression(codec(a.compression)),
 		kgo.ProducerLinger(5*time.Millisecond),
 	)
-	createTopic(pcl, a.topic, a.partitions)
+	createTopic(pcl, a)
 	t1 := time.Now()
-	drPart, drOff := produce(pcl, a.topic, a.records)
+	drPart, drOff := produce(pcl, a.topic, a.records, a.recordsPerSecond)
 	t2 := time.Now()
 	pcl.Close()
 	perPart := consumeAndCheck(a, drPart, drOff)

@@ -99,14 +99,33 @@ def value_of(i):
     return (prefix + CYCLE[start:start + n]).encode()
 
 
-def create_topic(admin, bootstrap, topic, partitions):
+def key_values(pairs, flag):
+    out = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not eq or not key:
+            raise Fail("%s wants KEY=VALUE, got %r" % (flag, pair))
+        out[key] = value
+    return out
+
+
+def pace(start, i, per_second):
+    """Sleeps until record i is due when sending per_second records a second from start."""
+    if per_second > 0:
+        delay = start + i / per_second - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+
+
+def create_topic(admin, bootstrap, topic, partitions, replication_factor, configs):
     # Fail fast and clearly when the broker is not there at all.
     try:
         admin.list_topics(timeout=10)
     except KafkaException as e:
         raise Fail("cannot get metadata from %s: %s" % (bootstrap, e.args[0]))
     futures = admin.create_topics(
-        [NewTopic(topic, num_partitions=partitions, replication_factor=1)],
+        [NewTopic(topic, num_partitions=partitions, replication_factor=replication_factor,
+                  config=configs)],
         operation_timeout=METADATA_TIMEOUT_S, request_timeout=METADATA_TIMEOUT_S)
     wait_future(admin, futures[topic], METADATA_TIMEOUT_S + 5, "create topic %s" % topic)
 
@@ -138,7 +157,7 @@ def create_topic(admin, bootstrap, topic, partitions):
     raise Fail("topic %s not ready after %.0fs: %s" % (topic, METADATA_TIMEOUT_S, last))
 
 
-def produce(common, topic, n, compression):
+def produce(common, topic, n, compression, per_second):
     dr_part = [-1] * n
     dr_off = [-1] * n
     errors = []
@@ -162,7 +181,9 @@ def produce(common, topic, n, compression):
     }))
     CLIENTS.append(producer)
     src_hdr = ("src", SRC)
+    start = time.monotonic()
     for i in range(n):
+        pace(start, i, per_second)
         headers = [("idx", str(i).encode()), src_hdr]
         while True:
             try:
@@ -172,7 +193,7 @@ def produce(common, topic, n, compression):
                 break
             except BufferError:  # local queue full: serve delivery reports and retry
                 producer.poll(0.05)
-        if i % 1000 == 999:
+        if i % 1000 == 999 or per_second:
             producer.poll(0)
             if errors:
                 raise Fail(errors[0])
@@ -299,6 +320,11 @@ def main():
     ap.add_argument("--records", type=int, required=True)
     ap.add_argument("--compression", required=True,
                     choices=["none", "gzip", "snappy", "lz4", "zstd"])
+    ap.add_argument("--replication-factor", type=int, default=1)
+    ap.add_argument("--topic-config", action="append", default=[], metavar="KEY=VALUE",
+                    help="config of the new topic, e.g. min.insync.replicas=2")
+    ap.add_argument("--records-per-second", type=int, default=0,
+                    help="pace the producer so a run can span broker faults (0: unpaced)")
     ap.add_argument("--property", action="append", default=[], metavar="KEY=VALUE",
                     help="extra librdkafka config for every client, e.g. security.protocol=SASL_PLAINTEXT")
     ap.add_argument("--debug", default="",
@@ -308,11 +334,8 @@ def main():
         raise Fail("--partitions and --records must be >= 1")
 
     common = {"bootstrap.servers": a.bootstrap}
-    for prop in a.property:
-        key, eq, value = prop.partition("=")
-        if not eq or not key:
-            raise Fail("--property wants KEY=VALUE, got %r" % prop)
-        common[key] = value
+    common.update(key_values(a.property, "--property"))
+    topic_configs = key_values(a.topic_config, "--topic-config")
     if a.debug:
         common["debug"] = a.debug  # straight to stderr, every line
     else:
@@ -321,9 +344,9 @@ def main():
     t0 = time.monotonic()
     admin = AdminClient(dict(common))
     CLIENTS.append(admin)
-    create_topic(admin, a.bootstrap, a.topic, a.partitions)
+    create_topic(admin, a.bootstrap, a.topic, a.partitions, a.replication_factor, topic_configs)
     t1 = time.monotonic()
-    dr_part, dr_off = produce(common, a.topic, a.records, a.compression)
+    dr_part, dr_off = produce(common, a.topic, a.records, a.compression, a.records_per_second)
     t2 = time.monotonic()
     per_part = consume_and_check(common, admin, a.topic, a.partitions, a.records, dr_part, dr_off)
     t3 = time.monotonic()

@@ -30,6 +30,7 @@ import (
 	"os/signal"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -111,7 +112,7 @@ func main() {
 		level = kgo.LogLevelDebug
 	}
 	opts := []kgo.Opt{
-		kgo.SeedBrokers(*bootstrap),
+		kgo.SeedBrokers(strings.Split(*bootstrap, ",")...),
 		kgo.ClientID(*clientID),
 		kgo.ConsumerGroup(*group),
 		kgo.ConsumeTopics(*topic),

@@ -57,6 +57,8 @@ public final class ClientCheck {
     int records = -1;
     String compression = "none";
     short replicationFactor = 1;
+    // Produce at most this many records a second (0: unpaced), so a run can span broker faults.
+    int recordsPerSecond = 0;
     // --topic-config KEY=VALUE: configs of the created topic (min.insync.replicas, ...).
     final Map<String, String> topicConfigs = new HashMap<>();
 
@@ -112,6 +114,7 @@ public final class ClientCheck {
                 case "--records" -> records = Integer.parseInt(v);
                 case "--compression" -> compression = v;
                 case "--replication-factor" -> replicationFactor = Short.parseShort(v);
+                case "--records-per-second" -> recordsPerSecond = Integer.parseInt(v);
                 case "--topic-config" -> {
                     int eq = v.indexOf('=');
                     if (eq <= 0) throw new IllegalArgumentException("--topic-config wants KEY=VALUE, got " + v);
@@ -218,7 +221,9 @@ public final class ClientCheck {
         AtomicInteger acked = new AtomicInteger();
 
         try (KafkaProducer<String, String> producer = new KafkaProducer<>(p)) {
+            long start = System.nanoTime();
             for (int i = 0; i < records && error.get() == null; i++) {
+                pace(start, i);
                 RecordHeaders headers = new RecordHeaders();
                 headers.add("idx", Integer.toString(i).getBytes(StandardCharsets.UTF_8));
                 headers.add("src", "java".getBytes(StandardCharsets.UTF_8));
@@ -238,6 +243,13 @@ public final class ClientCheck {
         }
         if (error.get() != null) throw new Failure(error.get());
         if (acked.get() != records) throw new Failure("only " + acked.get() + " of " + records + " sends acknowledged");
+    }
+
+    /** Sleeps until record i is due at recordsPerSecond from start (System.nanoTime()). */
+    void pace(long start, int i) throws InterruptedException {
+        if (recordsPerSecond <= 0) return;
+        long wait = start + i * 1_000_000_000L / recordsPerSecond - System.nanoTime();
+        if (wait > 0) Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
     }
 
     // ---- 3 + 4. consume without a group and verify ----
