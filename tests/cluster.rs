@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::api::{fetch_all, produce, topic_name};
+use common::api::{fetch_all, list_offset, produce, topic_name};
 use common::cluster::{
     create_topic, create_topic_with, eventually, leaders_seen_by, metadata, partitions_seen_by,
     Cluster,
@@ -387,6 +387,16 @@ fn a_fourth_node_joins_and_takes_partitions_by_reassignment_under_load() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start the Java ack checker");
+    // A franz-go consumer-group member reads along (its event stream goes to a file: it is long).
+    let consumed_file = dir.join("consumer.jsonl");
+    let mut consumer = Command::new("bash")
+        .arg(repo_root().join("tests/clients/go/group-member.sh"))
+        .args(["--bootstrap", &cluster.bootstrap(), "--topic", "moving"])
+        .args(["--group", "movers"])
+        .stdout(std::fs::File::create(&consumed_file).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the franz-go group member");
     std::thread::sleep(Duration::from_secs(3));
 
     // Each partition swaps its leader's replica for one on the new node: data must be copied to it
@@ -501,10 +511,67 @@ fn a_fourth_node_joins_and_takes_partitions_by_reassignment_under_load() {
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
+    // The consumer, which kept running through the moves, reads every offset of every partition
+    // up to its end, from the new leaders.
+    let leaders = leaders_seen_by(cluster.node(1), "moving", PARTITIONS as usize).unwrap();
+    let ends: Vec<i64> = (0..PARTITIONS)
+        .map(|p| {
+            let (code, end) = list_offset(
+                &mut cluster.node(leaders[p as usize]).conn(),
+                "moving",
+                p,
+                -1,
+            );
+            assert_eq!(code, 0, "moving-{p}: ListOffsets at its leader");
+            end
+        })
+        .collect();
+    eventually(
+        "the consumer read every partition to its end",
+        &logs,
+        || {
+            let text = std::fs::read_to_string(&consumed_file).unwrap();
+            let (offsets, errors) = consumed_offsets(&text);
+            assert!(
+                errors.is_empty(),
+                "the consumer reported errors: {errors:?}"
+            );
+            (0..PARTITIONS as usize)
+                .all(|p| {
+                    offsets[p].len() as i64 == ends[p] && offsets[p].last() == Some(&(ends[p] - 1))
+                })
+                .then_some(())
+        },
+    );
+    consumer.kill().ok();
+    consumer.wait().ok();
     println!(
-        "reassigned {PARTITIONS} partitions onto node {fourth}; {}",
+        "reassigned {PARTITIONS} partitions onto node {fourth}; {}; consumer read {ends:?}",
         stdout.trim()
     );
+}
+
+/// The distinct offsets per partition (of 3) that a group member's event stream (JSON lines, see
+/// tests/clients/go/groupmember) says it consumed, and its error events.
+fn consumed_offsets(events: &str) -> (Vec<BTreeSet<i64>>, Vec<String>) {
+    let mut offsets = vec![BTreeSet::new(); 3];
+    let mut errors = Vec::new();
+    for line in events.lines() {
+        let Ok(e) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue; // a line being written right now
+        };
+        match e["event"].as_str() {
+            Some("records") => {
+                for r in e["records"].as_array().into_iter().flatten() {
+                    let (p, o) = (r[0].as_u64().unwrap() as usize, r[1].as_i64().unwrap());
+                    offsets[p].insert(o);
+                }
+            }
+            Some("error") => errors.push(line.to_string()),
+            _ => {}
+        }
+    }
+    (offsets, errors)
 }
 
 /// Faults injected in CI; `SHARDLOG_FAULTS=100 cargo test --release --test cluster acknowledged`

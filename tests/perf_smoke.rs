@@ -3,6 +3,9 @@
 //! TLS — and kTLS where the kernel offers it —, Kafka's ProducerPerformance) at tiny volumes. This asserts that both brokers served every record — never how
 //! fast: timings belong in perf/results, not in tests.
 //!
+//! `perf/cluster.sh --smoke` does the same for the replicated comparison: three Kafka nodes, then three
+//! shardlog nodes, RF=3 topics, Kafka's ProducerPerformance at acks=1 and acks=all.
+//!
 //! Needs Java and the reference Kafka jars (`bash perf/kafka/kafka.sh install`, done by tests/run.sh).
 
 mod common;
@@ -19,25 +22,55 @@ fn count(run: &Value, path: &[&str]) -> u64 {
         .unwrap_or_else(|| panic!("{path:?} missing in {run}"))
 }
 
-#[test]
-fn both_brokers_serve_every_record_of_the_smoke_comparison() {
-    let out = common::temp_dir("perf-smoke");
+/// Runs `perf/<script> --smoke` into a fresh directory; returns the result JSON it wrote there
+/// (`<date>-<HHMM>-<suffix>`).
+fn smoke_run(name: &str, script: &str, suffix: &str) -> Value {
+    let out = common::temp_dir(name);
     let status = Command::new("bash")
-        .arg(common::repo_root().join("perf/compare.sh"))
+        .arg(common::repo_root().join("perf").join(script))
         .args(["--smoke", "--out"])
         .arg(&out)
         .env("SHARDLOG_BIN", env!("CARGO_BIN_EXE_shardlog"))
         .env("RUST_BACKTRACE", "0")
         .status()
-        .expect("run perf/compare.sh");
-    assert!(status.success(), "perf/compare.sh --smoke failed: {status}");
-
+        .unwrap_or_else(|e| panic!("run perf/{script}: {e}"));
+    assert!(status.success(), "perf/{script} --smoke failed: {status}");
     let result = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .find(|p| p.to_string_lossy().ends_with("-smoke.json"))
-        .expect("a <date>-smoke.json result");
-    let result: Value = serde_json::from_str(&std::fs::read_to_string(&result).unwrap()).unwrap();
+        .find(|p| p.to_string_lossy().ends_with(suffix))
+        .unwrap_or_else(|| panic!("a <date>-{suffix} result"));
+    serde_json::from_str(&std::fs::read_to_string(&result).unwrap()).unwrap()
+}
+
+#[test]
+fn both_clusters_take_every_record_of_the_replicated_smoke_comparison() {
+    let result = smoke_run("perf-cluster-smoke", "cluster.sh", "-cluster-smoke.json");
+    let max_records = count(&result["settings"], &["max_records"]);
+    for broker in ["kafka", "shardlog"] {
+        for run in ["max-acks1", "max-acksall", "rate-acks1", "rate-acksall"] {
+            let r = &result["results"][broker][run];
+            // ProducerPerformance counts only acknowledged sends.
+            let records = count(r, &["records"]);
+            if run.starts_with("max-") {
+                assert_eq!(
+                    records, max_records,
+                    "{broker} {run}: every record acknowledged"
+                );
+            }
+            assert!(records > 0, "{broker} {run}: records acknowledged: {r}");
+            assert!(
+                r["latency_ms"]["p99"].is_u64(),
+                "{broker} {run}: a p99 latency: {r}"
+            );
+        }
+    }
+    assert!(result["shardlog_vs_kafka"]["acksall"]["throughput_x"].is_f64());
+}
+
+#[test]
+fn both_brokers_serve_every_record_of_the_smoke_comparison() {
+    let result = smoke_run("perf-smoke", "compare.sh", "-smoke.json");
     let catchup_records: u64 = result["settings"]["catchup_records"]
         .as_str()
         .and_then(|s| s.parse().ok())

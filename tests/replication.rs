@@ -10,11 +10,11 @@
 
 mod common;
 
-use common::api::{fetch, list_offset, produce};
+use common::api::{fetch, fetch_at_epoch, list_offset, produce};
 use common::cluster::{
     controller_seen_by, create_topic_with, eventually, leaders_seen_by, metadata, Cluster,
 };
-use common::{batch_of, decode_values, driver_command, Broker};
+use common::{batch_of, decode_values, driver_command, Broker, Conn};
 use kafka_protocol::ResponseError;
 use std::collections::BTreeSet;
 use std::io::Read;
@@ -270,6 +270,19 @@ fn a_returning_old_leader_truncates_its_divergent_tail() {
         (code == 0).then_some(base)
     });
     assert_eq!(base, 10);
+    // KIP-320: a fetch made at the dead leader's epoch is fenced, one from an epoch not yet seen
+    // is refused as unknown; the current one (or none) reads.
+    let error_at =
+        |conn: &mut Conn, epoch| fetch_at_epoch(conn, "diverge", 0, 0, 0, epoch).error_code;
+    assert_eq!(
+        error_at(&mut conn, 0),
+        ResponseError::FencedLeaderEpoch.code()
+    );
+    assert_eq!(
+        error_at(&mut conn, 1_000),
+        ResponseError::UnknownLeaderEpoch.code()
+    );
+    assert_eq!(error_at(&mut conn, -1), 0);
 
     // Back as a follower, the old leader cuts its tail to the new leader's log, fetches, rejoins.
     cluster.node_mut(old_leader).start_again();

@@ -9,6 +9,7 @@ use super::errors::read_code;
 use super::fetch_session::{
     PartitionKey, SessionError, SessionPartition, FINAL_EPOCH, INITIAL_EPOCH,
 };
+use super::offset_for_leader_epoch::leader_epoch_mismatch;
 use super::{Outcome, RequestContext};
 use crate::metrics::PartitionMetrics;
 use crate::net::response::{hole, MAX_HOLE};
@@ -32,6 +33,8 @@ use uuid::Uuid;
 struct ReadInput {
     offset: i64,
     max_bytes: u64,
+    /// The leader epoch the fetcher believes current (-1: unchecked).
+    current_leader_epoch: i32,
     /// The fetching follower's node id; `None` for consumers.
     replica: Option<i32>,
 }
@@ -63,6 +66,10 @@ async fn read_partition(log: Option<Rc<PartitionLog>>, input: ReadInput) -> Read
     let Some(log) = log else {
         return ReadOutput::failed(ResponseError::UnknownTopicOrPartition);
     };
+    // Checked before a follower's position is recorded: a fetch from a fenced epoch proves nothing.
+    if let Some(error) = leader_epoch_mismatch(&log, input.current_leader_epoch, "Fetch") {
+        return ReadOutput::failed(error);
+    }
     let limit = match input.replica {
         Some(replica) => {
             log.record_follower_fetch(replica, input.offset);
@@ -156,6 +163,7 @@ fn requested_partitions(req: &FetchRequest) -> Vec<(PartitionKey, SessionPartiti
                     topic_id: t.topic_id,
                     fetch_offset: p.fetch_offset,
                     max_bytes: (p.partition_max_bytes.max(0) as u64).min(MAX_HOLE as u64),
+                    current_leader_epoch: p.current_leader_epoch,
                     sent_high_watermark: -1,
                     sent_log_start_offset: -1,
                 };
@@ -197,6 +205,7 @@ fn plan(shard: &Shard, req: &FetchRequest) -> Result<Plan, ResponseError> {
                         .or_insert_with(|| part.clone());
                     entry.fetch_offset = part.fetch_offset;
                     entry.max_bytes = part.max_bytes;
+                    entry.current_leader_epoch = part.current_leader_epoch;
                 }
                 for forgotten in &req.forgotten_topics_data {
                     for p in &forgotten.partitions {
@@ -267,6 +276,7 @@ pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: FetchRequest) 
                 input: ReadInput {
                     offset: p.fetch_offset,
                     max_bytes: p.max_bytes,
+                    current_leader_epoch: p.current_leader_epoch,
                     replica,
                 },
             })

@@ -19,6 +19,8 @@ pub struct SessionPartition {
     pub topic_id: uuid::Uuid,
     pub fetch_offset: i64,
     pub max_bytes: u64,
+    /// The client's view of the leader epoch (KIP-320), checked on every read.
+    pub current_leader_epoch: i32,
     /// Last values sent to the client: a change makes the partition part of the next response.
     pub sent_high_watermark: i64,
     pub sent_log_start_offset: i64,

@@ -35,20 +35,35 @@ struct Question {
     epoch: i32,
 }
 
+/// KIP-320's fence: a request made at `asked` (-1: unchecked), when this leader is at another leader
+/// epoch, is refused — FENCED_LEADER_EPOCH when the asker is behind, UNKNOWN_LEADER_EPOCH when it has
+/// heard of a newer epoch than this node. Either way the asker refreshes its metadata first.
+pub(super) fn leader_epoch_mismatch(
+    log: &PartitionLog,
+    asked: i32,
+    request: &str,
+) -> Option<ResponseError> {
+    let current = log.leader_epoch();
+    if asked < 0 || asked == current {
+        return None;
+    }
+    let error = if asked < current {
+        ResponseError::FencedLeaderEpoch
+    } else {
+        ResponseError::UnknownLeaderEpoch
+    };
+    debug!(topic = %log.topic, partition = log.partition, asked, current, ?error, request, "request at another leader epoch");
+    Some(error)
+}
+
 async fn end_offset(log: Option<Rc<PartitionLog>>, q: Question) -> EpochEndOffset {
     let mut r = unknown_end(q.index);
     let Some(log) = log else {
         r.error_code = ResponseError::UnknownTopicOrPartition.code();
         return r;
     };
-    let current = log.leader_epoch();
-    if q.current_leader_epoch >= 0 && q.current_leader_epoch != current {
-        let error = if q.current_leader_epoch < current {
-            ResponseError::FencedLeaderEpoch
-        } else {
-            ResponseError::UnknownLeaderEpoch
-        };
-        debug!(topic = %log.topic, partition = log.partition, asked = q.current_leader_epoch, current, ?error, "OffsetForLeaderEpoch at another leader epoch");
+    if let Some(error) = leader_epoch_mismatch(&log, q.current_leader_epoch, "OffsetForLeaderEpoch")
+    {
         r.error_code = error.code();
         return r;
     }

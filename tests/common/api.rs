@@ -73,9 +73,22 @@ pub fn fetch(
     offset: i64,
     max_wait_ms: i32,
 ) -> Fetched {
+    fetch_at_epoch(conn, topic, partition, offset, max_wait_ms, -1)
+}
+
+/// `fetch` by a consumer that believes the partition's leader epoch is `current_leader_epoch`.
+pub fn fetch_at_epoch(
+    conn: &mut Conn,
+    topic: &str,
+    partition: i32,
+    offset: i64,
+    max_wait_ms: i32,
+    current_leader_epoch: i32,
+) -> Fetched {
     let mut p = FetchPartition::default();
     p.partition = partition;
     p.fetch_offset = offset;
+    p.current_leader_epoch = current_leader_epoch;
     p.partition_max_bytes = 64 << 20;
     let mut t = FetchTopic::default();
     t.topic = topic_name(topic);
