@@ -8,6 +8,7 @@
 
 mod common;
 
+use common::ack_checker::AckChecker;
 use common::api::{fetch_all, list_offset, produce, topic_name};
 use common::cluster::{
     create_topic, create_topic_with, eventually, leaders_seen_by, metadata, partitions_seen_by,
@@ -376,17 +377,13 @@ fn a_fourth_node_joins_and_takes_partitions_by_reassignment_under_load() {
     cluster.agreed_controller(&logs);
 
     // An idempotent acks=all producer keeps writing while the partitions move.
-    let dir = temp_dir("cluster-reassign-checker");
-    let stop_file = dir.join("stop");
-    let checker = Command::new("bash")
-        .arg(repo_root().join("tests/clients/java/ack-checker.sh"))
-        .args(["--bootstrap", &cluster.bootstrap(), "--topic", "moving"])
-        .args(["--partitions", &PARTITIONS.to_string()])
-        .args(["--stop-file", stop_file.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the Java ack checker");
+    let checker = AckChecker::start(
+        "cluster-reassign-checker",
+        &cluster.bootstrap(),
+        "moving",
+        PARTITIONS as usize,
+    );
+    let dir = temp_dir("cluster-reassign");
     // A franz-go consumer-group member reads along (its event stream goes to a file: it is long).
     let consumed_file = dir.join("consumer.jsonl");
     let mut consumer = Command::new("bash")
@@ -502,15 +499,7 @@ fn a_fourth_node_joins_and_takes_partitions_by_reassignment_under_load() {
     }
 
     std::thread::sleep(Duration::from_secs(2));
-    std::fs::write(&stop_file, b"").unwrap();
-    let out = checker.wait_with_output().expect("ack checker");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.starts_with("OK checker moving"),
-        "ack checker failed across the reassignment ({}):\n{stdout}\n{}\n(logs: {logs})",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let summary = checker.finish(&logs);
     // The consumer, which kept running through the moves, reads every offset of every partition
     // up to its end, from the new leaders.
     let leaders = leaders_seen_by(cluster.node(1), "moving", PARTITIONS as usize).unwrap();
@@ -546,8 +535,7 @@ fn a_fourth_node_joins_and_takes_partitions_by_reassignment_under_load() {
     consumer.kill().ok();
     consumer.wait().ok();
     println!(
-        "reassigned {PARTITIONS} partitions onto node {fourth}; {}; consumer read {ends:?}",
-        stdout.trim()
+        "reassigned {PARTITIONS} partitions onto node {fourth}; {summary}; consumer read {ends:?}"
     );
 }
 
@@ -635,17 +623,12 @@ fn acknowledged_records_survive_kills_pauses_and_cut_links() {
     };
     healthy(&cluster);
 
-    let dir = temp_dir("cluster-faults-checker");
-    let stop_file = dir.join("stop");
-    let checker = Command::new("bash")
-        .arg(repo_root().join("tests/clients/java/ack-checker.sh"))
-        .args(["--bootstrap", &cluster.bootstrap(), "--topic", "faults"])
-        .args(["--partitions", &PARTITIONS.to_string()])
-        .args(["--stop-file", stop_file.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the Java ack checker");
+    let checker = AckChecker::start(
+        "cluster-faults-checker",
+        &cluster.bootstrap(),
+        "faults",
+        PARTITIONS,
+    );
     std::thread::sleep(Duration::from_secs(3));
 
     let faults = fault_count();
@@ -678,24 +661,8 @@ fn acknowledged_records_survive_kills_pauses_and_cut_links() {
         healthy(&cluster);
     }
 
-    std::fs::write(&stop_file, b"").unwrap();
-    let out = checker.wait_with_output().expect("ack checker");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.starts_with("OK checker faults"),
-        "ack checker failed after {faults} faults ({}):\n{stdout}\n{}\n(logs: {logs})",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    println!("{faults} faults injected; {}", stdout.trim());
-    // Sends that failed (allowed: their records may be missing, never duplicated) say why.
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if let Some(first) = stderr
-        .lines()
-        .find(|l| l.starts_with("checker: first failed send"))
-    {
-        println!("{first}");
-    }
+    let summary = checker.finish(&logs);
+    println!("{faults} faults injected; {summary}");
 }
 
 #[test]

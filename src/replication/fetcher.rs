@@ -156,6 +156,9 @@ async fn run(shard: Rc<Shard>, leader: i32, fetcher: Rc<Fetcher>) {
     let mut backoff = BACKOFF_MIN;
     let mut reported = false;
     while !fetcher.stopped.get() {
+        // A connection alone is no recovery (a cut link accepts and drops): only an answered fetch
+        // or truncation ends an outage and its backoff.
+        let mut answered = false;
         let pause = match link.as_mut() {
             None => match leader_address(&shard, leader) {
                 None => Some(Pause::from(
@@ -163,7 +166,11 @@ async fn run(shard: Rc<Shard>, leader: i32, fetcher: Rc<Fetcher>) {
                 )),
                 Some(address) => match LeaderLink::connect(&address).await {
                     Ok(l) => {
-                        info!(leader, %address, shard = shard.id, "replica fetcher connected");
+                        if reported {
+                            debug!(leader, %address, shard = shard.id, "replica fetcher reconnected");
+                        } else {
+                            info!(leader, %address, shard = shard.id, "replica fetcher connected");
+                        }
                         link = Some(l);
                         None
                     }
@@ -180,6 +187,7 @@ async fn run(shard: Rc<Shard>, leader: i32, fetcher: Rc<Fetcher>) {
                             .map(|response| apply(&shard, &fetcher, &sent, response))
                     }
                 };
+                answered = step.is_ok();
                 step.unwrap_or_else(|e| {
                     link = None;
                     Some(Pause::from(e.to_string()))
@@ -187,10 +195,11 @@ async fn run(shard: Rc<Shard>, leader: i32, fetcher: Rc<Fetcher>) {
             }
         };
         match pause {
-            None => {
+            None if answered => {
                 backoff = BACKOFF_MIN;
                 reported = false;
             }
+            None => {}
             Some(why) => {
                 // Once per outage at WARN; retries after that at DEBUG. A leader that has not applied
                 // the newest metadata yet is no outage: it catches up within milliseconds.

@@ -589,6 +589,7 @@ pub fn sasl_driver_args(
     driver_properties(props)
 }
 
+pub mod ack_checker;
 pub mod api;
 pub mod cluster;
 pub mod proxy;
