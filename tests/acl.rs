@@ -1,8 +1,9 @@
 //! ACL authorization against a real broker with the authorizer on (`authorizer.class.name` =
 //! StandardAuthorizer, `super.users=User:admin`), a PLAINTEXT and a SASL_PLAINTEXT listener, and users
 //! admin/alice/bob: refusals on the wire with Kafka's error codes, prefixed ALLOW and literal DENY, group
-//! ACLs, ACLs surviving a restart, the real clients (Java, librdkafka) surfacing the refusals, Kafka's own
-//! kafka-acls tool, the `shardlog acl` CLI, and User:ANONYMOUS on the PLAINTEXT listener.
+//! ACLs, ACLs surviving a restart, the real clients (Java, librdkafka, franz-go) surfacing the
+//! refusals, Kafka's own kafka-acls tool, the `shardlog acl` CLI, and User:ANONYMOUS on the PLAINTEXT
+//! listener.
 
 mod common;
 
@@ -516,6 +517,11 @@ fn librdkafka_is_refused_then_allowed_by_a_prefixed_acl() {
         "python",
         &["TOPIC_AUTHORIZATION_FAILED", "Topic authorization failed"],
     );
+}
+
+#[test]
+fn franz_go_is_refused_then_allowed_by_a_prefixed_acl() {
+    real_client("go", &["TOPIC_AUTHORIZATION_FAILED"]);
 }
 
 // ---------------------------------------------------------------------------------------------------
