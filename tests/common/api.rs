@@ -15,10 +15,22 @@ pub fn topic_name(name: &str) -> TopicName {
 
 /// Creates a topic; returns the error code (0 = created).
 pub fn create_topic(conn: &mut Conn, name: &str, partitions: i32, configs: &[(&str, &str)]) -> i16 {
+    create_topic_answer(conn, name, partitions, 1, configs).0
+}
+
+/// Creates a topic with `replication_factor` replicas (-1: the broker's default); returns the error
+/// code and message.
+pub fn create_topic_answer(
+    conn: &mut Conn,
+    name: &str,
+    partitions: i32,
+    replication_factor: i16,
+    configs: &[(&str, &str)],
+) -> (i16, Option<String>) {
     let mut t = CreatableTopic::default();
     t.name = topic_name(name);
     t.num_partitions = partitions;
-    t.replication_factor = 1;
+    t.replication_factor = replication_factor;
     t.configs = configs
         .iter()
         .map(|(k, v)| {
@@ -32,7 +44,11 @@ pub fn create_topic(conn: &mut Conn, name: &str, partitions: i32, configs: &[(&s
     req.topics = vec![t];
     req.timeout_ms = 10_000;
     let resp: CreateTopicsResponse = conn.request(ApiKey::CreateTopics, 7, &req);
-    resp.topics[0].error_code
+    let t = &resp.topics[0];
+    (
+        t.error_code,
+        t.error_message.as_ref().map(|m| m.to_string()),
+    )
 }
 
 /// Produces one record set to one partition; returns (error code, base offset).

@@ -2,13 +2,11 @@
 //! unless a test needs more; optionally behind link proxies, plus broker-only nodes added later), and
 //! the Metadata/CreateTopics helpers the cluster and replication tests share.
 
-use super::api::topic_name;
+use super::api::{create_topic_answer, topic_name};
 use super::proxy::LinkProxy;
 use super::{free_port, temp_dir, Broker, Conn};
-use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::StrBytes;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
@@ -219,27 +217,6 @@ pub fn create_topic_with(
     replication_factor: i16,
     configs: &[(&str, &str)],
 ) -> (i16, Option<String>) {
-    let mut t = CreatableTopic::default();
-    t.name = topic_name(name);
-    t.num_partitions = partitions;
-    t.replication_factor = replication_factor;
-    t.configs = configs
-        .iter()
-        .map(|(k, v)| {
-            let mut c = CreatableTopicConfig::default();
-            c.name = StrBytes::from_string(k.to_string());
-            c.value = Some(StrBytes::from_string(v.to_string()));
-            c
-        })
-        .collect();
-    let mut req = CreateTopicsRequest::default();
-    req.topics = vec![t];
-    req.timeout_ms = 10_000;
-    let resp: CreateTopicsResponse =
-        Conn::connect(&node.addr()).request(ApiKey::CreateTopics, 7, &req);
-    let t = &resp.topics[0];
-    (
-        t.error_code,
-        t.error_message.as_ref().map(|m| m.to_string()),
-    )
+    let mut conn = Conn::connect(&node.addr());
+    create_topic_answer(&mut conn, name, partitions, replication_factor, configs)
 }
