@@ -139,10 +139,6 @@ fn list_offsets_earliest_latest_and_by_timestamp() {
 
 #[test]
 fn delete_records_moves_log_start() {
-    use kafka_protocol::messages::delete_records_request::{
-        DeleteRecordsPartition, DeleteRecordsTopic,
-    };
-    use kafka_protocol::messages::{ApiKey, DeleteRecordsRequest, DeleteRecordsResponse};
     let broker = Broker::start(&temp_dir("delete-records"), &[]);
     let mut conn = broker.conn();
     assert_eq!(
@@ -152,17 +148,10 @@ fn delete_records_moves_log_start() {
     for i in 0..40 {
         produce(&mut conn, "dr", 0, 1, batch_of(i * 5..i * 5 + 5, 1));
     }
-    let mut p = DeleteRecordsPartition::default();
-    p.partition_index = 0;
-    p.offset = 120;
-    let mut t = DeleteRecordsTopic::default();
-    t.name = common::api::topic_name("dr");
-    t.partitions = vec![p];
-    let mut req = DeleteRecordsRequest::default();
-    req.topics = vec![t];
-    let resp: DeleteRecordsResponse = conn.request(ApiKey::DeleteRecords, 2, &req);
-    let r = &resp.topics[0].partitions[0];
-    assert_eq!((r.error_code, r.low_watermark), (0, 120));
+    assert_eq!(
+        common::api::delete_records(&mut conn, "dr", 0, 120),
+        (0, 120)
+    );
     assert_eq!(list_offset(&mut conn, "dr", 0, -2), (0, 120));
     assert_eq!(
         fetch(&mut conn, "dr", 0, 119, 0).error_code,

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::api::{fetch, fetch_at_epoch, list_offset, produce};
+use common::api::{fetch, fetch_all, fetch_at_epoch, list_offset, produce};
 use common::cluster::{
     controller_seen_by, create_topic_with, eventually, leaders_seen_by, metadata, Cluster,
 };
@@ -456,4 +456,80 @@ fn clients_follow_leader_changes_without_errors() {
             .unwrap_or_default();
         println!("{ok} (through two leader changes)");
     }
+}
+
+#[test]
+fn a_new_replica_of_a_trimmed_log_starts_at_the_leaders_log_start() {
+    let cluster = Cluster::start("trimmed");
+    let logs = cluster.logs();
+    eventually("a controller and 3 registered brokers", &logs, || {
+        cluster
+            .nodes
+            .iter()
+            .all(|n| controller_seen_by(n, 3).is_some())
+            .then_some(())
+    });
+    let (code, message) = create_topic_with(cluster.node(1), "trimmed", 1, 2, &[]);
+    assert_eq!(code, 0, "{message:?}");
+    let (leader, replicas, _) = eventually("trimmed-0 with its full ISR", &logs, || {
+        partition_state(cluster.node(1), "trimmed", 0).filter(|(_, _, isr)| isr.len() == 2)
+    });
+    let newcomer = (1..=3).find(|n| !replicas.contains(n)).unwrap();
+    let follower = replicas.iter().copied().find(|&r| r != leader).unwrap();
+    let mut conn = cluster.node(leader).conn();
+    for i in 0..3 {
+        let (code, _) = produce(
+            &mut conn,
+            "trimmed",
+            0,
+            -1,
+            batch_of(i * 10..i * 10 + 10, 1_000),
+        );
+        assert_eq!(code, 0);
+    }
+    // The leader's log now starts at 20: offsets below are gone from it, as after retention.
+    assert_eq!(
+        common::api::delete_records(&mut conn, "trimmed", 0, 20),
+        (0, 20)
+    );
+
+    // A replica on the third node replaces the leader's: it has nothing, and what it would fetch
+    // first (offset 0) the leader no longer has, so it must start at 20 — or never catch up.
+    let target = format!("trimmed:0={newcomer},{follower}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shardlog"))
+        .args([
+            "reassign",
+            "start",
+            &target,
+            "--wait",
+            "--wait-timeout",
+            "60",
+        ])
+        .args(["--brokers", &cluster.bootstrap()])
+        .output()
+        .expect("run shardlog reassign");
+    assert!(
+        out.status.success(),
+        "reassign: {}\n{}\n(logs: {logs})",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eventually("the new replica leads", &logs, || {
+        let (l, _, _) = partition_state(cluster.node(newcomer), "trimmed", 0)?;
+        (l == newcomer).then_some(())
+    });
+    let mut conn = cluster.node(newcomer).conn();
+    assert_eq!(list_offset(&mut conn, "trimmed", 0, -2), (0, 20));
+    let read: Vec<i64> = fetch_all(&mut conn, "trimmed", 0, 20)
+        .iter()
+        .map(|(o, _)| *o)
+        .collect();
+    assert_eq!(read, (20..30).collect::<Vec<i64>>());
+    assert!(
+        cluster
+            .node(newcomer)
+            .log_text()
+            .contains("log restarted empty at the leader's log start"),
+        "the newcomer's log tells of its restart (logs: {logs})"
+    );
 }

@@ -120,7 +120,8 @@ fn ready(p: &PartitionRecord, r: &ReassignmentRecord) -> bool {
 }
 
 /// Makes `replicas` (in that order, each keeping its shard) the partition's replica list; the ISR
-/// keeps only those, and a leader outside them hands over to the first in-sync, unfenced one.
+/// keeps only those, and a leader outside them hands over to the first (in their order) in-sync,
+/// unfenced one.
 fn narrow(p: &mut PartitionRecord, replicas: &[i32], fenced: &[i32]) {
     p.replica_shards = replicas
         .iter()
@@ -129,11 +130,12 @@ fn narrow(p: &mut PartitionRecord, replicas: &[i32], fenced: &[i32]) {
     p.replicas = replicas.to_vec();
     p.isr.retain(|r| replicas.contains(r));
     if !replicas.contains(&p.leader) {
-        p.leader = p
-            .isr
+        // In the new list's order, as Kafka's reassignment election: the first listed replica is
+        // the one the operator wants to lead.
+        p.leader = replicas
             .iter()
             .copied()
-            .find(|r| !fenced.contains(r))
+            .find(|r| p.isr.contains(r) && !fenced.contains(r))
             .unwrap_or(NO_LEADER);
         p.leader_epoch += 1;
     }
@@ -229,8 +231,8 @@ mod tests {
         assert_eq!(p.replica_shards[1..], [1, 0]);
         assert_eq!(
             (p.leader, p.leader_epoch),
-            (2, 5),
-            "the leader left: an in-sync target leads"
+            (4, 5),
+            "the leader left: the first in-sync target replica leads"
         );
         assert!(img.reassignments.is_empty());
     }

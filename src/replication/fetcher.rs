@@ -298,7 +298,8 @@ fn fetch_request(shard: &Shard, followed: &Followed) -> (FetchRequest, Followed)
 /// the leader answered with an error or a partition could not be appended (the caller backs off;
 /// metadata will tell what changed). Partitions no longer followed at the epoch they were fetched
 /// at (`sent`) are skipped: their log may have been truncated against a newer leader meanwhile.
-/// OFFSET_OUT_OF_RANGE, or a batch overlapping the log end, sends the partition back to truncation.
+/// OFFSET_OUT_OF_RANGE, or a batch overlapping the log end, sends the partition back to truncation —
+/// unless the whole log lies below the leader's log start: then it restarts empty there.
 fn apply(
     shard: &Shard,
     fetcher: &Fetcher,
@@ -326,6 +327,20 @@ fn apply(
                 let error = ResponseError::try_from_code(p.error_code);
                 debug!(topic = %log.topic, partition = log.partition, ?error, "leader refused a replica fetch");
                 if error == Some(ResponseError::OffsetOutOfRange) {
+                    if log.next_offset() < p.log_start_offset {
+                        // Below the leader's log start: what is missing is gone from the leader too.
+                        match log.restart_at(p.log_start_offset) {
+                            Ok(()) => continue,
+                            Err(e) => {
+                                let why = format!(
+                                    "{}-{}: cannot restart the log: {e}",
+                                    log.topic, log.partition
+                                );
+                                trouble = Some(Pause::from(why));
+                                continue;
+                            }
+                        }
+                    }
                     info!(topic = %log.topic, partition = log.partition, fetch_offset = log.next_offset(), "fetch offset out of the leader's range; truncating again");
                     fetcher.retruncate(&key);
                 }

@@ -758,6 +758,45 @@ impl PartitionLog {
         result.map(|_| new_end)
     }
 
+    /// A follower whose whole log lies below its leader's log start (it was away longer than the
+    /// leader's retention, or it is a new replica of an old partition) cannot fetch what it misses:
+    /// everything goes and the log restarts empty at `offset` (Kafka's truncate-fully-and-start-at).
+    /// The new start is checkpointed, so a restart reopens the empty log there.
+    pub fn restart_at(&self, offset: i64) -> Result<(), StorageError> {
+        self.write_pending();
+        let mut st = self.state.borrow_mut();
+        if let Some(reason) = &st.failed {
+            return Err(StorageError::Failed(reason.clone()));
+        }
+        let old = (st.log_start_offset, st.next_offset);
+        if offset <= old.1 {
+            return Ok(()); // the log reaches the leader's range: ordinary truncation applies
+        }
+        let dir = st.dir.clone();
+        let fresh = checkpoint::write_log_start(&dir, offset)
+            .and_then(|_| Segment::create(&dir, offset))
+            .map_err(io_err(&dir))?;
+        let bases: Vec<i64> = st.segments.keys().copied().collect();
+        st.segments.insert(offset, fresh);
+        let doomed: Vec<i64> = bases.into_iter().filter(|&b| b != offset).collect();
+        st.delete_segments(
+            &doomed,
+            &self.topic,
+            self.partition,
+            "below the leader's log start",
+        );
+        st.log_start_offset = offset;
+        st.next_offset = offset;
+        st.epochs.truncate_from_end(i64::MIN);
+        st.producers = ProducerStateTable::default();
+        drop(st);
+        for end in [&self.log_end, &self.durable, &self.high_watermark] {
+            end.reset(offset);
+        }
+        warn!(topic = %self.topic, partition = self.partition, old_start = old.0, old_end = old.1, new_start = offset, "log restarted empty at the leader's log start");
+        Ok(())
+    }
+
     /// Flushes and forgets the log; `remove` also deletes its files (DeleteTopics).
     pub fn close(&self, remove: bool) {
         let st = self.state.borrow();

@@ -3,6 +3,9 @@
 use super::Conn;
 use bytes::Bytes;
 use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
+use kafka_protocol::messages::delete_records_request::{
+    DeleteRecordsPartition, DeleteRecordsTopic,
+};
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
@@ -139,6 +142,22 @@ pub fn list_offset(conn: &mut Conn, topic: &str, partition: i32, timestamp: i64)
     let resp: ListOffsetsResponse = conn.request(ApiKey::ListOffsets, 6, &req);
     let p = &resp.topics[0].partitions[0];
     (p.error_code, p.offset)
+}
+
+/// DeleteRecords: moves the partition's log start up to `before`; returns (error, low watermark).
+pub fn delete_records(conn: &mut Conn, topic: &str, partition: i32, before: i64) -> (i16, i64) {
+    let mut p = DeleteRecordsPartition::default();
+    p.partition_index = partition;
+    p.offset = before;
+    let mut t = DeleteRecordsTopic::default();
+    t.name = topic_name(topic);
+    t.partitions = vec![p];
+    let mut req = DeleteRecordsRequest::default();
+    req.topics = vec![t];
+    req.timeout_ms = 10_000;
+    let resp: DeleteRecordsResponse = conn.request(ApiKey::DeleteRecords, 2, &req);
+    let r = &resp.topics[0].partitions[0];
+    (r.error_code, r.low_watermark)
 }
 
 /// Fetches everything from `from` up to the high watermark; returns (offset, value) pairs.
