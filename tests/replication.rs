@@ -11,9 +11,7 @@
 mod common;
 
 use common::api::{fetch, fetch_all, fetch_at_epoch, list_offset, produce};
-use common::cluster::{
-    controller_seen_by, create_topic_with, eventually, leaders_seen_by, metadata, Cluster,
-};
+use common::cluster::{create_topic_with, eventually, leaders_seen_by, metadata, Cluster};
 use common::{batch_of, decode_values, driver_command, temp_dir, Broker, Conn};
 use kafka_protocol::ResponseError;
 use std::collections::BTreeSet;
@@ -88,18 +86,35 @@ fn replicas_converge(cluster: &Cluster, topic: &str, partition: i32) {
     );
 }
 
+/// Creates `topic` with one partition, `replication_factor` replicas and min.insync.replicas=2, and
+/// waits until every replica is in its ISR; returns (leader, replicas).
+fn replicated_partition(
+    cluster: &Cluster,
+    topic: &str,
+    replication_factor: i16,
+    logs: &str,
+) -> (i32, Vec<i32>) {
+    let (code, message) = create_topic_with(
+        cluster.node(1),
+        topic,
+        1,
+        replication_factor,
+        &[("min.insync.replicas", "2")],
+    );
+    assert_eq!(code, 0, "{message:?}");
+    let (leader, replicas, _) = eventually(&format!("{topic}-0 with its full ISR"), logs, || {
+        partition_state(cluster.node(1), topic, 0)
+            .filter(|(_, _, isr)| isr.len() == replication_factor as usize)
+    });
+    (leader, replicas)
+}
+
 #[test]
 fn replicated_topics_survive_followers_dying_and_rejoining() {
     let mut cluster =
         Cluster::start_with("replication", 5, &["--replica-lag-time-max-ms", LAG_MAX_MS]);
     let logs = cluster.logs();
-    eventually("a controller and 5 registered brokers", &logs, || {
-        cluster
-            .nodes
-            .iter()
-            .all(|n| controller_seen_by(n, 5).is_some())
-            .then_some(())
-    });
+    cluster.agreed_controller(&logs);
 
     // More replicas than brokers is refused, with a reason.
     let (code, message) = create_topic_with(cluster.node(1), "too-many", 1, 6, &[]);
@@ -138,17 +153,7 @@ fn replicated_topics_survive_followers_dying_and_rejoining() {
     }
 
     // A raw RF=3 topic to control each step.
-    let (code, message) = create_topic_with(
-        cluster.node(1),
-        "raw",
-        1,
-        3,
-        &[("min.insync.replicas", "2")],
-    );
-    assert_eq!(code, 0, "{message:?}");
-    let (leader, replicas, _) = eventually("raw-0 with its full ISR", &logs, || {
-        partition_state(cluster.node(1), "raw", 0).filter(|(_, _, isr)| isr.len() == 3)
-    });
+    let (leader, replicas) = replicated_partition(&cluster, "raw", 3, &logs);
     let followers: Vec<i32> = replicas.iter().copied().filter(|&r| r != leader).collect();
     let mut conn = cluster.node(leader).conn();
     let first = eventually("the leader takes acks=all writes", &logs, || {
@@ -233,17 +238,7 @@ fn a_returning_old_leader_truncates_its_divergent_tail() {
     );
     let logs = cluster.logs();
     cluster.agreed_controller(&logs);
-    let (code, message) = create_topic_with(
-        cluster.node(1),
-        "diverge",
-        1,
-        3,
-        &[("min.insync.replicas", "2")],
-    );
-    assert_eq!(code, 0, "{message:?}");
-    let (old_leader, replicas, _) = eventually("diverge-0 with its full ISR", &logs, || {
-        partition_state(cluster.node(1), "diverge", 0).filter(|(_, _, isr)| isr.len() == 3)
-    });
+    let (old_leader, replicas) = replicated_partition(&cluster, "diverge", 3, &logs);
     let mut conn = cluster.node(old_leader).conn();
     eventually("the leader takes acks=all writes", &logs, || {
         let (code, base) = produce(&mut conn, "diverge", 0, -1, batch_of(0..10, 1_000));
@@ -362,13 +357,7 @@ fn clients_follow_leader_changes_without_errors() {
         &["--leader-imbalance-check-interval-seconds", "1"],
     );
     let logs = cluster.logs();
-    eventually("a controller and 3 registered brokers", &logs, || {
-        cluster
-            .nodes
-            .iter()
-            .all(|n| controller_seen_by(n, 3).is_some())
-            .then_some(())
-    });
+    cluster.agreed_controller(&logs);
 
     // Every client writes 6000 acks=all records at 200 a second (30 s) to its own RF=3 topic.
     let dir = temp_dir("follow-drivers");
@@ -462,18 +451,8 @@ fn clients_follow_leader_changes_without_errors() {
 fn a_new_replica_of_a_trimmed_log_starts_at_the_leaders_log_start() {
     let cluster = Cluster::start("trimmed");
     let logs = cluster.logs();
-    eventually("a controller and 3 registered brokers", &logs, || {
-        cluster
-            .nodes
-            .iter()
-            .all(|n| controller_seen_by(n, 3).is_some())
-            .then_some(())
-    });
-    let (code, message) = create_topic_with(cluster.node(1), "trimmed", 1, 2, &[]);
-    assert_eq!(code, 0, "{message:?}");
-    let (leader, replicas, _) = eventually("trimmed-0 with its full ISR", &logs, || {
-        partition_state(cluster.node(1), "trimmed", 0).filter(|(_, _, isr)| isr.len() == 2)
-    });
+    cluster.agreed_controller(&logs);
+    let (leader, replicas) = replicated_partition(&cluster, "trimmed", 2, &logs);
     let newcomer = (1..=3).find(|n| !replicas.contains(n)).unwrap();
     let follower = replicas.iter().copied().find(|&r| r != leader).unwrap();
     let mut conn = cluster.node(leader).conn();
