@@ -449,7 +449,7 @@ fn clients_follow_leader_changes_without_errors() {
 
 #[test]
 fn a_new_replica_of_a_trimmed_log_starts_at_the_leaders_log_start() {
-    let cluster = Cluster::start("trimmed");
+    let mut cluster = Cluster::start("trimmed");
     let logs = cluster.logs();
     cluster.agreed_controller(&logs);
     let (leader, replicas) = replicated_partition(&cluster, "trimmed", 2, &logs);
@@ -511,4 +511,15 @@ fn a_new_replica_of_a_trimmed_log_starts_at_the_leaders_log_start() {
             .contains("log restarted empty at the leader's log start"),
         "the newcomer's log tells of its restart (logs: {logs})"
     );
+
+    // The other replica followed the log start too: the deleted records stay deleted when it
+    // takes over from a dead leader.
+    cluster.node_mut(newcomer).kill9();
+    eventually("the other replica leads", &logs, || {
+        let (l, _, _) = partition_state(cluster.node(follower), "trimmed", 0)?;
+        (l == follower).then_some(())
+    });
+    let mut conn = cluster.node(follower).conn();
+    assert_eq!(list_offset(&mut conn, "trimmed", 0, -2), (0, 20));
+    assert_eq!(list_offset(&mut conn, "trimmed", 0, -1), (0, 30));
 }

@@ -366,9 +366,21 @@ fn apply(
                 }
             }
             log.set_leader_high_watermark(p.high_watermark);
+            follow_log_start(&log, p.log_start_offset);
         }
     }
     trouble
+}
+
+/// Moves a follower's log start up to its leader's (DeleteRecords, or retention, on the leader), as
+/// far as its own high watermark, so records deleted there do not come back after a failover.
+fn follow_log_start(log: &PartitionLog, leader_log_start: i64) {
+    let target = leader_log_start.min(log.high_watermark.get());
+    if target > log.log_start_offset() {
+        if let Err(e) = log.delete_records_before(target) {
+            warn!(topic = %log.topic, partition = log.partition, target, error = %e, "cannot follow the leader's log start");
+        }
+    }
 }
 
 /// The complete batches of a fetched record set, CRC-checked; a truncated last batch (the leader
