@@ -81,7 +81,7 @@ impl Drop for TempDir {
 }
 
 /// The pending writes for `batches`, with offsets assigned from `next_offset` on, exactly as
-/// `PartitionLog::append` queues them (patched prefix + untouched rest, sliced from the request).
+/// `PartitionLog::append` queues them (patched header + untouched rest, sliced from the request).
 fn pending(batches: &[Bytes], next_offset: &mut i64) -> Vec<PendingBatch> {
     batches
         .iter()
@@ -89,11 +89,8 @@ fn pending(batches: &[Bytes], next_offset: &mut i64) -> Vec<PendingBatch> {
             let mut header = BatchHeader::parse(b).unwrap();
             header.base_offset = *next_offset;
             *next_offset = header.last_offset() + 1;
-            PendingBatch {
-                prefix: batch::patched_prefix(b, header.base_offset, 0),
-                rest: b.slice(batch::PATCHED_PREFIX_LEN..),
-                header,
-            }
+            header.leader_epoch = 0;
+            PendingBatch::new(b, header)
         })
         .collect()
 }

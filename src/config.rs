@@ -319,6 +319,12 @@ pub struct BrokerConfig {
     /// takes precedence.
     #[arg(long, env = "SHARDLOG_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
+
+    /// The config keys (`log.retention.ms`) this broker was given by flag, environment or file rather
+    /// than left at their built-in defaults; DescribeConfigs reports those as static broker configs.
+    /// Filled by `layered::resolve`.
+    #[arg(skip)]
+    pub explicit_keys: Vec<String>,
 }
 
 /// sasl.enabled.mechanisms: only mechanisms the broker implements.

@@ -11,6 +11,7 @@ use super::metadata::{
 use super::placement;
 use super::reassignment::{self, ReassignError};
 use super::topic_config::{self, ConfigError};
+use crate::config::BrokerConfig;
 use crate::quorum::proposal::LEARNER_REGISTRATION;
 use crate::quorum::{Outcome, Quorum, QuorumError};
 use crate::runtime::shard::Shard;
@@ -67,6 +68,10 @@ pub enum ControllerError {
 pub enum ConfigChange {
     Set(String, String),
     Delete(String),
+    /// Adds the comma-separated items to a list config (IncrementalAlterConfigs APPEND).
+    Append(String, String),
+    /// Removes the comma-separated items from a list config (IncrementalAlterConfigs SUBTRACT).
+    Subtract(String, String),
 }
 
 /// Producer ids are handed out from blocks; only the block's end is persisted.
@@ -526,38 +531,24 @@ impl Controller {
         replace_all: bool,
         validate_only: bool,
     ) -> Result<(), ControllerError> {
-        for c in &changes {
-            if let ConfigChange::Set(k, v) = c {
-                topic_config::validate(k, v)?;
-            }
-        }
         if self.image.borrow().topic(&name).is_none() {
             return Err(ControllerError::UnknownTopic(name));
         }
-        if validate_only {
-            return Ok(());
-        }
-        self.commit(shard, |image| {
+        let broker = shard.config.clone();
+        let edit = |image: &mut MetadataImage| {
             let topic = image
                 .topics
                 .iter_mut()
                 .find(|t| t.name == name)
                 .ok_or_else(|| ControllerError::UnknownTopic(name.clone()))?;
-            if replace_all {
-                topic.configs.clear();
-            }
-            for c in &changes {
-                match c {
-                    ConfigChange::Set(k, v) => {
-                        topic.configs.retain(|(key, _)| key != k);
-                        topic.configs.push((k.clone(), v.clone()));
-                    }
-                    ConfigChange::Delete(k) => topic.configs.retain(|(key, _)| key != k),
-                }
-            }
-            Ok(())
-        })
-        .await
+            apply_config_changes(&broker, &mut topic.configs, &changes, replace_all)
+        };
+        // Checked on a copy first, so validate_only answers as the real change would.
+        edit(&mut self.image.borrow().clone())?;
+        if validate_only {
+            return Ok(());
+        }
+        self.commit(shard, edit).await
     }
 
     /// Creates `__consumer_offsets` on first start: offsets.topic.num.partitions partitions, compacted,
@@ -712,6 +703,39 @@ pub fn add_bootstrap_users(
         created.push(name);
     }
     Ok(created)
+}
+
+/// Applies config changes to a topic's overrides; every value it sets (APPEND / SUBTRACT computed
+/// from the current value, the default where none is set) is checked first.
+fn apply_config_changes(
+    broker: &BrokerConfig,
+    configs: &mut Vec<(String, String)>,
+    changes: &[ConfigChange],
+    replace_all: bool,
+) -> Result<(), ControllerError> {
+    if replace_all {
+        configs.clear();
+    }
+    for c in changes {
+        let set = |configs: &mut Vec<(String, String)>, k: &str, v: String| {
+            topic_config::validate(k, &v)?;
+            configs.retain(|(key, _)| key != k);
+            configs.push((k.to_string(), v));
+            Ok::<(), ConfigError>(())
+        };
+        match c {
+            ConfigChange::Set(k, v) => set(configs, k, v.clone())?,
+            ConfigChange::Delete(k) => configs.retain(|(key, _)| key != k),
+            ConfigChange::Append(k, items) | ConfigChange::Subtract(k, items) => {
+                let current = topic_config::effective_value(broker, configs, k)
+                    .ok_or_else(|| ConfigError::Unknown(k.clone()))?;
+                let append = matches!(c, ConfigChange::Append(..));
+                let value = topic_config::edit_list(k, &current, items, append)?;
+                set(configs, k, value)?
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `replication_factor` checked against the brokers partitions can be placed on.

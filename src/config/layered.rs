@@ -131,7 +131,7 @@ pub fn resolve_from(
     let cmd = with_defaults(root.clone(), path, &values);
     let matches = cmd.try_get_matches_from(&argv)?;
     let m = sub_matches(&matches, path)?;
-    let broker = BrokerConfig::from_arg_matches(m)?;
+    let mut broker = BrokerConfig::from_arg_matches(m)?;
     let entries = settings
         .into_iter()
         .map(|setting| {
@@ -151,6 +151,11 @@ pub fn resolve_from(
                 source,
             }
         })
+        .collect::<Vec<Entry>>();
+    broker.explicit_keys = entries
+        .iter()
+        .filter(|e| e.source != Source::Default)
+        .map(|e| e.setting.key.clone())
         .collect();
     Ok(Resolved {
         broker,

@@ -1,15 +1,17 @@
-//! DescribeConfigs, AlterConfigs (replace all overrides) and IncrementalAlterConfigs (SET/DELETE) for
-//! topics. Broker configs are described read-only: they come from flags/environment at startup.
+//! DescribeConfigs (with Kafka's synonyms and config sources), AlterConfigs (replace all overrides) and
+//! IncrementalAlterConfigs (SET, DELETE, and APPEND/SUBTRACT on list configs) for topics. Broker configs
+//! are described read-only: they come from flags, environment or the config file at startup.
 //! Authorization: DESCRIBE_CONFIGS / ALTER_CONFIGS on the topic, or on the cluster for broker configs.
 
 use super::authz::Access;
 use super::{controller, on_controller, RequestContext};
 use crate::cluster::controller::ConfigChange;
-use crate::cluster::topic_config;
+use crate::cluster::topic_config::{self, ConfigType, TopicConfigDef};
+use crate::config::BrokerConfig;
 use crate::runtime::shard::Shard;
 use crate::security::acl::{Operation, ResourceType};
 use kafka_protocol::messages::describe_configs_response::{
-    DescribeConfigsResourceResult, DescribeConfigsResult,
+    DescribeConfigsResourceResult, DescribeConfigsResult, DescribeConfigsSynonym,
 };
 use kafka_protocol::messages::{
     alter_configs_response, incremental_alter_configs_response, AlterConfigsRequest,
@@ -19,32 +21,114 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 use std::rc::Rc;
+use tracing::warn;
 
 const RESOURCE_TOPIC: i8 = 2;
 const RESOURCE_BROKER: i8 = 4;
+const RESOURCE_CLIENT_METRICS: i8 = 16;
 const SOURCE_DYNAMIC_TOPIC: i8 = 1;
 const SOURCE_STATIC_BROKER: i8 = 4;
 const SOURCE_DEFAULT: i8 = 5;
 const OP_SET: i8 = 0;
 const OP_DELETE: i8 = 1;
+const OP_APPEND: i8 = 2;
+const OP_SUBTRACT: i8 = 3;
 
-fn config_type(name: &str) -> i8 {
-    match name {
-        "cleanup.policy" => 7,   // LIST
-        "compression.type" => 2, // STRING
-        "max.message.bytes" | "index.interval.bytes" | "min.insync.replicas" => 3, // INT
-        _ => 5,                  // LONG
-    }
+fn synonym(name: &str, value: &str, source: i8) -> DescribeConfigsSynonym {
+    let mut s = DescribeConfigsSynonym::default();
+    s.name = StrBytes::from_string(name.to_string());
+    s.value = Some(StrBytes::from_string(value.to_string()));
+    s.source = source;
+    s
 }
 
-fn entry(name: &str, value: String, source: i8, read_only: bool) -> DescribeConfigsResourceResult {
+/// One described config: its value and source, and (when asked) the synonyms it was resolved
+/// through, most specific first, as Kafka lists them.
+fn entry(
+    name: &str,
+    config_type: ConfigType,
+    read_only: bool,
+    synonyms: Vec<DescribeConfigsSynonym>,
+    include_synonyms: bool,
+) -> DescribeConfigsResourceResult {
     let mut e = DescribeConfigsResourceResult::default();
     e.name = StrBytes::from_string(name.to_string());
-    e.value = Some(StrBytes::from_string(value));
-    e.config_source = source;
+    if let Some(first) = synonyms.first() {
+        e.value = first.value.clone();
+        e.config_source = first.source;
+    }
     e.read_only = read_only;
-    e.config_type = config_type(name);
+    e.config_type = config_type as i8;
+    if include_synonyms {
+        e.synonyms = synonyms;
+    }
     e
+}
+
+/// A topic config: the topic's override (dynamic topic config), then the broker's value (static broker
+/// config if the broker was given it, else the default).
+fn topic_entry(
+    def: &TopicConfigDef,
+    broker: &BrokerConfig,
+    overrides: &[(String, String)],
+    include_synonyms: bool,
+) -> DescribeConfigsResourceResult {
+    let mut synonyms = Vec::with_capacity(2);
+    if let Some((_, v)) = overrides.iter().rev().find(|(k, _)| k == def.name) {
+        synonyms.push(synonym(def.name, v, SOURCE_DYNAMIC_TOPIC));
+    }
+    let broker_source = if def.default_is_static(broker) {
+        SOURCE_STATIC_BROKER
+    } else {
+        SOURCE_DEFAULT
+    };
+    synonyms.push(synonym(
+        def.broker_name,
+        &def.default_value(broker),
+        broker_source,
+    ));
+    entry(def.name, def.kind, false, synonyms, include_synonyms)
+}
+
+/// The broker configs DescribeConfigs lists (read-only: set at startup), as (name, type, value).
+fn broker_configs(c: &BrokerConfig) -> [(&'static str, ConfigType, String); 10] {
+    use ConfigType::{Int, Long, String as Str};
+    [
+        (
+            "auto.create.topics.enable",
+            Str,
+            c.auto_create_topics_enable.to_string(),
+        ),
+        ("num.partitions", Int, c.num_partitions.to_string()),
+        (
+            "default.replication.factor",
+            Int,
+            c.default_replication_factor.to_string(),
+        ),
+        ("message.max.bytes", Int, c.message_max_bytes.to_string()),
+        (
+            "socket.request.max.bytes",
+            Int,
+            c.socket_request_max_bytes.to_string(),
+        ),
+        ("log.segment.bytes", Int, c.log_segment_bytes.to_string()),
+        ("log.retention.ms", Long, c.log_retention_ms.to_string()),
+        (
+            "log.retention.bytes",
+            Long,
+            c.log_retention_bytes.to_string(),
+        ),
+        (
+            "min.insync.replicas",
+            Int,
+            c.min_insync_replicas.to_string(),
+        ),
+        (
+            "replica.lag.time.max.ms",
+            Long,
+            c.replica_lag_time_max_ms.to_string(),
+        ),
+    ]
 }
 
 /// The error answering a config resource the principal may not `op`: topic configs need it on the
@@ -65,8 +149,8 @@ pub fn describe(
     ctx: &RequestContext,
     req: DescribeConfigsRequest,
 ) -> DescribeConfigsResponse {
-    let supported = topic_config::supported(&shard.config);
     let metadata = shard.metadata();
+    let synonyms = req.include_synonyms;
     let access = Access::of(shard, ctx);
     let mut resp = DescribeConfigsResponse::default();
     for res in req.resources {
@@ -95,17 +179,10 @@ pub fn describe(
         match res.resource_type {
             RESOURCE_TOPIC => match metadata.topics.get(res.resource_name.as_str()) {
                 Some(topic) => {
-                    r.configs = supported
+                    r.configs = topic_config::supported()
                         .iter()
-                        .filter(|c| wanted(c.name))
-                        .map(
-                            |c| match topic.configs.iter().rev().find(|(k, _)| k == c.name) {
-                                Some((_, v)) => {
-                                    entry(c.name, v.clone(), SOURCE_DYNAMIC_TOPIC, false)
-                                }
-                                None => entry(c.name, c.default.clone(), SOURCE_DEFAULT, false),
-                            },
-                        )
+                        .filter(|d| wanted(d.name))
+                        .map(|d| topic_entry(d, &shard.config, &topic.configs, synonyms))
                         .collect();
                 }
                 None => {
@@ -115,34 +192,17 @@ pub fn describe(
             },
             RESOURCE_BROKER => {
                 let c = &shard.config;
-                let broker_configs = [
-                    (
-                        "auto.create.topics.enable",
-                        c.auto_create_topics_enable.to_string(),
-                    ),
-                    ("num.partitions", c.num_partitions.to_string()),
-                    (
-                        "default.replication.factor",
-                        c.default_replication_factor.to_string(),
-                    ),
-                    ("message.max.bytes", c.message_max_bytes.to_string()),
-                    (
-                        "socket.request.max.bytes",
-                        c.socket_request_max_bytes.to_string(),
-                    ),
-                    ("log.segment.bytes", c.log_segment_bytes.to_string()),
-                    ("log.retention.ms", c.log_retention_ms.to_string()),
-                    ("log.retention.bytes", c.log_retention_bytes.to_string()),
-                    ("min.insync.replicas", c.min_insync_replicas.to_string()),
-                    (
-                        "replica.lag.time.max.ms",
-                        c.replica_lag_time_max_ms.to_string(),
-                    ),
-                ];
-                r.configs = broker_configs
+                r.configs = broker_configs(c)
                     .into_iter()
-                    .filter(|(n, _)| wanted(n))
-                    .map(|(n, v)| entry(n, v, SOURCE_STATIC_BROKER, true))
+                    .filter(|(n, ..)| wanted(n))
+                    .map(|(n, kind, v)| {
+                        let source = if c.explicit_keys.iter().any(|k| k == n) {
+                            SOURCE_STATIC_BROKER
+                        } else {
+                            SOURCE_DEFAULT
+                        };
+                        entry(n, kind, true, vec![synonym(n, &v, source)], synonyms)
+                    })
                     .collect();
             }
             other => {
@@ -175,25 +235,36 @@ fn without_throttle_removals(changes: Vec<ConfigChange>) -> Vec<ConfigChange> {
         .collect()
 }
 
+/// Why configs of `resource_type` cannot be altered here; `None` for topics, which can.
+fn not_alterable(resource_type: i8) -> Option<&'static str> {
+    match resource_type {
+        RESOURCE_TOPIC => None,
+        RESOURCE_BROKER => Some("broker configs are set at startup (flags, environment, config file) and cannot be altered at runtime"),
+        RESOURCE_CLIENT_METRICS => Some("client-metrics subscriptions (KIP-714 telemetry) are not supported by shardlog yet"),
+        _ => Some("configs of this resource type are not supported by shardlog"),
+    }
+}
+
 /// Applies topic config changes through the controller; returns the error code and message, if any.
 async fn apply(
     shard: &Rc<Shard>,
-    access: &Access<'_>,
+    ctx: &RequestContext,
     resource_type: i8,
     name: String,
     changes: Result<Vec<ConfigChange>, String>,
     replace_all: bool,
     validate_only: bool,
 ) -> (i16, Option<StrBytes>) {
-    if let Some(code) = refusal(access, Operation::AlterConfigs, resource_type, &name) {
+    let access = Access::of(shard, ctx);
+    if let Some(code) = refusal(&access, Operation::AlterConfigs, resource_type, &name) {
         return (code.code(), None);
     }
     let changes = changes.map(without_throttle_removals);
     if matches!(&changes, Ok(c) if c.is_empty()) {
         return (0, None);
     }
-    if resource_type != RESOURCE_TOPIC {
-        let msg = "only topic configs can be altered; broker configs are set at startup";
+    if let Some(msg) = not_alterable(resource_type) {
+        warn!(client = %ctx.client_id, resource_type, resource = %name, "config change refused: {msg}");
         return (
             ResponseError::InvalidRequest.code(),
             Some(StrBytes::from_static_str(msg)),
@@ -225,7 +296,6 @@ pub async fn alter(
     ctx: &RequestContext,
     req: AlterConfigsRequest,
 ) -> AlterConfigsResponse {
-    let access = Access::of(shard, ctx);
     let mut resp = AlterConfigsResponse::default();
     for res in req.resources {
         let changes = res
@@ -239,7 +309,7 @@ pub async fn alter(
         let name = res.resource_name.to_string();
         let (code, msg) = apply(
             shard,
-            &access,
+            ctx,
             res.resource_type,
             name,
             Ok(changes),
@@ -262,7 +332,6 @@ pub async fn incremental_alter(
     ctx: &RequestContext,
     req: IncrementalAlterConfigsRequest,
 ) -> IncrementalAlterConfigsResponse {
-    let access = Access::of(shard, ctx);
     let mut resp = IncrementalAlterConfigsResponse::default();
     for res in req.resources {
         let changes = res
@@ -271,13 +340,20 @@ pub async fn incremental_alter(
             .map(|c| match (c.config_operation, &c.value) {
                 (OP_SET, Some(v)) => Ok(ConfigChange::Set(c.name.to_string(), v.to_string())),
                 (OP_DELETE, _) => Ok(ConfigChange::Delete(c.name.to_string())),
-                (op, _) => Err(format!("operation {op} on '{}' is not supported (SET needs a value; APPEND/SUBTRACT apply to list configs only)", c.name)),
+                (OP_APPEND, Some(v)) => Ok(ConfigChange::Append(c.name.to_string(), v.to_string())),
+                (OP_SUBTRACT, Some(v)) => {
+                    Ok(ConfigChange::Subtract(c.name.to_string(), v.to_string()))
+                }
+                (op, _) => Err(format!(
+                    "operation {op} on '{}' needs a value (SET, APPEND, SUBTRACT) or is unknown",
+                    c.name
+                )),
             })
             .collect();
         let name = res.resource_name.to_string();
         let (code, msg) = apply(
             shard,
-            &access,
+            ctx,
             res.resource_type,
             name,
             changes,

@@ -2,7 +2,6 @@
 
 use crate::cluster::controller::ControllerError;
 use crate::cluster::reassignment::ReassignError;
-use crate::cluster::topic_config::ConfigError;
 use crate::quorum::QuorumError;
 use crate::storage::batch::BatchError;
 use crate::storage::producer_state::SequenceError;
@@ -18,9 +17,7 @@ pub fn controller_code(e: &ControllerError) -> ResponseError {
         ControllerError::InvalidReplicationFactor { .. } => ResponseError::InvalidReplicationFactor,
         // AlterPartition's answer to a stale leader; only leaders' ISR updates meet it.
         ControllerError::StaleIsrChange { .. } => ResponseError::FencedLeaderEpoch,
-        ControllerError::InvalidConfig(ConfigError::Unknown(_) | ConfigError::Invalid { .. }) => {
-            ResponseError::InvalidConfig
-        }
+        ControllerError::InvalidConfig(_) => ResponseError::InvalidConfig,
         ControllerError::Persist(_) => ResponseError::KafkaStorageError,
         ControllerError::NoBrokers => ResponseError::InvalidReplicationFactor,
         ControllerError::Quorum(QuorumError::NoLeader) => ResponseError::NotController,

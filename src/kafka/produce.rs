@@ -264,7 +264,7 @@ async fn append_partition(
     let mut r = PartitionProduceResponse::default();
     r.index = input.index;
     r.base_offset = outcome.base_offset;
-    r.log_append_time_ms = -1;
+    r.log_append_time_ms = outcome.log_append_time_ms;
     r.log_start_offset = log.log_start_offset();
     r
 }

@@ -12,11 +12,12 @@ use thiserror::Error;
 pub const HEADER_LEN: usize = 61;
 /// Bytes before `batchLength`'s counted region starts (baseOffset + batchLength).
 pub const LOG_OVERHEAD: usize = 12;
-/// The prefix the broker rewrites on append: baseOffset, batchLength, partitionLeaderEpoch.
-pub const PATCHED_PREFIX_LEN: usize = 16;
 const CRC_START: usize = 21;
+const ATTRIBUTES_AT: usize = 21;
+const MAX_TIMESTAMP_AT: usize = 35;
 const MAGIC_V2: i8 = 2;
 const ATTR_COMPRESSION_MASK: i16 = 0x07;
+const ATTR_LOG_APPEND_TIME: i16 = 0x08;
 const ATTR_TRANSACTIONAL: i16 = 0x10;
 const ATTR_CONTROL: i16 = 0x20;
 
@@ -112,6 +113,9 @@ impl BatchHeader {
     pub fn is_transactional(&self) -> bool {
         self.attributes & ATTR_TRANSACTIONAL != 0
     }
+    pub fn is_log_append_time(&self) -> bool {
+        self.attributes & ATTR_LOG_APPEND_TIME != 0
+    }
     pub fn is_control(&self) -> bool {
         self.attributes & ATTR_CONTROL != 0
     }
@@ -189,17 +193,25 @@ pub fn validate_record_set(
     Ok(batches)
 }
 
-/// The 16-byte prefix a stored batch gets: its assigned base offset, its length, the leader epoch.
-pub fn patched_prefix(
-    original: &[u8],
-    base_offset: i64,
-    leader_epoch: i32,
-) -> [u8; PATCHED_PREFIX_LEN] {
-    let mut prefix = [0u8; PATCHED_PREFIX_LEN];
-    prefix[0..8].copy_from_slice(&base_offset.to_be_bytes());
-    prefix[8..12].copy_from_slice(&original[8..12]);
-    prefix[12..16].copy_from_slice(&leader_epoch.to_be_bytes());
-    prefix
+/// The header a stored batch gets: the original's, with its assigned base offset and the leader epoch
+/// (both outside the CRC, so the checksum stays valid).
+pub fn stored_head(original: &[u8], base_offset: i64, leader_epoch: i32) -> [u8; HEADER_LEN] {
+    let mut head = [0u8; HEADER_LEN];
+    head.copy_from_slice(&original[..HEADER_LEN]);
+    head[0..8].copy_from_slice(&base_offset.to_be_bytes());
+    head[12..16].copy_from_slice(&leader_epoch.to_be_bytes());
+    head
+}
+
+/// Marks a batch's timestamps as the broker's append time (message.timestamp.type=LogAppendTime):
+/// attribute bit 3 and maxTimestamp = `now_ms`, as Kafka does in place; the CRC is recomputed over the
+/// new header and the untouched records (`rest`), which are not copied.
+pub fn stamp_log_append_time(head: &mut [u8; HEADER_LEN], rest: &[u8], now_ms: i64) {
+    let attributes = be_i16(head, ATTRIBUTES_AT) | ATTR_LOG_APPEND_TIME;
+    head[ATTRIBUTES_AT..ATTRIBUTES_AT + 2].copy_from_slice(&attributes.to_be_bytes());
+    head[MAX_TIMESTAMP_AT..MAX_TIMESTAMP_AT + 8].copy_from_slice(&now_ms.to_be_bytes());
+    let crc = crc32c::crc32c_append(crc32c::crc32c(&head[CRC_START..]), rest);
+    head[17..21].copy_from_slice(&crc.to_be_bytes());
 }
 
 /// Helpers to build valid batches for tests and benches (`bench/`, `tests/fuzz/`) without a Kafka client.
@@ -311,13 +323,26 @@ mod tests {
     }
 
     #[test]
-    fn patching_prefix_keeps_crc_valid() {
+    fn patching_the_head_keeps_crc_valid() {
         let b = build_batch(3, 1000, (-1, -1, -1));
         let mut patched = b.clone();
-        patched[..PATCHED_PREFIX_LEN].copy_from_slice(&patched_prefix(&b, 42, 7));
+        patched[..HEADER_LEN].copy_from_slice(&stored_head(&b, 42, 7));
         let h = BatchHeader::parse(&patched).unwrap();
         assert_eq!((h.base_offset, h.leader_epoch), (42, 7));
         verify_crc(&patched, &h).unwrap();
+    }
+
+    #[test]
+    fn log_append_time_stamp_has_a_valid_crc() {
+        let b = build_batch(3, 1000, (-1, -1, -1));
+        let mut head = stored_head(&b, 5, 1);
+        stamp_log_append_time(&mut head, &b[HEADER_LEN..], 777);
+        let mut stamped = head.to_vec();
+        stamped.extend_from_slice(&b[HEADER_LEN..]);
+        let h = BatchHeader::parse(&stamped).unwrap();
+        assert!(h.is_log_append_time());
+        assert_eq!((h.max_timestamp, h.base_timestamp), (777, 1000));
+        verify_crc(&stamped, &h).unwrap();
     }
 
     #[test]

@@ -15,6 +15,7 @@ use super::batch::{self, ValidBatch};
 use super::checkpoint;
 use super::compaction;
 use super::epoch_cache::LeaderEpochCache;
+use super::log_config::{LogConfig, TimestampType};
 use super::producer_state::{ProducerStateTable, SequenceCheck, SequenceError};
 use super::segment::{parse_segment_file_name, PendingBatch, ScanEnd, Segment};
 use crate::replication::replica_set::{Assignment, ReplicaSet};
@@ -28,31 +29,6 @@ use std::rc::Rc;
 use std::sync::Arc;
 use thiserror::Error;
 use tracing::{error, info, warn};
-
-/// The topic configs that shape a log (Kafka's names in comments).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LogConfig {
-    /// segment.bytes
-    pub segment_bytes: i64,
-    /// segment.ms
-    pub segment_ms: i64,
-    /// retention.ms (-1 = forever)
-    pub retention_ms: i64,
-    /// retention.bytes (-1 = unlimited)
-    pub retention_bytes: i64,
-    /// max.message.bytes
-    pub max_message_bytes: i32,
-    /// index.interval.bytes
-    pub index_interval_bytes: u32,
-    /// cleanup.policy contains `delete`: old segments are removed by retention.
-    pub delete: bool,
-    /// cleanup.policy contains `compact`: sealed segments keep only each key's newest record.
-    pub compact: bool,
-    /// delete.retention.ms: how long compaction keeps tombstones.
-    pub delete_retention_ms: i64,
-    /// min.insync.replicas: acks=all produce needs at least this many in-sync replicas.
-    pub min_insync_replicas: i32,
-}
 
 #[derive(Debug, Error)]
 pub enum StorageError {
@@ -103,6 +79,8 @@ pub struct AppendOutcome {
     /// to reach this.
     pub end_offset: i64,
     pub duplicate: bool,
+    /// The append time stamped on the batches (LogAppendTime topics), else -1.
+    pub log_append_time_ms: i64,
 }
 
 struct LogState {
@@ -355,10 +333,12 @@ impl PartitionLog {
                 base_offset,
                 end_offset: base_offset + 1,
                 duplicate: true,
+                log_append_time_ms: -1,
             });
         }
         let base_offset = st.next_offset;
         let epoch = st.leader_epoch;
+        let append_time = (st.config.timestamp_type == TimestampType::LogAppendTime).then(now_ms);
         st.epochs.assign(epoch, base_offset);
         for b in batches {
             let offset = st.next_offset;
@@ -367,11 +347,12 @@ impl PartitionLog {
             header.leader_epoch = epoch;
             st.producers.record(&header, offset);
             st.next_offset = header.last_offset() + 1;
-            st.pending.push(PendingBatch {
-                prefix: batch::patched_prefix(&b.bytes, offset, epoch),
-                rest: b.bytes.slice(batch::PATCHED_PREFIX_LEN..),
-                header,
-            });
+            let mut pending = PendingBatch::new(&b.bytes, header);
+            // Control batches (transaction markers) keep their own timestamps, as in Kafka.
+            if let (Some(now), false) = (append_time, header.is_control()) {
+                pending.stamp_log_append_time(now);
+            }
+            st.pending.push(pending);
         }
         let end_offset = st.next_offset;
         drop(st);
@@ -380,6 +361,7 @@ impl PartitionLog {
             base_offset,
             end_offset,
             duplicate: false,
+            log_append_time_ms: append_time.unwrap_or(-1),
         })
     }
 
@@ -409,11 +391,7 @@ impl PartitionLog {
             st.producers.record(&header, header.base_offset);
             st.epochs.assign(header.leader_epoch, header.base_offset);
             st.next_offset = header.last_offset() + 1;
-            st.pending.push(PendingBatch {
-                prefix: batch::patched_prefix(&b.bytes, header.base_offset, header.leader_epoch),
-                rest: b.bytes.slice(batch::PATCHED_PREFIX_LEN..),
-                header,
-            });
+            st.pending.push(PendingBatch::new(&b.bytes, header));
             queued = true;
         }
         let next = st.next_offset;

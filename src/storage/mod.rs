@@ -5,9 +5,9 @@ pub mod compaction;
 pub mod epoch_cache;
 pub mod index;
 pub mod log;
+pub mod log_config;
 pub mod producer_state;
 pub mod segment;
 
-pub use log::{
-    AppendError, AppendOutcome, FileSlice, LogConfig, PartitionLog, ReadError, StorageError,
-};
+pub use log::{AppendError, AppendOutcome, FileSlice, PartitionLog, ReadError, StorageError};
+pub use log_config::{LogConfig, TimestampType, TopicCompression};

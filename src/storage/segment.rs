@@ -3,7 +3,7 @@
 //! reads use `pread`, and fetches hand the file to the socket with `sendfile`, so the data fd is an
 //! `Arc<File>` that other shards may hold while they send from it.
 
-use super::batch::{self, BatchHeader, PATCHED_PREFIX_LEN};
+use super::batch::{self, BatchHeader, HEADER_LEN};
 use super::index::SegmentIndex;
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -15,15 +15,32 @@ use std::sync::Arc;
 /// A batch accepted by the partition, waiting to be written: its rewritten prefix plus the untouched rest.
 #[derive(Debug)]
 pub struct PendingBatch {
-    pub prefix: [u8; PATCHED_PREFIX_LEN],
+    /// The batch's header as stored (offset and epoch assigned, maybe stamped with the append time).
+    pub head: [u8; HEADER_LEN],
+    /// The records, a slice of the request (or of the leader's fetch response), never copied.
     pub rest: bytes::Bytes,
     pub header: BatchHeader,
 }
 
 impl PendingBatch {
+    /// `bytes` (one whole batch) as stored with `header`'s base offset and leader epoch.
+    pub fn new(bytes: &bytes::Bytes, header: BatchHeader) -> PendingBatch {
+        PendingBatch {
+            head: batch::stored_head(bytes, header.base_offset, header.leader_epoch),
+            rest: bytes.slice(HEADER_LEN..),
+            header,
+        }
+    }
+
+    /// Stamps the batch with the broker's append time (message.timestamp.type=LogAppendTime).
+    pub fn stamp_log_append_time(&mut self, now_ms: i64) {
+        batch::stamp_log_append_time(&mut self.head, &self.rest, now_ms);
+        self.header = BatchHeader::parse(&self.head).expect("a header that parsed before");
+    }
+
     /// Bytes this batch occupies in the segment (never zero: a batch has at least its header).
     pub fn size(&self) -> usize {
-        PATCHED_PREFIX_LEN + self.rest.len()
+        HEADER_LEN + self.rest.len()
     }
 }
 
@@ -191,8 +208,8 @@ impl Segment {
                 .flat_map(|b| {
                     [
                         libc::iovec {
-                            iov_base: b.prefix.as_ptr() as *mut libc::c_void,
-                            iov_len: b.prefix.len(),
+                            iov_base: b.head.as_ptr() as *mut libc::c_void,
+                            iov_len: b.head.len(),
                         },
                         libc::iovec {
                             iov_base: b.rest.as_ptr() as *mut libc::c_void,
@@ -303,6 +320,12 @@ impl Segment {
         timestamp: i64,
         min_offset: i64,
     ) -> io::Result<Option<(i64, i64)>> {
+        // A LogAppendTime batch gives every record its maxTimestamp (the append time).
+        if header.is_log_append_time() {
+            let first = header.base_offset.max(min_offset);
+            let found = header.max_timestamp >= timestamp && first <= header.last_offset();
+            return Ok(found.then_some((first, header.max_timestamp)));
+        }
         let mut buf = vec![0u8; header.total_len()];
         self.file.read_exact_at(&mut buf, position)?;
         let mut bytes = bytes::Bytes::from(buf);
@@ -359,7 +382,7 @@ fn write_all_vectored(
     let mut iovecs = iovecs.to_vec();
     let mut first = 0;
     while written < total {
-        // SAFETY: every iovec points into a live buffer (`PendingBatch` prefix/rest) borrowed for this call,
+        // SAFETY: every iovec points into a live buffer (`PendingBatch` head/rest) borrowed for this call,
         // with its exact length; pwritev only reads them.
         let n = unsafe {
             libc::pwritev(
@@ -415,11 +438,8 @@ mod tests {
                 let offset = base + 3 * i as i64;
                 let mut header = valid.header;
                 header.base_offset = offset;
-                PendingBatch {
-                    prefix: batch::patched_prefix(&valid.bytes, offset, 0),
-                    rest: valid.bytes.slice(PATCHED_PREFIX_LEN..),
-                    header,
-                }
+                header.leader_epoch = 0;
+                PendingBatch::new(&valid.bytes, header)
             })
             .collect()
     }
