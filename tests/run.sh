@@ -34,6 +34,10 @@ bash tests/clients/java/build.sh
 bash tests/clients/python/build.sh
 bash tests/clients/go/build.sh
 
+step "Kafka Streams app, Kafka Connect and MirrorMaker 2 (tests/streams.rs, connect.rs, mirror_maker.rs)"
+bash tests/clients/streams/build.sh
+bash tests/clients/connect/build.sh
+
 step "reference Apache Kafka from Maven Central (perf/compare.sh --smoke runs it: tests/perf_smoke.rs)"
 bash perf/kafka/kafka.sh install
 
