@@ -12,15 +12,9 @@ use kafka_protocol::messages::incremental_alter_configs_request::{
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 use shardlog::storage::batch::BatchHeader;
+use shardlog::storage::log::now_ms;
 
 const TOPIC_RESOURCE: i8 = 2;
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
 
 #[test]
 fn a_log_append_time_topic_stamps_batches_with_the_broker_clock() {
