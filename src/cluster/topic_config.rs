@@ -59,10 +59,9 @@ pub struct TopicConfigDef {
 
 const I32_MAX: i64 = i32::MAX as i64;
 const CLEANUP_POLICIES: &[&str] = &["delete", "compact"];
-/// Batches are stored as the producer compressed them: the broker-side recompression that Kafka's other
-/// values (uncompressed, zstd, lz4, snappy, gzip) need is not built yet, so they are refused rather
-/// than accepted and ignored. `TopicCompression` already parses them for that step.
-const COMPRESSION_TYPES: &[&str] = &["producer"];
+/// `producer` stores batches as the producer compressed them; any other value makes the leader
+/// recompress batches with another codec (`storage::admission`).
+const COMPRESSION_TYPES: &[&str] = &["producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"];
 const TIMESTAMP_TYPES: &[&str] = &["CreateTime", "LogAppendTime"];
 
 /// Every topic config shardlog honours. Kafka's defaults where shardlog has no broker setting:
@@ -365,7 +364,8 @@ mod tests {
         assert!(validate("message.timestamp.type", "LogAppendTime").is_ok());
         assert!(validate("message.timestamp.type", "Wallclock").is_err());
         assert!(validate("compression.type", "producer").is_ok());
-        assert!(validate("compression.type", "zstd").is_err());
+        assert!(validate("compression.type", "zstd").is_ok());
+        assert!(validate("compression.type", "brotli").is_err());
     }
 
     #[test]

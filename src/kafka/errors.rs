@@ -3,6 +3,7 @@
 use crate::cluster::controller::ControllerError;
 use crate::cluster::reassignment::ReassignError;
 use crate::quorum::QuorumError;
+use crate::storage::admission::AdmissionError;
 use crate::storage::batch::BatchError;
 use crate::storage::producer_state::SequenceError;
 use crate::storage::{AppendError, ReadError};
@@ -38,13 +39,22 @@ pub fn controller_code(e: &ControllerError) -> ResponseError {
     }
 }
 
+fn batch_code(e: &BatchError) -> ResponseError {
+    match e {
+        BatchError::TooLarge { .. } => ResponseError::MessageTooLarge,
+        BatchError::UnsupportedMagic(_) => ResponseError::UnsupportedForMessageFormat,
+        _ => ResponseError::CorruptMessage,
+    }
+}
+
 pub fn append_code(e: &AppendError) -> ResponseError {
     match e {
-        AppendError::Batch(BatchError::TooLarge { .. }) => ResponseError::MessageTooLarge,
-        AppendError::Batch(BatchError::UnsupportedMagic(_)) => {
-            ResponseError::UnsupportedForMessageFormat
+        AppendError::Batch(b) => batch_code(b),
+        AppendError::Admission(AdmissionError::InvalidTimestamp(_)) => {
+            ResponseError::InvalidTimestamp
         }
-        AppendError::Batch(_) => ResponseError::CorruptMessage,
+        AppendError::Admission(AdmissionError::MissingKey(_)) => ResponseError::InvalidRecord,
+        AppendError::Admission(a) => a.batch_error().map_or(ResponseError::CorruptMessage, batch_code),
         AppendError::Sequence(SequenceError::OutOfOrder { .. }) => {
             ResponseError::OutOfOrderSequenceNumber
         }

@@ -12,10 +12,14 @@ use crate::config::FlushPolicy;
 use crate::runtime::router::{on_leaders, PartitionItem};
 use crate::runtime::shard::Shard;
 use crate::security::acl::{Operation, ResourceType};
+use crate::storage::admission::{Admission, RecordError};
 use crate::storage::batch::validate_record_set;
-use crate::storage::{PartitionLog, StorageError};
+use crate::storage::log::now_ms;
+use crate::storage::{AppendError, PartitionLog, StorageError};
 use bytes::Bytes;
-use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::produce_response::{
+    BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
+};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
@@ -169,6 +173,13 @@ async fn in_sync_within(log: &PartitionLog, end_offset: i64, timeout: Duration) 
     .await
 }
 
+fn record_error(e: &RecordError) -> BatchIndexAndErrorMessage {
+    let mut r = BatchIndexAndErrorMessage::default();
+    r.batch_index = e.index;
+    r.batch_index_error_message = Some(StrBytes::from_string(e.message.clone()));
+    r
+}
+
 fn error_response(index: i32, error: ResponseError, message: String) -> PartitionProduceResponse {
     let mut r = PartitionProduceResponse::default();
     r.index = index;
@@ -204,8 +215,9 @@ async fn append_partition(
     let records = input.records.unwrap_or_default();
     let max = config.max_message_bytes.max(0) as usize;
     let mut counted = (0u64, 0u64); // (bytes, records) of the batches appended
+    let admission = Admission::new(&config, now_ms(), &log.topic, log.partition);
     let appended = validate_record_set(&records, max)
-        .map_err(Into::into)
+        .map_err(AppendError::from)
         .and_then(|batches| {
             counted = batches.iter().fold((0, 0), |(b, r), batch| {
                 (
@@ -213,8 +225,9 @@ async fn append_partition(
                     r + batch.header.records_count.max(0) as u64,
                 )
             });
-            log.append(batches)
-        });
+            Ok(admission.admit(batches)?)
+        })
+        .and_then(|batches| log.append(batches));
     let outcome = match appended {
         Ok(o) => {
             if !o.duplicate {
@@ -226,7 +239,11 @@ async fn append_partition(
         }
         Err(e) => {
             warn!(topic = %log.topic, partition = log.partition, error = %e, "produce rejected");
-            return error_response(input.index, append_code(&e), e.to_string());
+            let mut r = error_response(input.index, append_code(&e), e.to_string());
+            if let AppendError::Admission(refused) = &e {
+                r.record_errors = refused.record_errors().iter().map(record_error).collect();
+            }
+            return r;
         }
     };
     let wait_fsync = match input.policy {

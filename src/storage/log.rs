@@ -47,6 +47,8 @@ pub enum AppendError {
     #[error(transparent)]
     Sequence(#[from] SequenceError),
     #[error(transparent)]
+    Admission(#[from] super::admission::AdmissionError),
+    #[error(transparent)]
     Storage(#[from] StorageError),
     #[error("replicated batch at {base_offset} overlaps this log's end {next_offset}: the logs diverged")]
     Diverged { base_offset: i64, next_offset: i64 },

@@ -1,4 +1,5 @@
 //! The durable log: record batches stored exactly as received, per partition, in segment files.
+pub mod admission;
 pub mod batch;
 pub mod checkpoint;
 pub mod compaction;
