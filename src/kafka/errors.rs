@@ -54,7 +54,9 @@ pub fn append_code(e: &AppendError) -> ResponseError {
             ResponseError::InvalidTimestamp
         }
         AppendError::Admission(AdmissionError::MissingKey(_)) => ResponseError::InvalidRecord,
-        AppendError::Admission(a) => a.batch_error().map_or(ResponseError::CorruptMessage, batch_code),
+        AppendError::Admission(a) => a
+            .batch_error()
+            .map_or(ResponseError::CorruptMessage, batch_code),
         AppendError::Sequence(SequenceError::OutOfOrder { .. }) => {
             ResponseError::OutOfOrderSequenceNumber
         }

@@ -1,10 +1,10 @@
 //! FindCoordinator: a group's coordinator is the leader of its `__consumer_offsets` partition (this
-//! broker on a single node); transactions are not supported. Needs DESCRIBE on the group
+//! broker on a single node); transaction coordinators are refused at once (`unsupported`). Needs DESCRIBE on the group
 //! (GROUP_AUTHORIZATION_FAILED) or transactional id.
 
 use super::authz::Access;
 use super::group_routing::coordinator_node;
-use super::{cluster_brokers, RequestContext};
+use super::{cluster_brokers, unsupported, RequestContext};
 use crate::runtime::shard::Shard;
 use crate::security::acl::{Operation, ResourceType};
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
@@ -34,10 +34,10 @@ fn lookup(
     if !access.allows(Operation::Describe, resource, &key) {
         c.error_code = refused.code();
     } else if key_type != KEY_TYPE_GROUP {
-        c.error_code = ResponseError::CoordinatorNotAvailable.code();
-        c.error_message = Some(StrBytes::from_static_str(
-            "transactions are not supported yet",
-        ));
+        // Non-retriable, so initTransactions() and kafka-transactions fail at once.
+        unsupported::refused(ctx, unsupported::TRANSACTIONS);
+        c.error_code = ResponseError::InvalidRequest.code();
+        c.error_message = Some(StrBytes::from_static_str(unsupported::TRANSACTIONS));
     } else {
         let endpoint = coordinator_node(shard, &key).and_then(|n| {
             cluster_brokers(shard, ctx)

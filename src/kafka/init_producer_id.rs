@@ -1,16 +1,15 @@
 //! InitProducerId for idempotent producers: a fresh id from the controller, or (KIP-360) the same id with
-//! a bumped epoch when the producer asks to recover. Transactions are not implemented yet. With the
+//! a bumped epoch when the producer asks to recover. A transactional id is refused at once (`unsupported`). With the
 //! authorizer on, an idempotent producer needs IDEMPOTENT_WRITE on the cluster or WRITE on some topic
 //! (Kafka 3.0+).
 
 use super::authz::Access;
-use super::{controller, on_controller, RequestContext};
+use super::{controller, on_controller, unsupported, RequestContext};
 use crate::runtime::shard::Shard;
 use crate::security::acl::{Operation, ResourceType, CLUSTER_NAME};
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 use kafka_protocol::ResponseError;
 use std::rc::Rc;
-use tracing::warn;
 
 pub async fn handle(
     shard: &Rc<Shard>,
@@ -32,9 +31,9 @@ pub async fn handle(
         resp.error_code = ResponseError::ClusterAuthorizationFailed.code();
         return resp;
     }
-    if let Some(txn) = &req.transactional_id {
-        warn!(transactional_id = %txn.0, "transactional producer refused: transactions are not implemented");
-        resp.error_code = ResponseError::TransactionalIdAuthorizationFailed.code();
+    if req.transactional_id.is_some() {
+        unsupported::refused(ctx, unsupported::TRANSACTIONS);
+        resp.error_code = ResponseError::InvalidRequest.code();
         return resp;
     }
     if req.producer_id.0 >= 0 && req.producer_epoch >= 0 && req.producer_epoch < i16::MAX - 1 {

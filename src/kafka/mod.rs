@@ -39,6 +39,7 @@ mod produce;
 mod reassignments;
 mod sasl;
 mod scram_credentials;
+mod unsupported;
 
 /// The DescribeGroups tagged field carrying shardlog's lag report (read by the CLI).
 pub use group_admin::LAG_STATUS_TAG;

@@ -7,7 +7,7 @@
 
 use super::authz::Access;
 use super::errors::append_code;
-use super::{Outcome, RequestContext};
+use super::{unsupported, Outcome, RequestContext};
 use crate::config::FlushPolicy;
 use crate::runtime::router::{on_leaders, PartitionItem};
 use crate::runtime::shard::Shard;
@@ -47,7 +47,7 @@ enum TopicShape {
 pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: ProduceRequest) -> Outcome {
     let acks = req.acks;
     if req.transactional_id.is_some() {
-        warn!("transactional produce refused: transactions are not implemented");
+        unsupported::refused(ctx, unsupported::TRANSACTIONS);
     }
     let access = Access::of(shard, ctx);
     let mut items = Vec::new();
@@ -96,7 +96,7 @@ pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: ProduceRequest
                 error_response(
                     i.input.index,
                     ResponseError::InvalidTxnState,
-                    "transactions are not supported yet".into(),
+                    unsupported::TRANSACTIONS.into(),
                 )
             })
             .collect()

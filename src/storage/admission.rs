@@ -117,7 +117,8 @@ impl<'a> Admission<'a> {
     }
 
     fn upper_bound(&self) -> i64 {
-        self.now_ms.saturating_add(self.config.timestamp_after_max_ms)
+        self.now_ms
+            .saturating_add(self.config.timestamp_after_max_ms)
     }
 
     /// Whether the header alone cannot clear the batch.
@@ -133,7 +134,8 @@ impl<'a> Admission<'a> {
     /// The codec to recompress `batch` to, if the topic stores another than it has.
     fn target_codec(&self, batch: &ValidBatch) -> Option<Compression> {
         let wanted = self.config.compression.codec()?;
-        (wanted != batch.header.compression_codec()).then(|| compression_of(self.config.compression))
+        (wanted != batch.header.compression_codec())
+            .then(|| compression_of(self.config.compression))
     }
 
     /// One batch of `records` (offsets, sequences, producer and timestamps as the producer sent
@@ -269,14 +271,18 @@ mod tests {
         let now = 1_700_000_000_000;
         let mut c = config();
         let old = now - 86_400_000;
-        assert!(Admission::new(&c, now, "t", 0).admit(one_batch(1, old)).is_ok());
+        assert!(Admission::new(&c, now, "t", 0)
+            .admit(one_batch(1, old))
+            .is_ok());
         c.timestamp_before_max_ms = 60_000;
         let err = Admission::new(&c, now, "t", 0)
             .admit(one_batch(1, old))
             .unwrap_err();
         assert!(err.to_string().contains("out of range"), "{err}");
         c.timestamp_type = TimestampType::LogAppendTime;
-        assert!(Admission::new(&c, now, "t", 0).admit(one_batch(1, old)).is_ok());
+        assert!(Admission::new(&c, now, "t", 0)
+            .admit(one_batch(1, old))
+            .is_ok());
     }
 
     #[test]
@@ -288,7 +294,9 @@ mod tests {
             .admit(one_batch(2, now))
             .unwrap_err();
         assert!(matches!(err, AdmissionError::MissingKey(_)));
-        assert!(err.to_string().contains("without key in topic partition t-0"));
+        assert!(err
+            .to_string()
+            .contains("without key in topic partition t-0"));
     }
 
     #[test]

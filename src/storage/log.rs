@@ -456,8 +456,12 @@ impl PartitionLog {
         self.reached(&self.durable, end_offset)
     }
 
-    /// Waits until everything below `end_offset` is written to the segment files.
+    /// Waits until everything below `end_offset` is written to the segment files. A write that
+    /// failed before this waiter arrived woke nobody it could reach: check first, or wait forever.
     pub async fn wait_written(&self, end_offset: i64) -> Result<(), StorageError> {
+        if let Some(f) = self.failure() {
+            return Err(StorageError::Failed(f));
+        }
         self.log_end.wait_for(end_offset).await;
         self.reached(&self.log_end, end_offset)
     }

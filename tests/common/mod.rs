@@ -141,7 +141,7 @@ impl Broker {
             .args(["--listen", &self.addr()])
             .arg("--data-dir")
             .arg(&self.data_dir)
-            .args(["--shards", "2"])
+            .args(self.default_shards())
             .args(["--admin-listen", &self.admin_addr()])
             .args(&self.args)
             // The broker's own default level (info) applies unless a test sets RUST_LOG or --log-level.
@@ -185,6 +185,15 @@ impl Broker {
         ];
         let mut len = [0u8; 4];
         s.write_all(&req).is_ok() && s.read_exact(&mut len).is_ok()
+    }
+
+    /// Two shards (so cross-shard paths are exercised) unless the test chose its own count.
+    fn default_shards(&self) -> &'static [&'static str] {
+        if self.args.iter().any(|a| a == "--shards") {
+            &[]
+        } else {
+            &["--shards", "2"]
+        }
     }
 
     pub fn log_path(&self) -> PathBuf {
