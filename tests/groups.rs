@@ -28,7 +28,7 @@
 
 mod common;
 
-use common::{api, batch_of, repo_root, temp_dir, Broker, Conn};
+use common::{api, batch_of, kafka_tool, repo_root, temp_dir, Broker, Conn};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -863,6 +863,20 @@ fn java_kip848_consumer_protocol_joins_and_rebalances() {
     for m in [&m2, &m3, &m4] {
         m.stop();
     }
+    // With its members gone the group is still a KIP-848 group: Kafka's groups tool lists it
+    // with type Consumer (ListGroups v5 group_type), not Classic.
+    let (ok, listed, err) = kafka_tool(&target.addr(), "GroupsCommand", &["--list"]);
+    assert!(ok, "kafka-groups --list failed:\n{listed}\n{err}");
+    let row: Vec<&str> = listed
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|cols| cols.first() == Some(&g.group.as_str()))
+        .unwrap_or_else(|| panic!("{} not listed:\n{listed}", g.group));
+    assert!(
+        row.get(1)
+            .is_some_and(|t| t.eq_ignore_ascii_case("consumer")),
+        "group type {row:?}, want Consumer:\n{listed}"
+    );
     let duplicates = check_delivery(&everyone, &produced);
     eprintln!(
         "groups: java/kip848: {} records, {duplicates} duplicate deliveries",

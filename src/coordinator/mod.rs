@@ -281,17 +281,16 @@ impl GroupCoordinator {
         }
     }
 
-    /// Runs `f` on a KIP-848 group with members, if there is one.
+    /// Runs `f` on a KIP-848 group (with its state, Empty or Stable), if there is one.
     pub fn with_consumer_group<T>(
         &self,
         group_id: &str,
-        f: impl FnOnce(&ConsumerGroup) -> T,
+        f: impl FnOnce(&ConsumerGroup, &'static str) -> T,
     ) -> Option<T> {
         self.consumer_groups
             .borrow()
             .get(group_id)
-            .filter(|g| !g.members.is_empty())
-            .map(f)
+            .map(|g| f(g, consumer_group_state(g)))
     }
 
     /// The latest lag of every sampled (group, topic, partition), for the metrics endpoint.
@@ -316,7 +315,9 @@ impl GroupCoordinator {
 
     /// True if the group exists: members, or committed offsets.
     pub fn exists(&self, group_id: &str) -> bool {
-        self.has_members(group_id) || self.offsets.borrow().contains_key(group_id)
+        self.has_members(group_id)
+            || self.offsets.borrow().contains_key(group_id)
+            || self.consumer_groups.borrow().contains_key(group_id)
     }
 
     /// True if the group has members (either protocol): it may not be deleted.
@@ -335,6 +336,7 @@ impl GroupCoordinator {
     /// Forgets an empty group's membership state (DeleteGroups, after its offsets are deleted).
     pub fn forget(&self, group_id: &str) {
         self.groups.borrow_mut().remove(group_id);
+        self.consumer_groups.borrow_mut().remove(group_id);
     }
 
     /// Every group of this shard as (id, protocol type, state, group type).
@@ -352,16 +354,15 @@ impl GroupCoordinator {
                 )
             })
             .collect();
-        for (id, _) in self
-            .consumer_groups
-            .borrow()
-            .iter()
-            .filter(|(_, g)| !g.members.is_empty())
-        {
+        // A KIP-848 group stays a `consumer` group when its last member leaves, as in Kafka.
+        for (id, g) in self.consumer_groups.borrow().iter() {
+            if out.iter().any(|(listed, ..)| listed == id) {
+                continue;
+            }
             out.push((
                 id.clone(),
                 "consumer".to_string(),
-                GroupState::Stable.name(),
+                consumer_group_state(g),
                 "consumer",
             ));
         }
@@ -388,9 +389,14 @@ impl GroupCoordinator {
         }
         let groups = self.groups.borrow();
         let Some(g) = groups.get(group_id) else {
+            let kip848 = self.consumer_groups.borrow().contains_key(group_id);
             return Some(GroupDescription {
                 state: GroupState::Empty.name(),
-                protocol_type: String::new(),
+                protocol_type: if kip848 {
+                    "consumer".into()
+                } else {
+                    String::new()
+                },
                 protocol: String::new(),
                 members: Vec::new(),
             });
@@ -444,6 +450,16 @@ impl GroupCoordinator {
                 info!(group = %id, %member, "member evicted: session timed out");
             }
         }
+    }
+}
+
+/// A KIP-848 group's state as ListGroups and ConsumerGroupDescribe name it: members reconcile
+/// within one heartbeat, so a group with members is reported Stable.
+fn consumer_group_state(g: &ConsumerGroup) -> &'static str {
+    if g.members.is_empty() {
+        GroupState::Empty.name()
+    } else {
+        GroupState::Stable.name()
     }
 }
 

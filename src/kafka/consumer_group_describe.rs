@@ -77,7 +77,7 @@ pub async fn handle(
             continue;
         }
         let view = on_group_shard(shard, &id.clone(), move |s, _| async move {
-            s.groups.with_consumer_group(&id, |g| {
+            s.groups.with_consumer_group(&id, |g, state| {
                 let members: Vec<MemberView> = g
                     .members
                     .iter()
@@ -95,7 +95,7 @@ pub async fn handle(
                         )
                     })
                     .collect();
-                (g.epoch, g.assignor_name(), members)
+                (state, g.epoch, g.assignor_name(), members)
             })
         })
         .await;
@@ -111,8 +111,8 @@ pub async fn handle(
                     d.group_id.0
                 )));
             }
-            Ok(Some((epoch, assignor, members))) => {
-                d.group_state = StrBytes::from_static_str("Stable");
+            Ok(Some((state, epoch, assignor, members))) => {
+                d.group_state = StrBytes::from_static_str(state);
                 d.group_epoch = epoch;
                 d.assignment_epoch = epoch;
                 d.assignor_name = StrBytes::from_static_str(assignor);
