@@ -220,3 +220,31 @@ fn a_full_disk_answers_every_produce_with_a_storage_error() {
     assert!(line.contains("KAFKA_STORAGE_ERROR"), "{line}");
     assert!(broker.log_text().contains("No space left on device"));
 }
+
+/// `kafka-features describe` (ApiVersions v3+ features) shows what shardlog implements: Kafka 4.0's
+/// metadata level, the KIP-848 group protocol, and no transactions yet.
+#[test]
+fn kafka_features_describe_shows_the_implemented_features() {
+    let broker = Broker::start(&temp_dir("compat-features"), &[]);
+    let (ok, stdout, stderr) = kafka_tool(&broker.addr(), "FeatureCommand", &["describe"]);
+    assert!(ok, "kafka-features describe failed:\n{stdout}\n{stderr}");
+    let feature = |name: &str| -> Vec<String> {
+        let line = stdout
+            .lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(name))
+            .unwrap_or_else(|| panic!("{name} not described:\n{stdout}"));
+        line.split_whitespace().map(str::to_string).collect()
+    };
+    // Feature: NAME SupportedMinVersion: A SupportedMaxVersion: B FinalizedVersionLevel: C Epoch: E
+    let level = |cols: &[String], label: &str| {
+        let at = cols.iter().position(|c| c == label).unwrap();
+        cols[at + 1].clone()
+    };
+    let metadata = feature("metadata.version");
+    assert_eq!(level(&metadata, "FinalizedVersionLevel:"), "4.0-IV3");
+    assert_eq!(level(&metadata, "SupportedMinVersion:"), "3.3-IV3");
+    let group = feature("group.version");
+    assert_eq!(level(&group, "FinalizedVersionLevel:"), "1", "{stdout}");
+    let transaction = feature("transaction.version");
+    assert_eq!(level(&transaction, "SupportedMaxVersion:"), "0", "{stdout}");
+}
