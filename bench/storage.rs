@@ -1,9 +1,13 @@
 //! Micro-benchmarks of the storage hot paths: batch validation (CRC-32C) on produce, segment appends
-//! (what one group-commit write does), and offset lookups (what every fetch does first).
+//! (what one group-commit write does), offset lookups (what every fetch does first), and admission
+//! under a topic `compression.type` (the cost of broker-side recompression).
 //! See bench/README.md for how to run them and the numbers we saw.
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use shardlog::cluster::topic_config::log_config;
+use shardlog::config::BrokerConfig;
+use shardlog::storage::admission::Admission;
 use shardlog::storage::batch::{self, test_support, validate_record_set, BatchHeader};
 use shardlog::storage::index::SegmentIndex;
 use shardlog::storage::segment::{PendingBatch, Segment};
@@ -205,5 +209,33 @@ fn index_lookup(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, validation, segment_append, index_lookup);
+/// `Admission::admit` of one producer-default 16 KiB batch on topics whose `compression.type` asks
+/// for nothing (`producer`: the stored-as-received path), or for zstd when the batch arrives
+/// uncompressed (Java's default) or lz4 (librdkafka's usual choice): decode, re-encode, re-validate.
+fn admission(c: &mut Criterion) {
+    let broker = BrokerConfig::defaults();
+    let topic = |codec: &str| log_config(&broker, &[("compression.type".into(), codec.into())]);
+    let (producer, lz4, zstd) = (topic("producer"), topic("lz4"), topic("zstd"));
+    let now = 1_700_000_000_000;
+    let set = record_set(1, 16 << 10);
+    let uncompressed = validate_record_set(&set, MAX_BATCH_BYTES).unwrap();
+    let lz4_batches = Admission::new(&lz4, now, "bench", 0)
+        .admit(uncompressed.clone())
+        .unwrap();
+    let mut g = c.benchmark_group("admission");
+    g.throughput(Throughput::Bytes(set.len() as u64));
+    for (name, config, input) in [
+        ("producer_passthrough_16KiB", &producer, &uncompressed),
+        ("uncompressed_to_zstd_16KiB", &zstd, &uncompressed),
+        ("lz4_to_zstd_16KiB", &zstd, &lz4_batches),
+    ] {
+        g.bench_function(name, |b| {
+            let admission = Admission::new(config, now, "bench", 0);
+            b.iter(|| admission.admit(black_box(input.clone())).unwrap())
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, validation, segment_append, index_lookup, admission);
 criterion_main!(benches);
