@@ -248,3 +248,26 @@ fn kafka_features_describe_shows_the_implemented_features() {
     let transaction = feature("transaction.version");
     assert_eq!(level(&transaction, "SupportedMaxVersion:"), "0", "{stdout}");
 }
+
+/// Kafka's client-metrics tool (KIP-714 subscriptions) is told the resource is not supported,
+/// not the broker-config message it used to get.
+#[test]
+fn client_metrics_subscriptions_are_refused_with_their_own_reason() {
+    let broker = Broker::start(&temp_dir("compat-client-metrics"), &[]);
+    let alter = [
+        "--alter",
+        "--name",
+        "all-producers",
+        "--metrics",
+        "org.apache.kafka.producer.",
+        "--interval",
+        "60000",
+    ];
+    let (ok, stdout, stderr) = kafka_tool(&broker.addr(), "ClientMetricsCommand", &alter);
+    assert!(!ok, "kafka-client-metrics --alter succeeded:\n{stdout}");
+    let said = format!("{stdout}{stderr}");
+    assert!(
+        said.contains("client-metrics subscriptions (KIP-714 telemetry) are not supported"),
+        "kafka-client-metrics was not told why:\n{said}"
+    );
+}
