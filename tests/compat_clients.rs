@@ -37,28 +37,30 @@ fn compat(client: &str, broker: &Broker, sub: &str, topic: &str, args: &[&str]) 
     }
 }
 
+/// `compat` on a broker of its own: for the checks that create and inspect their own topic.
+fn compat_on_own_broker(client: &str, sub: &str, topic: &str) {
+    let broker = Broker::start(&temp_dir(&format!("compat-{sub}")), &[]);
+    compat(client, &broker, sub, topic, &[]);
+}
+
 #[test]
 fn java_consumer_and_list_offsets_see_log_append_times() {
-    let broker = Broker::start(&temp_dir("compat-lat"), &[]);
-    compat("java", &broker, "log-append-time", "lat", &[]);
+    compat_on_own_broker("java", "log-append-time", "lat");
 }
 
 #[test]
 fn list_configs_take_append_and_subtract_and_describe_their_synonyms() {
-    let broker = Broker::start(&temp_dir("compat-alter"), &[]);
-    compat("java", &broker, "alter-configs", "alter", &[]);
+    compat_on_own_broker("java", "alter-configs", "alter");
 }
 
 #[test]
 fn compacted_topics_refuse_records_without_a_key_with_record_errors() {
-    let broker = Broker::start(&temp_dir("compat-nullkey"), &[]);
-    compat("python", &broker, "null-key", "nullkey", &[]);
+    compat_on_own_broker("python", "null-key", "nullkey");
 }
 
 #[test]
 fn records_outside_the_kip937_timestamp_bounds_are_refused() {
-    let broker = Broker::start(&temp_dir("compat-ts"), &[]);
-    compat("python", &broker, "timestamps", "bounds", &[]);
+    compat_on_own_broker("python", "timestamps", "bounds");
 }
 
 /// A zstd topic fed uncompressed batches by the Java client and lz4 ones by librdkafka: both
