@@ -143,11 +143,11 @@ pub struct BrokerConfig {
     /// process.roles: broker, controller, or both (comma-separated). Only matters with
     /// controller.quorum.voters: a controller is a Raft voter of the metadata quorum; a broker registers
     /// and hosts partitions. A broker that is not also a controller is not supported yet.
-    #[arg(long, env = "SHARDLOG_PROCESS_ROLES", default_value = "broker,controller", value_parser = crate::quorum::roles::parse)]
+    #[arg(long, env = "SHARDLOG_PROCESS_ROLES", default_value = "broker,controller", value_parser = crate::types::roles::parse)]
     pub process_roles: String,
     /// controller.quorum.voters: the metadata quorum as id@host:port,… (the port is that voter's Raft
     /// port). Unset: a single node keeping its metadata in a local file.
-    #[arg(long, env = "SHARDLOG_CONTROLLER_QUORUM_VOTERS", value_parser = crate::quorum::voters::check)]
+    #[arg(long, env = "SHARDLOG_CONTROLLER_QUORUM_VOTERS", value_parser = crate::types::voters::check)]
     pub controller_quorum_voters: Option<String>,
     /// A broker-only node's (process.roles=broker) Raft address, host:port: it binds it, and the
     /// quorum's leader sends it the metadata log there (the node is a Raft learner: it follows the

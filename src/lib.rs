@@ -36,6 +36,7 @@ pub mod runtime;
 pub mod security;
 pub mod storage;
 pub mod tune;
+pub mod types;
 
 /// Huge allocations become lazy mappings so a hostile array length cannot abort the process
 /// (see `runtime::allocator`).

@@ -4,7 +4,7 @@
 
 use super::controller::ControllerError;
 use super::metadata::{BrokerRecord, EndpointRecord};
-use crate::quorum::roles::Roles;
+use crate::types::roles::Roles;
 use crate::runtime::shard::Shard;
 use crate::security::listener::Listener;
 use std::rc::Rc;

@@ -12,10 +12,10 @@ use super::fetch_session::{
 use super::offset_for_leader_epoch::leader_epoch_mismatch;
 use super::{Outcome, RequestContext};
 use crate::metrics::PartitionMetrics;
-use crate::net::response::{hole, MAX_HOLE};
+use crate::kafka::frame::{hole, MAX_HOLE};
 use crate::runtime::router::{on_leaders, PartitionItem};
 use crate::runtime::shard::Shard;
-use crate::runtime::signal::Signal;
+use crate::types::signal::Signal;
 use crate::security::acl::{Operation, ResourceType};
 use crate::storage::{FileSlice, PartitionLog};
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};

@@ -25,6 +25,7 @@ mod describe_log_dirs;
 mod error_codes;
 mod errors;
 mod fetch;
+pub mod frame;
 pub mod fetch_session;
 mod find_coordinator;
 mod group_admin;
@@ -47,7 +48,7 @@ pub use group_admin::LAG_STATUS_TAG;
 pub use metadata::SHARD_TAG;
 
 use crate::metrics::GaugeGuard;
-use crate::net::response::{FrameWriter, ResponseFrame};
+use crate::kafka::frame::{FrameWriter, ResponseFrame};
 use crate::runtime::shard::Shard;
 use crate::security::listener::Listener;
 use crate::security::session::Connection;

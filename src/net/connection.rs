@@ -6,7 +6,7 @@
 //! can `sendfile` while the reader waits for the next request. On TLS listeners the handshake comes
 //! first (`tls::establish`); then the halves are plain sockets again (kTLS) or user-space TLS.
 
-use super::response::ResponseFrame;
+use crate::kafka::frame::ResponseFrame;
 use super::tls::{self, Acceptor, TlsPath};
 use super::transport;
 use crate::kafka::{self, Outcome};

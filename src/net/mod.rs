@@ -1,6 +1,5 @@
 //! Client-facing networking: listeners, connections, framing, in-order responses and zero-copy sends.
 pub mod connection;
-pub mod response;
 pub mod server;
 pub mod tls;
 mod transport;

@@ -6,7 +6,7 @@
 //! through glommio's async write — which parks the task until the socket drains — and `sendfile` resumes.
 //! Only that piece (at most `EAGAIN_BRIDGE` bytes per stall) is copied.
 
-use super::response::{Chunk, ResponseFrame};
+use crate::kafka::frame::{Chunk, ResponseFrame};
 use crate::storage::FileSlice;
 use futures_lite::AsyncWriteExt;
 use glommio::net::TcpStream;

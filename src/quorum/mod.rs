@@ -18,10 +18,8 @@ pub mod frame;
 pub mod logging;
 pub mod node;
 pub mod proposal;
-pub mod roles;
 pub mod storage;
 pub mod transport;
-pub mod voters;
 
 use crate::cluster::metadata::MetadataImage;
 use crate::config::BrokerConfig;
@@ -34,7 +32,8 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 use storage::{DiskStorage, RaftStorageError};
 use thiserror::Error;
-use voters::Voter;
+use crate::types::voters::{self, Voter};
+use crate::types::roles;
 
 /// How long a proposal may take to be committed and applied here before the request fails.
 pub const PROPOSAL_TIMEOUT: Duration = Duration::from_secs(5);

@@ -14,5 +14,4 @@
 pub mod connection;
 pub mod fetcher;
 pub mod isr;
-pub mod replica_set;
 mod truncation;

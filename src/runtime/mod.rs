@@ -6,7 +6,6 @@
 pub mod allocator;
 pub mod router;
 pub mod shard;
-pub mod signal;
 
 use crate::cluster::controller::Controller;
 use crate::cluster::metadata::{MetadataImage, MetadataSnapshot};
@@ -124,7 +123,7 @@ pub fn serve(config: BrokerConfig) -> anyhow::Result<()> {
     }
     let tls = load_tls(&config, &listeners)?;
     let listeners = Arc::new(listeners);
-    let roles = crate::quorum::roles::Roles::of(&config.process_roles);
+    let roles = crate::types::roles::Roles::of(&config.process_roles);
     let boot = match &config.controller_quorum_voters {
         Some(voters) => Some(
             crate::quorum::Boot::open(&config, voters).context("starting the metadata quorum")?,
@@ -159,7 +158,8 @@ pub fn serve(config: BrokerConfig) -> anyhow::Result<()> {
     let data_dir = config.data_dir.clone();
     let config = Arc::new(config);
     block_shutdown_signals()?;
-    let registry = Registry::new(shards);
+    let served: Vec<_> = crate::kafka::SUPPORTED.iter().map(|&(key, _, _)| key).collect();
+    let registry = Registry::new(shards, &served);
     // Before the shards start, so /health answers and /ready says 503 during recovery; after the
     // signals are blocked, so its threads inherit the mask and SIGTERM reaches the shutdown thread.
     metrics::http::start(config.admin_listen, registry.clone())

@@ -10,7 +10,7 @@ use crate::coordinator::{offsets_topic, GroupCoordinator};
 use crate::kafka::fetch_session::SessionCache;
 use crate::metrics::{Registry, ShardMetrics};
 use crate::replication::fetcher::ReplicaFetchers;
-use crate::replication::replica_set::Assignment;
+use crate::types::replica_set::Assignment;
 use crate::security::acl::Authorizer;
 use crate::storage::PartitionLog;
 use glommio::channels::channel_mesh::{Receivers, Senders};

@@ -24,6 +24,7 @@ pub use settings::{TlsConfigError, TlsSettings};
 pub use stream::{TlsReader, TlsWriter};
 
 use crate::security::{tls_principal, Principal};
+pub use crate::types::TlsPath;
 use glommio::net::TcpStream;
 use rustls::ServerConnection;
 use std::cell::RefCell;
@@ -31,27 +32,6 @@ use std::os::unix::io::AsRawFd;
 use std::rc::Rc;
 use thiserror::Error;
 use tracing::{debug, warn};
-
-/// Where a TLS connection's records are encrypted and decrypted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TlsPath {
-    /// In the kernel (kTLS): fetches keep sendfile.
-    Kernel,
-    /// In rustls: fetched records are copied and encrypted.
-    Userspace,
-}
-
-impl TlsPath {
-    pub const ALL: [TlsPath; 2] = [TlsPath::Kernel, TlsPath::Userspace];
-
-    /// The name in logs and in the `path` label of `shardlog_tls_connections_total`.
-    pub fn name(self) -> &'static str {
-        match self {
-            TlsPath::Kernel => "ktls",
-            TlsPath::Userspace => "userspace",
-        }
-    }
-}
 
 /// A connection after its handshake.
 pub struct Established {

@@ -7,7 +7,7 @@
 //! Messages rustls must send on its own after the handshake (a TLS 1.3 KeyUpdate answer) wait in the
 //! session until the writer's next flush; the peer does not wait for them.
 
-use crate::net::response::{Chunk, ResponseFrame};
+use crate::kafka::frame::{Chunk, ResponseFrame};
 use futures_lite::{AsyncRead, AsyncWriteExt};
 use glommio::net::TcpStream;
 use rustls::ServerConnection;
