@@ -11,6 +11,8 @@ pub mod keys;
 pub mod layered;
 pub mod render;
 
+use crate::security::listener::{self, Listener, ListenerError};
+use crate::security::SecurityProtocol;
 use clap::{Args, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -372,6 +374,28 @@ fn principal_list(value: &str) -> Result<String, String> {
 }
 
 impl BrokerConfig {
+    /// The broker's listeners from its config: `listeners` when set, otherwise one PLAINTEXT listener on
+    /// `--listen` advertised as `--advertised`.
+    pub fn resolved_listeners(&self) -> Result<Vec<Listener>, ListenerError> {
+        match &self.listeners {
+            Some(list) => listener::parse(
+                list,
+                self.advertised_listeners.as_deref(),
+                &self.listener_security_protocol_map,
+            ),
+            None => {
+                let (host, port) = self.advertised_host_port();
+                Ok(vec![Listener {
+                    name: "PLAINTEXT".into(),
+                    protocol: SecurityProtocol::Plaintext,
+                    bind: self.listen,
+                    advertised_host: host,
+                    advertised_port: port,
+                }])
+            }
+        }
+    }
+
     /// The address put in Metadata responses.
     pub fn advertised_host_port(&self) -> (String, i32) {
         if let Some(adv) = &self.advertised {

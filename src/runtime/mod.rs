@@ -104,7 +104,7 @@ pub fn serve(config: BrokerConfig) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
     let _lock = lock_data_dir(&config.data_dir)?;
-    let listeners = crate::security::listener::from_config(&config)
+    let listeners = config.resolved_listeners()
         .context("listeners (listeners, advertised.listeners, listener.security.protocol.map)")?;
     for l in &listeners {
         net::server::ensure_port_free(l.bind).with_context(|| {

@@ -4,7 +4,6 @@
 //! `--advertised` — today's zero-config start.
 
 use super::SecurityProtocol;
-use crate::config::BrokerConfig;
 use std::net::{SocketAddr, ToSocketAddrs};
 use thiserror::Error;
 
@@ -137,28 +136,6 @@ pub fn parse(
         l.advertised_port = i32::from(port);
     }
     Ok(out)
-}
-
-/// The broker's listeners from its config: `listeners` when set, otherwise one PLAINTEXT listener on
-/// `--listen` advertised as `--advertised`.
-pub fn from_config(config: &BrokerConfig) -> Result<Vec<Listener>, ListenerError> {
-    match &config.listeners {
-        Some(list) => parse(
-            list,
-            config.advertised_listeners.as_deref(),
-            &config.listener_security_protocol_map,
-        ),
-        None => {
-            let (host, port) = config.advertised_host_port();
-            Ok(vec![Listener {
-                name: "PLAINTEXT".into(),
-                protocol: SecurityProtocol::Plaintext,
-                bind: config.listen,
-                advertised_host: host,
-                advertised_port: port,
-            }])
-        }
-    }
 }
 
 #[cfg(test)]
