@@ -21,10 +21,12 @@
 //!
 //! See ARCHITECTURE.md for how a request travels through these.
 
+pub mod broker;
 pub mod cli;
 pub mod client;
 pub mod cluster;
 pub mod config;
+pub mod controller;
 pub mod coordinator;
 pub mod kafka;
 pub mod loadgen;

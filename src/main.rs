@@ -52,7 +52,7 @@ fn main() -> anyhow::Result<()> {
             if let Some(file) = &config.file {
                 tracing::info!(file = %file.display(), "read config file");
             }
-            shardlog::runtime::serve(config.broker)
+            shardlog::broker::serve(config.broker)
         }
         // stdout may carry the JSON result: the bench logs to stderr.
         Command::Bench(args) => {

@@ -10,6 +10,7 @@ pub mod offsets_topic;
 
 use crate::cluster::metadata::MetadataSnapshot;
 use crate::config::BrokerConfig;
+use crate::runtime::partitions::Partitions;
 use crate::storage::batch::validate_record_set;
 use crate::storage::PartitionLog;
 use consumer_group::{ConsumerGroup, Heartbeat, HeartbeatAnswer};
@@ -29,8 +30,9 @@ const MAX_METADATA_BYTES: usize = 4096;
 /// A group's committed offsets by (topic, partition).
 pub type GroupOffsets = BTreeMap<(String, i32), Committed>;
 
-#[derive(Default)]
 pub struct GroupCoordinator {
+    /// This shard's partition logs: the groups' state lives in its `__consumer_offsets` partitions.
+    partitions: Rc<Partitions>,
     groups: RefCell<HashMap<String, Group>>,
     /// Groups using the KIP-848 protocol (`group.protocol=consumer`).
     consumer_groups: RefCell<HashMap<String, ConsumerGroup>>,
@@ -64,6 +66,21 @@ pub struct GroupDescription {
 }
 
 impl GroupCoordinator {
+    pub fn new(partitions: Rc<Partitions>) -> GroupCoordinator {
+        GroupCoordinator {
+            partitions,
+            groups: RefCell::default(),
+            consumer_groups: RefCell::default(),
+            offsets: RefCell::default(),
+            lag: RefCell::default(),
+        }
+    }
+
+    /// The `__consumer_offsets` partition `partition` of this shard, where its groups are kept.
+    pub fn offsets_log(&self, partition: i32) -> Option<Rc<PartitionLog>> {
+        self.partitions.get(offsets_topic::TOPIC, partition)
+    }
+
     /// Runs `f` on the group's classic state, creating the group (Empty) if needed.
     pub fn with_group<T>(&self, group_id: &str, f: impl FnOnce(&mut Group) -> T) -> T {
         let mut groups = self.groups.borrow_mut();

@@ -4,8 +4,8 @@
 //! of a request go to the controller as one persisted change.
 
 use super::authz::Access;
-use super::{controller, on_controller, RequestContext};
-use crate::runtime::shard::Shard;
+use super::scope::Scope;
+use super::{on_controller, RequestContext};
 use crate::security::acl::{
     AclBinding, AclFilter, Operation, PatternType, Permission, ResourceType,
 };
@@ -58,12 +58,12 @@ fn binding(c: &AclCreation) -> Result<AclBinding, String> {
 }
 
 pub async fn create(
-    shard: &Rc<Shard>,
+    scope: &Rc<Scope>,
     ctx: &RequestContext,
     req: CreateAclsRequest,
 ) -> CreateAclsResponse {
     let parsed: Vec<Result<AclBinding, Refusal>> =
-        if Access::of(shard, ctx).allows_cluster(Operation::Alter) {
+        if Access::of(scope, ctx).allows_cluster(Operation::Alter) {
             req.creations
                 .iter()
                 .map(|c| binding(c).map_err(|m| (ResponseError::InvalidRequest, m)))
@@ -82,8 +82,8 @@ pub async fn create(
     let stored = if valid.is_empty() {
         Ok(())
     } else {
-        on_controller(shard, move |s| async move {
-            controller(&s).create_acls(&s, valid).await
+        on_controller(scope, move |controller| async move {
+            controller.create_acls(valid).await
         })
         .await
     };
@@ -116,12 +116,12 @@ fn filter_of_describe(r: &DescribeAclsRequest) -> Result<AclFilter, Refusal> {
 }
 
 pub fn describe(
-    shard: &Shard,
+    scope: &Scope,
     ctx: &RequestContext,
     req: DescribeAclsRequest,
 ) -> DescribeAclsResponse {
     let mut resp = DescribeAclsResponse::default();
-    let checked = if Access::of(shard, ctx).allows_cluster(Operation::Describe) {
+    let checked = if Access::of(scope, ctx).allows_cluster(Operation::Describe) {
         filter_of_describe(&req)
     } else {
         Err(cluster_refusal(Operation::Describe))
@@ -134,7 +134,7 @@ pub fn describe(
             return resp;
         }
     };
-    let snapshot = shard.metadata();
+    let snapshot = scope.metadata();
     // One resource entry per (type, name, pattern), in the order bindings were created.
     for b in snapshot.acl_bindings.iter().filter(|b| filter.matches(b)) {
         let same = |r: &&mut DescribeAclsResource| {
@@ -175,11 +175,11 @@ fn matching_acl(b: &AclBinding) -> DeleteAclsMatchingAcl {
 }
 
 pub async fn delete(
-    shard: &Rc<Shard>,
+    scope: &Rc<Scope>,
     ctx: &RequestContext,
     req: DeleteAclsRequest,
 ) -> DeleteAclsResponse {
-    let allowed = Access::of(shard, ctx).allows_cluster(Operation::Alter);
+    let allowed = Access::of(scope, ctx).allows_cluster(Operation::Alter);
     let parsed: Vec<Result<AclFilter, Refusal>> = req
         .filters
         .iter()
@@ -207,8 +207,8 @@ pub async fn delete(
     let deleted = if valid.is_empty() {
         Ok(Vec::new())
     } else {
-        on_controller(shard, move |s| async move {
-            controller(&s).delete_acls(&s, valid).await
+        on_controller(scope, move |controller| async move {
+            controller.delete_acls(valid).await
         })
         .await
     };

@@ -5,9 +5,9 @@
 //! Refusals are logged at info in Kafka's authorizer-log style (principal, operation, host, resource,
 //! API); resources merely left out of a listing (Metadata for all topics, ListGroups) at debug.
 
+use super::scope::Scope;
 use super::RequestContext;
 use crate::cluster::metadata::MetadataSnapshot;
-use crate::runtime::shard::Shard;
 use crate::security::acl::{Authorizer, Operation, Requester, ResourceType, CLUSTER_NAME};
 use crate::security::Principal;
 use std::sync::Arc;
@@ -19,10 +19,10 @@ pub struct Access<'a> {
 }
 
 impl<'a> Access<'a> {
-    pub fn of(shard: &'a Shard, ctx: &'a RequestContext) -> Access<'a> {
+    pub fn of(scope: &'a Scope, ctx: &'a RequestContext) -> Access<'a> {
         Access {
             ctx,
-            checker: shard.authorizer.as_ref().map(|a| (a, shard.metadata())),
+            checker: scope.authorizer.as_ref().map(|a| (a, scope.metadata())),
         }
     }
 

@@ -3,15 +3,15 @@
 //! credentials. Needs DESCRIBE_CONFIGS on the cluster.
 
 use super::authz::Access;
+use super::scope::Scope;
 use super::RequestContext;
-use crate::runtime::shard::Shard;
 use crate::security::acl::Operation;
 use kafka_protocol::messages::DescribeClientQuotasResponse;
 use kafka_protocol::ResponseError;
 
-pub fn describe(shard: &Shard, ctx: &RequestContext) -> DescribeClientQuotasResponse {
+pub fn describe(scope: &Scope, ctx: &RequestContext) -> DescribeClientQuotasResponse {
     let mut resp = DescribeClientQuotasResponse::default();
-    if !Access::of(shard, ctx).allows_cluster(Operation::DescribeConfigs) {
+    if !Access::of(scope, ctx).allows_cluster(Operation::DescribeConfigs) {
         resp.error_code = ResponseError::ClusterAuthorizationFailed.code();
         return resp;
     }

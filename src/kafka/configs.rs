@@ -4,11 +4,11 @@
 //! Authorization: DESCRIBE_CONFIGS / ALTER_CONFIGS on the topic, or on the cluster for broker configs.
 
 use super::authz::Access;
-use super::{controller, on_controller, RequestContext};
-use crate::cluster::controller::ConfigChange;
+use super::scope::Scope;
+use super::{on_controller, RequestContext};
 use crate::cluster::topic_config::{self, ConfigType, TopicConfigDef};
 use crate::config::BrokerConfig;
-use crate::runtime::shard::Shard;
+use crate::controller::ConfigChange;
 use crate::security::acl::{Operation, ResourceType};
 use kafka_protocol::messages::describe_configs_response::{
     DescribeConfigsResourceResult, DescribeConfigsResult, DescribeConfigsSynonym,
@@ -145,13 +145,13 @@ fn refusal(access: &Access, op: Operation, resource_type: i8, name: &str) -> Opt
 }
 
 pub fn describe(
-    shard: &Rc<Shard>,
+    scope: &Rc<Scope>,
     ctx: &RequestContext,
     req: DescribeConfigsRequest,
 ) -> DescribeConfigsResponse {
-    let metadata = shard.metadata();
+    let metadata = scope.metadata();
     let synonyms = req.include_synonyms;
-    let access = Access::of(shard, ctx);
+    let access = Access::of(scope, ctx);
     let mut resp = DescribeConfigsResponse::default();
     for res in req.resources {
         let denied = refusal(
@@ -182,7 +182,7 @@ pub fn describe(
                     r.configs = topic_config::supported()
                         .iter()
                         .filter(|d| wanted(d.name))
-                        .map(|d| topic_entry(d, &shard.config, &topic.configs, synonyms))
+                        .map(|d| topic_entry(d, &scope.config, &topic.configs, synonyms))
                         .collect();
                 }
                 None => {
@@ -191,7 +191,7 @@ pub fn describe(
                 }
             },
             RESOURCE_BROKER => {
-                let c = &shard.config;
+                let c = &scope.config;
                 r.configs = broker_configs(c)
                     .into_iter()
                     .filter(|(n, ..)| wanted(n))
@@ -247,7 +247,7 @@ fn not_alterable(resource_type: i8) -> Option<&'static str> {
 
 /// Applies topic config changes through the controller; returns the error code and message, if any.
 async fn apply(
-    shard: &Rc<Shard>,
+    scope: &Rc<Scope>,
     ctx: &RequestContext,
     resource_type: i8,
     name: String,
@@ -255,7 +255,7 @@ async fn apply(
     replace_all: bool,
     validate_only: bool,
 ) -> (i16, Option<StrBytes>) {
-    let access = Access::of(shard, ctx);
+    let access = Access::of(scope, ctx);
     if let Some(code) = refusal(&access, Operation::AlterConfigs, resource_type, &name) {
         return (code.code(), None);
     }
@@ -279,9 +279,9 @@ async fn apply(
             )
         }
     };
-    let result = on_controller(shard, move |s| async move {
-        controller(&s)
-            .alter_configs(&s, name, changes, replace_all, validate_only)
+    let result = on_controller(scope, move |controller| async move {
+        controller
+            .alter_configs(name, changes, replace_all, validate_only)
             .await
     })
     .await;
@@ -292,7 +292,7 @@ async fn apply(
 }
 
 pub async fn alter(
-    shard: &Rc<Shard>,
+    scope: &Rc<Scope>,
     ctx: &RequestContext,
     req: AlterConfigsRequest,
 ) -> AlterConfigsResponse {
@@ -308,7 +308,7 @@ pub async fn alter(
             .collect();
         let name = res.resource_name.to_string();
         let (code, msg) = apply(
-            shard,
+            scope,
             ctx,
             res.resource_type,
             name,
@@ -328,7 +328,7 @@ pub async fn alter(
 }
 
 pub async fn incremental_alter(
-    shard: &Rc<Shard>,
+    scope: &Rc<Scope>,
     ctx: &RequestContext,
     req: IncrementalAlterConfigsRequest,
 ) -> IncrementalAlterConfigsResponse {
@@ -352,7 +352,7 @@ pub async fn incremental_alter(
             .collect();
         let name = res.resource_name.to_string();
         let (code, msg) = apply(
-            shard,
+            scope,
             ctx,
             res.resource_type,
             name,

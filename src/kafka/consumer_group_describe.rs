@@ -4,9 +4,9 @@
 
 use super::authz::Access;
 use super::group_routing::on_group_shard;
+use super::scope::Scope;
 use super::RequestContext;
 use crate::coordinator::consumer_group::TopicPartition;
-use crate::runtime::shard::Shard;
 use crate::security::acl::{Operation, ResourceType};
 use kafka_protocol::messages::consumer_group_describe_response::{
     Assignment, DescribedGroup, Member, TopicPartitions,
@@ -34,8 +34,8 @@ type MemberView = (
     BTreeSet<TopicPartition>,
 );
 
-fn assignment(shard: &Shard, partitions: BTreeSet<TopicPartition>) -> Assignment {
-    let metadata = shard.metadata();
+fn assignment(scope: &Scope, partitions: BTreeSet<TopicPartition>) -> Assignment {
+    let metadata = scope.metadata();
     let mut by_topic: BTreeMap<uuid::Uuid, Vec<i32>> = BTreeMap::new();
     for (topic, p) in partitions {
         by_topic.entry(topic).or_default().push(p);
@@ -60,11 +60,11 @@ fn assignment(shard: &Shard, partitions: BTreeSet<TopicPartition>) -> Assignment
 
 /// Needs DESCRIBE on each group (GROUP_AUTHORIZATION_FAILED).
 pub async fn handle(
-    shard: &Rc<Shard>,
+    scope: &Rc<Scope>,
     ctx: &RequestContext,
     req: ConsumerGroupDescribeRequest,
 ) -> ConsumerGroupDescribeResponse {
-    let access = Access::of(shard, ctx);
+    let access = Access::of(scope, ctx);
     let mut resp = ConsumerGroupDescribeResponse::default();
     for group_id in req.group_ids {
         let id = group_id.0.to_string();
@@ -76,8 +76,8 @@ pub async fn handle(
             resp.groups.push(d);
             continue;
         }
-        let view = on_group_shard(shard, &id.clone(), move |s, _| async move {
-            s.groups.with_consumer_group(&id, |g, state| {
+        let view = on_group_shard(scope, &id.clone(), move |groups, _| async move {
+            groups.with_consumer_group(&id, |g, state| {
                 let members: Vec<MemberView> = g
                     .members
                     .iter()
@@ -127,8 +127,8 @@ pub async fn handle(
                             m.client_host = s(host);
                             m.subscribed_topic_names =
                                 topics.into_iter().map(|t| TopicName(s(t))).collect();
-                            m.assignment = assignment(shard, current);
-                            m.target_assignment = assignment(shard, target);
+                            m.assignment = assignment(scope, current);
+                            m.target_assignment = assignment(scope, target);
                             m
                         },
                     )

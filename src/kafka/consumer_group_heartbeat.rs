@@ -4,10 +4,10 @@
 
 use super::authz::Access;
 use super::group_routing::on_group_shard;
+use super::scope::Scope;
 use super::RequestContext;
 use crate::coordinator::consumer_group::Heartbeat;
 use crate::coordinator::{topic_table, GroupSettings};
-use crate::runtime::shard::Shard;
 use crate::security::acl::{Operation, ResourceType};
 use kafka_protocol::messages::consumer_group_heartbeat_response::{Assignment, TopicPartitions};
 use kafka_protocol::messages::{ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse};
@@ -17,14 +17,14 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 pub async fn handle(
-    shard: &Rc<Shard>,
+    scope: &Rc<Scope>,
     ctx: &RequestContext,
     req: ConsumerGroupHeartbeatRequest,
 ) -> ConsumerGroupHeartbeatResponse {
-    let settings = GroupSettings::from(&shard.config);
+    let settings = GroupSettings::from(&scope.config);
     let mut resp = ConsumerGroupHeartbeatResponse::default();
     resp.heartbeat_interval_ms = settings.consumer_heartbeat_interval.as_millis() as i32;
-    if !Access::of(shard, ctx).allows(Operation::Read, ResourceType::Group, &req.group_id) {
+    if !Access::of(scope, ctx).allows(Operation::Read, ResourceType::Group, &req.group_id) {
         resp.error_code = ResponseError::GroupAuthorizationFailed.code();
         return resp;
     }
@@ -56,9 +56,10 @@ pub async fn handle(
         client_host: ctx.client_host.clone(),
     };
     let group_id = req.group_id.0.to_string();
-    let answer = on_group_shard(shard, &group_id.clone(), move |s, _| async move {
-        let topics = topic_table(&s.metadata());
-        s.groups.consumer_heartbeat(&group_id, hb, &topics)
+    let metadata = scope.metadata();
+    let answer = on_group_shard(scope, &group_id.clone(), move |groups, _| async move {
+        let topics = topic_table(&metadata);
+        groups.consumer_heartbeat(&group_id, hb, &topics)
     })
     .await
     .and_then(|r| r);

@@ -1,8 +1,8 @@
 //! CreatePartitions: partitions can be added, never removed.
 
 use super::authz::Access;
-use super::{controller, on_controller, RequestContext};
-use crate::runtime::shard::Shard;
+use super::scope::Scope;
+use super::{on_controller, RequestContext};
 use crate::security::acl::{Operation, ResourceType};
 use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
 use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse};
@@ -11,12 +11,12 @@ use kafka_protocol::ResponseError;
 use std::rc::Rc;
 
 pub async fn handle(
-    shard: &Rc<Shard>,
+    scope: &Rc<Scope>,
     ctx: &RequestContext,
     req: CreatePartitionsRequest,
 ) -> CreatePartitionsResponse {
     let mut resp = CreatePartitionsResponse::default();
-    let access = Access::of(shard, ctx);
+    let access = Access::of(scope, ctx);
     for t in req.topics {
         let name = t.name.0.to_string();
         if !access.allows(Operation::Alter, ResourceType::Topic, &name) {
@@ -27,9 +27,9 @@ pub async fn handle(
             continue;
         }
         let (count, validate_only) = (t.count, req.validate_only);
-        let result = on_controller(shard, move |s| async move {
-            controller(&s)
-                .create_partitions(&s, name, count, validate_only)
+        let result = on_controller(scope, move |controller| async move {
+            controller
+                .create_partitions(name, count, validate_only)
                 .await
         })
         .await;

@@ -2,7 +2,7 @@
 //! Needs CREATE on the cluster or on the topic.
 
 use super::authz::Access;
-use super::{controller, on_controller, RequestContext};
+use super::{on_controller, RequestContext};
 use crate::security::acl::{Operation, ResourceType};
 use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
@@ -10,15 +10,15 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 use std::rc::Rc;
 
-use crate::runtime::shard::Shard;
+use super::scope::Scope;
 
 pub async fn handle(
-    shard: &Rc<Shard>,
+    scope: &Rc<Scope>,
     ctx: &RequestContext,
     req: CreateTopicsRequest,
 ) -> CreateTopicsResponse {
     let mut resp = CreateTopicsResponse::default();
-    let access = Access::of(shard, ctx);
+    let access = Access::of(scope, ctx);
     for t in req.topics {
         let name = t.name.0.to_string();
         if !access.allows_on_cluster_or(Operation::Create, ResourceType::Topic, &name) {
@@ -36,12 +36,12 @@ pub async fn handle(
         let partitions = if !t.assignments.is_empty() {
             t.assignments.len() as i32
         } else if t.num_partitions == -1 {
-            shard.config.num_partitions
+            scope.config.num_partitions
         } else {
             t.num_partitions
         };
         let replication = if t.replication_factor == -1 {
-            shard.config.default_replication_factor
+            scope.config.default_replication_factor
         } else {
             t.replication_factor
         };
@@ -56,9 +56,9 @@ pub async fn handle(
             .collect();
         let validate_only = req.validate_only;
         let n = name.clone();
-        let result = on_controller(shard, move |s| async move {
-            controller(&s)
-                .create_topic(&s, n, partitions, replication, configs, validate_only)
+        let result = on_controller(scope, move |controller| async move {
+            controller
+                .create_topic(n, partitions, replication, configs, validate_only)
                 .await
         })
         .await;
@@ -68,7 +68,7 @@ pub async fn handle(
             Ok(()) => {
                 r.num_partitions = partitions;
                 r.replication_factor = replication;
-                if let Some(info) = shard.metadata().topics.get(&name) {
+                if let Some(info) = scope.metadata().topics.get(&name) {
                     r.topic_id = info.id;
                 }
             }

@@ -2,9 +2,9 @@
 
 use super::authz::Access;
 use super::errors::read_code;
+use super::scope::Scope;
 use super::RequestContext;
 use crate::runtime::router::on_leaders_by_topic;
-use crate::runtime::shard::Shard;
 use crate::security::acl::{Operation, ResourceType};
 use crate::storage::PartitionLog;
 use kafka_protocol::messages::delete_records_response::{
@@ -36,11 +36,11 @@ async fn delete(
 }
 
 pub async fn handle(
-    shard: &Rc<Shard>,
+    scope: &Rc<Scope>,
     ctx: &RequestContext,
     req: DeleteRecordsRequest,
 ) -> DeleteRecordsResponse {
-    let access = Access::of(shard, ctx);
+    let access = Access::of(scope, ctx);
     let (allowed, denied): (Vec<_>, Vec<_>) = req
         .topics
         .into_iter()
@@ -57,7 +57,7 @@ pub async fn handle(
         })
         .collect();
     let mut resp = DeleteRecordsResponse::default();
-    resp.topics = on_leaders_by_topic(shard, topics, delete, |(index, _)| {
+    resp.topics = on_leaders_by_topic(&scope.router, topics, delete, |(index, _)| {
         let mut r = not_deleted(index);
         r.error_code = ResponseError::NotLeaderOrFollower.code();
         r

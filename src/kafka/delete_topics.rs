@@ -1,8 +1,8 @@
 //! DeleteTopics, by name (v1-5) or by name or id (v6+).
 
 use super::authz::Access;
-use super::{controller, on_controller, RequestContext};
-use crate::runtime::shard::Shard;
+use super::scope::Scope;
+use super::{on_controller, RequestContext};
 use crate::security::acl::{Operation, ResourceType};
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse, TopicName};
@@ -12,7 +12,7 @@ use std::rc::Rc;
 use uuid::Uuid;
 
 pub async fn handle(
-    shard: &Rc<Shard>,
+    scope: &Rc<Scope>,
     ctx: &RequestContext,
     req: DeleteTopicsRequest,
 ) -> DeleteTopicsResponse {
@@ -28,9 +28,9 @@ pub async fn handle(
             .collect()
     };
     let mut resp = DeleteTopicsResponse::default();
-    let access = Access::of(shard, ctx);
+    let access = Access::of(scope, ctx);
     for (name, id) in targets {
-        let metadata = shard.metadata();
+        let metadata = scope.metadata();
         let name = name.or_else(|| metadata.topics_by_id.get(&id).map(|t| t.name.clone()));
         let mut r = DeletableTopicResult::default();
         r.topic_id = id;
@@ -48,8 +48,8 @@ pub async fn handle(
             resp.responses.push(r);
             continue;
         }
-        let result = on_controller(shard, move |s| async move {
-            controller(&s).delete_topic(&s, name).await
+        let result = on_controller(scope, move |controller| async move {
+            controller.delete_topic(name).await
         })
         .await;
         if let Err((code, message)) = result {

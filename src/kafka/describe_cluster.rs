@@ -3,18 +3,18 @@
 //! DESCRIBE, but KafkaApis does not check it): the Java admin client calls it for describeTopics, so
 //! refusing it would lock every non-admin admin client out.
 
+use super::scope::Scope;
 use super::{cluster_brokers, controller_id, RequestContext};
-use crate::runtime::shard::Shard;
 use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
 use kafka_protocol::messages::{BrokerId, DescribeClusterResponse};
 use kafka_protocol::protocol::StrBytes;
 
-pub fn handle(shard: &Shard, ctx: &RequestContext) -> DescribeClusterResponse {
+pub fn handle(scope: &Scope, ctx: &RequestContext) -> DescribeClusterResponse {
     let mut resp = DescribeClusterResponse::default();
-    resp.cluster_id = StrBytes::from_string(shard.metadata().cluster_id.clone());
-    resp.controller_id = BrokerId(controller_id(shard));
+    resp.cluster_id = StrBytes::from_string(scope.metadata().cluster_id.clone());
+    resp.controller_id = BrokerId(controller_id(scope));
     resp.cluster_authorized_operations = i32::MIN;
-    resp.brokers = cluster_brokers(shard, ctx)
+    resp.brokers = cluster_brokers(scope, ctx)
         .into_iter()
         .map(|e| {
             let mut b = DescribeClusterBroker::default();

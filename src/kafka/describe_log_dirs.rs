@@ -3,9 +3,9 @@
 //! the cluster; refused, the answer is empty with CLUSTER_AUTHORIZATION_FAILED (Kafka's behaviour).
 
 use super::authz::Access;
+use super::scope::Scope;
 use super::RequestContext;
 use crate::runtime::router::on_owners_by_topic;
-use crate::runtime::shard::Shard;
 use crate::security::acl::Operation;
 use crate::storage::PartitionLog;
 use kafka_protocol::messages::describe_log_dirs_response::{
@@ -26,16 +26,16 @@ async fn size(log: Option<Rc<PartitionLog>>, index: i32) -> Option<DescribeLogDi
 }
 
 pub async fn handle(
-    shard: &Rc<Shard>,
+    scope: &Rc<Scope>,
     ctx: &RequestContext,
     req: DescribeLogDirsRequest,
 ) -> DescribeLogDirsResponse {
-    if !Access::of(shard, ctx).allows_cluster(Operation::Describe) {
+    if !Access::of(scope, ctx).allows_cluster(Operation::Describe) {
         let mut resp = DescribeLogDirsResponse::default();
         resp.error_code = ResponseError::ClusterAuthorizationFailed.code();
         return resp;
     }
-    let metadata = shard.metadata();
+    let metadata = scope.metadata();
     // No topic list means every partition; partitions that do not exist are left out, as Kafka does.
     let topics: Vec<(TopicName, Vec<(i32, i32)>)> = match req.topics {
         Some(topics) => topics
@@ -52,8 +52,8 @@ pub async fn handle(
             .collect(),
     };
     let mut dir = DescribeLogDirsResult::default();
-    dir.log_dir = StrBytes::from_string(log_dir_name(shard));
-    dir.topics = on_owners_by_topic(shard, topics, size)
+    dir.log_dir = StrBytes::from_string(log_dir_name(scope));
+    dir.topics = on_owners_by_topic(&scope.router, topics, size)
         .await
         .into_iter()
         .filter_map(|(name, partitions)| {
@@ -72,8 +72,8 @@ pub async fn handle(
 }
 
 /// The data directory as an absolute path where it can be resolved (Kafka reports absolute log dirs).
-fn log_dir_name(shard: &Shard) -> String {
-    let dir = &shard.config.data_dir;
+fn log_dir_name(scope: &Scope) -> String {
+    let dir = &scope.config.data_dir;
     std::path::absolute(dir)
         .unwrap_or_else(|_| dir.clone())
         .display()

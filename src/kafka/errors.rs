@@ -1,7 +1,7 @@
 //! Internal errors mapped to Kafka error codes at the protocol edge.
 
-use crate::cluster::controller::ControllerError;
 use crate::cluster::reassignment::ReassignError;
+use crate::controller::ControllerError;
 use crate::quorum::QuorumError;
 use crate::storage::admission::AdmissionError;
 use crate::storage::batch::BatchError;

@@ -10,14 +10,14 @@ use super::fetch_session::{
     PartitionKey, SessionError, SessionPartition, FINAL_EPOCH, INITIAL_EPOCH,
 };
 use super::offset_for_leader_epoch::leader_epoch_mismatch;
+use super::scope::Scope;
 use super::{Outcome, RequestContext};
-use crate::metrics::PartitionMetrics;
 use crate::kafka::frame::{hole, MAX_HOLE};
+use crate::metrics::PartitionMetrics;
 use crate::runtime::router::{on_leaders, PartitionItem};
-use crate::runtime::shard::Shard;
-use crate::types::signal::Signal;
 use crate::security::acl::{Operation, ResourceType};
 use crate::storage::{FileSlice, PartitionLog};
+use crate::types::signal::Signal;
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
@@ -104,12 +104,12 @@ async fn read_partition(log: Option<Rc<PartitionLog>>, input: ReadInput) -> Read
 /// Parks on the owning shard until any of `offsets`' partitions has data at its offset (below the high
 /// watermark, or for a follower the log end), or `wait` passes.
 async fn wait_for_data(
-    shard: &Rc<Shard>,
+    scope: &Rc<Scope>,
     items: &[(String, i32, i64)],
     wait: Duration,
     follower: bool,
 ) {
-    let metadata = shard.metadata();
+    let metadata = scope.metadata();
     let mut by_shard: BTreeMap<usize, Vec<(String, i32, i64)>> = BTreeMap::new();
     for (t, p, o) in items {
         if let Some(owner) = metadata.shard_of(t, *p) {
@@ -119,14 +119,16 @@ async fn wait_for_data(
     let any = Signal::default();
     let mut tasks = Vec::new();
     for (owner, group) in by_shard {
-        let shard = shard.clone();
+        let scope = scope.clone();
         let any = any.clone();
         tasks.push(glommio::spawn_local(async move {
-            shard
-                .submit_to(owner, move |s| async move {
+            scope
+                .router
+                .partitions
+                .invoke_on(owner, move |partitions| async move {
                     let data = Signal::default();
                     for (t, p, o) in &group {
-                        if let Some(log) = s.partition(t, *p) {
+                        if let Some(log) = partitions.get(t, *p) {
                             let end = if follower {
                                 &log.log_end
                             } else {
@@ -174,9 +176,9 @@ fn requested_partitions(req: &FetchRequest) -> Vec<(PartitionKey, SessionPartiti
 }
 
 /// Decides what to read from the request and the session state (KIP-227 epochs).
-fn plan(shard: &Shard, req: &FetchRequest) -> Result<Plan, ResponseError> {
+fn plan(scope: &Scope, req: &FetchRequest) -> Result<Plan, ResponseError> {
     let requested = requested_partitions(req);
-    let sessions = &shard.fetch_sessions;
+    let sessions = &scope.fetch_sessions;
     match req.session_epoch {
         FINAL_EPOCH | INITIAL_EPOCH if req.session_id != 0 => sessions.remove(req.session_id),
         _ => {}
@@ -232,24 +234,24 @@ fn plan(shard: &Shard, req: &FetchRequest) -> Result<Plan, ResponseError> {
     }
 }
 
-pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: FetchRequest) -> Outcome {
+pub async fn handle(scope: &Rc<Scope>, ctx: &RequestContext, req: FetchRequest) -> Outcome {
     let deadline = Instant::now() + Duration::from_millis(req.max_wait_ms.max(0) as u64);
     let max_bytes = if req.max_bytes <= 0 {
         MAX_HOLE as u64
     } else {
         req.max_bytes as u64
     };
-    let plan = match plan(shard, &req) {
+    let plan = match plan(scope, &req) {
         Ok(p) => p,
         Err(code) => {
-            shard.metrics.record_error(ctx.api_key, code.code());
+            scope.metrics.record_error(ctx.api_key, code.code());
             let mut resp = FetchResponse::default();
             resp.error_code = code.code();
             return ctx.respond(&resp);
         }
     };
     // READ on each topic, decided once per request; refused partitions are answered, never read.
-    let access = Access::of(shard, ctx);
+    let access = Access::of(scope, ctx);
     let mut refused = vec![false; plan.targets.len()];
     if access.enforced() {
         let mut last: Option<(&str, bool)> = None;
@@ -281,7 +283,7 @@ pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: FetchRequest) 
                 },
             })
             .collect();
-        let reads: Vec<ReadOutput> = on_leaders(shard, items, read_partition, |_| {
+        let reads: Vec<ReadOutput> = on_leaders(&scope.router, items, read_partition, |_| {
             ReadOutput::failed(ResponseError::NotLeaderOrFollower)
         })
         .await;
@@ -300,7 +302,7 @@ pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: FetchRequest) 
             .iter()
             .map(|((t, p), s)| (t.clone(), *p, s.fetch_offset))
             .collect();
-        wait_for_data(shard, &waiting, deadline - now, replica.is_some()).await;
+        wait_for_data(scope, &waiting, deadline - now, replica.is_some()).await;
     };
     let mut reads = reads.into_iter();
     let reads = refused
@@ -312,7 +314,7 @@ pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: FetchRequest) 
                 .unwrap_or_else(|| ReadOutput::failed(ResponseError::UnknownServerError)),
         })
         .collect();
-    respond(shard, ctx, &req, plan, reads, max_bytes)
+    respond(scope, ctx, &req, plan, reads, max_bytes)
 }
 
 /// True when an incremental response must carry this partition.
@@ -324,7 +326,7 @@ fn has_news(part: &SessionPartition, read: &ReadOutput) -> bool {
 }
 
 fn respond(
-    shard: &Shard,
+    scope: &Scope,
     ctx: &RequestContext,
     req: &FetchRequest,
     plan: Plan,
@@ -344,7 +346,7 @@ fn respond(
         let mut data = PartitionData::default();
         data.partition_index = key.1;
         data.error_code = read.error.map_or(0, |e| e.code());
-        shard.metrics.record_error(ctx.api_key, data.error_code);
+        scope.metrics.record_error(ctx.api_key, data.error_code);
         data.high_watermark = read.high_watermark;
         data.last_stable_offset = read.high_watermark;
         data.log_start_offset = read.log_start_offset;
@@ -370,7 +372,7 @@ fn respond(
     }
     if plan.session_id != 0 {
         // Remember what the client now knows, so the next incremental answer skips unchanged partitions.
-        let _ = shard
+        let _ = scope
             .fetch_sessions
             .with_current(plan.session_id, |session| {
                 for (key, hw, start) in sent {

@@ -4,8 +4,8 @@
 
 use super::authz::Access;
 use super::group_routing::coordinator_node;
+use super::scope::Scope;
 use super::{cluster_brokers, unsupported, RequestContext};
-use crate::runtime::shard::Shard;
 use crate::security::acl::{Operation, ResourceType};
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};
@@ -15,7 +15,7 @@ use kafka_protocol::ResponseError;
 const KEY_TYPE_GROUP: i8 = 0;
 
 fn lookup(
-    shard: &Shard,
+    scope: &Scope,
     ctx: &RequestContext,
     access: &Access,
     key: StrBytes,
@@ -39,8 +39,8 @@ fn lookup(
         c.error_code = ResponseError::InvalidRequest.code();
         c.error_message = Some(StrBytes::from_static_str(unsupported::TRANSACTIONS));
     } else {
-        let endpoint = coordinator_node(shard, &key).and_then(|n| {
-            cluster_brokers(shard, ctx)
+        let endpoint = coordinator_node(scope, &key).and_then(|n| {
+            cluster_brokers(scope, ctx)
                 .into_iter()
                 .find(|b| b.node_id == n)
         });
@@ -58,21 +58,21 @@ fn lookup(
 }
 
 pub fn handle(
-    shard: &Shard,
+    scope: &Scope,
     ctx: &RequestContext,
     req: FindCoordinatorRequest,
 ) -> FindCoordinatorResponse {
     let mut resp = FindCoordinatorResponse::default();
-    let access = Access::of(shard, ctx);
+    let access = Access::of(scope, ctx);
     if ctx.version >= 4 {
         resp.coordinators = req
             .coordinator_keys
             .into_iter()
-            .map(|k| lookup(shard, ctx, &access, k, req.key_type))
+            .map(|k| lookup(scope, ctx, &access, k, req.key_type))
             .collect();
         return resp;
     }
-    let c = lookup(shard, ctx, &access, req.key, req.key_type);
+    let c = lookup(scope, ctx, &access, req.key, req.key_type);
     resp.error_code = c.error_code;
     resp.error_message = c.error_message;
     resp.node_id = c.node_id;

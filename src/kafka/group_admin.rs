@@ -4,8 +4,8 @@
 
 use super::authz::Access;
 use super::group_routing::on_group_shard;
+use super::scope::Scope;
 use super::RequestContext;
-use crate::runtime::shard::Shard;
 use crate::security::acl::{Operation, ResourceType, CLUSTER_NAME};
 use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
 use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
@@ -24,15 +24,16 @@ fn s(v: String) -> StrBytes {
 }
 
 pub async fn list(
-    shard: &Rc<Shard>,
+    scope: &Rc<Scope>,
     ctx: &RequestContext,
     req: ListGroupsRequest,
 ) -> ListGroupsResponse {
     let mut all = Vec::new();
-    for target in 0..shard.count {
+    for target in 0..scope.groups.shards() {
         all.extend(
-            shard
-                .submit_to(target, |s| async move { s.groups.list() })
+            scope
+                .groups
+                .invoke_on(target, |groups| async move { groups.list() })
                 .await
                 .unwrap_or_default(),
         );
@@ -51,7 +52,7 @@ pub async fn list(
                 .iter()
                 .any(|t| t.eq_ignore_ascii_case(kind))
     };
-    let access = Access::of(shard, ctx);
+    let access = Access::of(scope, ctx);
     let every_group = access.sees(Operation::Describe, ResourceType::Cluster, CLUSTER_NAME);
     let visible =
         |id: &str| every_group || access.sees(Operation::Describe, ResourceType::Group, id);
@@ -75,11 +76,11 @@ pub async fn list(
 }
 
 pub async fn describe(
-    shard: &Rc<Shard>,
+    scope: &Rc<Scope>,
     ctx: &RequestContext,
     req: DescribeGroupsRequest,
 ) -> DescribeGroupsResponse {
-    let access = Access::of(shard, ctx);
+    let access = Access::of(scope, ctx);
     let mut resp = DescribeGroupsResponse::default();
     for group_id in req.groups {
         let id = group_id.0.to_string();
@@ -91,10 +92,8 @@ pub async fn describe(
             resp.groups.push(g);
             continue;
         }
-        let found = on_group_shard(shard, &id.clone(), move |s, _| async move {
-            s.groups
-                .describe(&id)
-                .map(|d| (d, s.groups.lag_report(&id)))
+        let found = on_group_shard(scope, &id.clone(), move |groups, _| async move {
+            groups.describe(&id).map(|d| (d, groups.lag_report(&id)))
         })
         .await;
         let mut g = DescribedGroup::default();
@@ -134,11 +133,11 @@ pub async fn describe(
 }
 
 pub async fn delete(
-    shard: &Rc<Shard>,
+    scope: &Rc<Scope>,
     ctx: &RequestContext,
     req: DeleteGroupsRequest,
 ) -> DeleteGroupsResponse {
-    let access = Access::of(shard, ctx);
+    let access = Access::of(scope, ctx);
     let mut resp = DeleteGroupsResponse::default();
     for group_id in req.groups_names {
         let id = group_id.0.to_string();
@@ -149,19 +148,19 @@ pub async fn delete(
             resp.results.push(r);
             continue;
         }
-        let outcome = on_group_shard(shard, &id.clone(), move |s, log| async move {
-            if !s.groups.exists(&id) {
+        let outcome = on_group_shard(scope, &id.clone(), move |groups, log| async move {
+            if !groups.exists(&id) {
                 return Err(ResponseError::GroupIdNotFound);
             }
-            if s.groups.has_members(&id) {
+            if groups.has_members(&id) {
                 return Err(ResponseError::NonEmptyGroup);
             }
-            let keys = s.groups.committed(&id).into_keys().collect();
-            s.groups
+            let keys = groups.committed(&id).into_keys().collect();
+            groups
                 .delete_offsets(&log, &id, keys)
                 .await
                 .map_err(|_| ResponseError::KafkaStorageError)?;
-            s.groups.forget(&id);
+            groups.forget(&id);
             Ok(())
         })
         .await;

@@ -4,10 +4,10 @@
 
 use super::authz::Access;
 use super::group_routing::on_group_shard;
+use super::scope::Scope;
 use super::RequestContext;
 use crate::coordinator::group::{JoinOutcome, JoinRequest, JoinResult, SyncOutcome};
 use crate::coordinator::GroupSettings;
-use crate::runtime::shard::Shard;
 use crate::security::acl::{Operation, ResourceType};
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use kafka_protocol::messages::leave_group_response::MemberResponse;
@@ -22,8 +22,8 @@ fn s(v: String) -> StrBytes {
 }
 
 /// READ on the group, which every membership API needs.
-fn may_read(shard: &Shard, ctx: &RequestContext, group: &str) -> bool {
-    Access::of(shard, ctx).allows(Operation::Read, ResourceType::Group, group)
+fn may_read(scope: &Scope, ctx: &RequestContext, group: &str) -> bool {
+    Access::of(scope, ctx).allows(Operation::Read, ResourceType::Group, group)
 }
 
 fn join_response(ctx: &RequestContext, r: JoinResult) -> JoinGroupResponse {
@@ -53,14 +53,14 @@ fn join_response(ctx: &RequestContext, r: JoinResult) -> JoinGroupResponse {
 }
 
 pub async fn join(
-    shard: &Rc<Shard>,
+    scope: &Rc<Scope>,
     ctx: &RequestContext,
     req: JoinGroupRequest,
 ) -> JoinGroupResponse {
-    let settings = GroupSettings::from(&shard.config);
+    let settings = GroupSettings::from(&scope.config);
     let member_id = req.member_id.to_string();
     let session = Duration::from_millis(req.session_timeout_ms.max(0) as u64);
-    if !may_read(shard, ctx, &req.group_id) {
+    if !may_read(scope, ctx, &req.group_id) {
         return join_response(
             ctx,
             JoinResult::error(ResponseError::GroupAuthorizationFailed, member_id),
@@ -100,11 +100,8 @@ pub async fn join(
     };
     let group_id = req.group_id.0.to_string();
     let delay = settings.initial_rebalance_delay;
-    let result = on_group_shard(shard, &group_id.clone(), move |s, _| async move {
-        match s
-            .groups
-            .with_group(&group_id, |g| g.join(join, Instant::now(), delay))
-        {
+    let result = on_group_shard(scope, &group_id.clone(), move |groups, _| async move {
+        match groups.with_group(&group_id, |g| g.join(join, Instant::now(), delay)) {
             JoinOutcome::Now(r) => r,
             // The member was removed (left, fenced, group deleted) while it waited.
             JoinOutcome::Wait(rx) => rx
@@ -118,11 +115,11 @@ pub async fn join(
 }
 
 pub async fn sync(
-    shard: &Rc<Shard>,
+    scope: &Rc<Scope>,
     ctx: &RequestContext,
     req: SyncGroupRequest,
 ) -> SyncGroupResponse {
-    if !may_read(shard, ctx, &req.group_id) {
+    if !may_read(scope, ctx, &req.group_id) {
         let mut resp = SyncGroupResponse::default();
         resp.error_code = ResponseError::GroupAuthorizationFailed.code();
         return resp;
@@ -135,8 +132,8 @@ pub async fn sync(
         .into_iter()
         .map(|a| (a.member_id.to_string(), a.assignment))
         .collect();
-    let result = on_group_shard(shard, &group_id.clone(), move |s, _| async move {
-        let outcome = s.groups.with_existing(&group_id, |g| {
+    let result = on_group_shard(scope, &group_id.clone(), move |groups, _| async move {
+        let outcome = groups.with_existing(&group_id, |g| {
             g.sync(&member_id, generation, assignments, Instant::now())
         });
         let answer = match outcome {
@@ -144,9 +141,8 @@ pub async fn sync(
             Some(SyncOutcome::Now(r)) => r,
             Some(SyncOutcome::Wait(rx)) => rx.await.unwrap_or(Err(ResponseError::UnknownMemberId)),
         };
-        let protocol = s
-            .groups
-            .with_existing(&group_id, |g| (g.protocol_type.clone(), g.protocol.clone()));
+        let protocol =
+            groups.with_existing(&group_id, |g| (g.protocol_type.clone(), g.protocol.clone()));
         (answer, protocol)
     })
     .await;
@@ -165,11 +161,11 @@ pub async fn sync(
 }
 
 pub async fn heartbeat(
-    shard: &Rc<Shard>,
+    scope: &Rc<Scope>,
     ctx: &RequestContext,
     req: HeartbeatRequest,
 ) -> HeartbeatResponse {
-    if !may_read(shard, ctx, &req.group_id) {
+    if !may_read(scope, ctx, &req.group_id) {
         let mut resp = HeartbeatResponse::default();
         resp.error_code = ResponseError::GroupAuthorizationFailed.code();
         return resp;
@@ -177,8 +173,8 @@ pub async fn heartbeat(
     let group_id = req.group_id.0.to_string();
     let member_id = req.member_id.to_string();
     let generation = req.generation_id;
-    let result = on_group_shard(shard, &group_id.clone(), move |s, _| async move {
-        s.groups
+    let result = on_group_shard(scope, &group_id.clone(), move |groups, _| async move {
+        groups
             .with_existing(&group_id, |g| {
                 g.heartbeat(&member_id, generation, Instant::now())
             })
@@ -193,11 +189,11 @@ pub async fn heartbeat(
 }
 
 pub async fn leave(
-    shard: &Rc<Shard>,
+    scope: &Rc<Scope>,
     ctx: &RequestContext,
     req: LeaveGroupRequest,
 ) -> LeaveGroupResponse {
-    if !may_read(shard, ctx, &req.group_id) {
+    if !may_read(scope, ctx, &req.group_id) {
         let mut resp = LeaveGroupResponse::default();
         resp.error_code = ResponseError::GroupAuthorizationFailed.code();
         return resp;
@@ -218,10 +214,10 @@ pub async fn leave(
         vec![(req.member_id.to_string(), None)]
     };
     let who = leaving.clone();
-    let result = on_group_shard(shard, &group_id.clone(), move |s, _| async move {
+    let result = on_group_shard(scope, &group_id.clone(), move |groups, _| async move {
         who.iter()
             .map(|(id, instance)| {
-                s.groups
+                groups
                     .with_existing(&group_id, |g| {
                         g.leave(id, instance.as_deref(), Instant::now())
                     })

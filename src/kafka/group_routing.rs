@@ -3,9 +3,10 @@
 //! there; until `__consumer_offsets` exists (first seconds of a new broker) the answer is
 //! COORDINATOR_NOT_AVAILABLE, which clients retry.
 
+use super::scope::Scope;
 use crate::cluster::metadata::PartitionRoute;
 use crate::coordinator::offsets_topic::{partition_for, TOPIC};
-use crate::runtime::shard::Shard;
+use crate::coordinator::GroupCoordinator;
 use crate::storage::PartitionLog;
 use kafka_protocol::ResponseError;
 use std::future::Future;
@@ -13,8 +14,8 @@ use std::rc::Rc;
 
 /// The `__consumer_offsets` partition of `group_id` and the shard owning it here. In a cluster a group
 /// is coordinated by the leader of that partition; other nodes answer NOT_COORDINATOR.
-fn locate(shard: &Shard, group_id: &str) -> Result<(i32, usize), ResponseError> {
-    let metadata = shard.metadata();
+fn locate(scope: &Scope, group_id: &str) -> Result<(i32, usize), ResponseError> {
+    let metadata = scope.metadata();
     let topic = metadata
         .topics
         .get(TOPIC)
@@ -29,8 +30,8 @@ fn locate(shard: &Shard, group_id: &str) -> Result<(i32, usize), ResponseError> 
 
 /// The node coordinating `group_id` (the leader of its `__consumer_offsets` partition), once that
 /// topic exists.
-pub fn coordinator_node(shard: &Shard, group_id: &str) -> Option<i32> {
-    let metadata = shard.metadata();
+pub fn coordinator_node(scope: &Scope, group_id: &str) -> Option<i32> {
+    let metadata = scope.metadata();
     let topic = metadata.topics.get(TOPIC)?;
     let partition = partition_for(group_id, topic.partition_count());
     Some(topic.partitions.get(partition as usize)?.leader)
@@ -38,20 +39,21 @@ pub fn coordinator_node(shard: &Shard, group_id: &str) -> Option<i32> {
 
 /// Runs `f` on the shard coordinating `group_id`, with that group's `__consumer_offsets` log.
 pub async fn on_group_shard<T, F, Fut>(
-    shard: &Rc<Shard>,
+    scope: &Rc<Scope>,
     group_id: &str,
     f: F,
 ) -> Result<T, ResponseError>
 where
     T: Send + 'static,
-    F: FnOnce(Rc<Shard>, Rc<PartitionLog>) -> Fut + Send + 'static,
+    F: FnOnce(Rc<GroupCoordinator>, Rc<PartitionLog>) -> Fut + Send + 'static,
     Fut: Future<Output = T> + 'static,
 {
-    let (partition, owner) = locate(shard, group_id)?;
-    shard
-        .submit_to(owner, move |s| async move {
-            let log = s.partition(TOPIC, partition)?;
-            Some(f(s, log).await)
+    let (partition, owner) = locate(scope, group_id)?;
+    scope
+        .groups
+        .invoke_on(owner, move |groups| async move {
+            let log = groups.offsets_log(partition)?;
+            Some(f(groups, log).await)
         })
         .await
         .flatten()

@@ -4,22 +4,22 @@
 //! (Kafka 3.0+).
 
 use super::authz::Access;
-use super::{controller, on_controller, unsupported, RequestContext};
-use crate::runtime::shard::Shard;
+use super::scope::Scope;
+use super::{on_controller, unsupported, RequestContext};
 use crate::security::acl::{Operation, ResourceType, CLUSTER_NAME};
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 use kafka_protocol::ResponseError;
 use std::rc::Rc;
 
 pub async fn handle(
-    shard: &Rc<Shard>,
+    scope: &Rc<Scope>,
     ctx: &RequestContext,
     req: InitProducerIdRequest,
 ) -> InitProducerIdResponse {
     let mut resp = InitProducerIdResponse::default();
     resp.producer_id = ProducerId(-1);
     resp.producer_epoch = -1;
-    let access = Access::of(shard, ctx);
+    let access = Access::of(scope, ctx);
     if req.transactional_id.is_none()
         && !access.sees(
             Operation::IdempotentWrite,
@@ -41,8 +41,8 @@ pub async fn handle(
         resp.producer_epoch = req.producer_epoch + 1;
         return resp;
     }
-    match on_controller(shard, |s| async move {
-        controller(&s).allocate_producer_id(&s).await
+    match on_controller(scope, |controller| async move {
+        controller.allocate_producer_id().await
     })
     .await
     {

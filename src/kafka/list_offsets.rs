@@ -3,9 +3,9 @@
 
 use super::authz::Access;
 use super::errors::read_code;
+use super::scope::Scope;
 use super::RequestContext;
 use crate::runtime::router::on_leaders_by_topic;
-use crate::runtime::shard::Shard;
 use crate::security::acl::{Operation, ResourceType};
 use crate::storage::PartitionLog;
 use kafka_protocol::messages::list_offsets_response::{
@@ -59,11 +59,11 @@ async fn lookup(
 }
 
 pub async fn handle(
-    shard: &Rc<Shard>,
+    scope: &Rc<Scope>,
     ctx: &RequestContext,
     req: ListOffsetsRequest,
 ) -> ListOffsetsResponse {
-    let access = Access::of(shard, ctx);
+    let access = Access::of(scope, ctx);
     let (allowed, denied): (Vec<_>, Vec<_>) = req
         .topics
         .into_iter()
@@ -80,7 +80,7 @@ pub async fn handle(
         })
         .collect();
     let mut resp = ListOffsetsResponse::default();
-    resp.topics = on_leaders_by_topic(shard, topics, lookup, |(index, _)| {
+    resp.topics = on_leaders_by_topic(&scope.router, topics, lookup, |(index, _)| {
         failed(index, ResponseError::NotLeaderOrFollower)
     })
     .await

@@ -4,10 +4,11 @@
 //! principal may not DESCRIBE; one asked for by name or id answers TOPIC_AUTHORIZATION_FAILED instead.
 
 use super::authz::Access;
+use super::scope::Scope;
 use super::{cluster_brokers, controller_id, RequestContext};
 use crate::cluster::fencing::NO_LEADER;
 use crate::cluster::metadata::{validate_topic_name, TopicInfo};
-use crate::runtime::shard::{Shard, CONTROLLER_SHARD};
+use crate::runtime::mesh::CONTROLLER_SHARD;
 use crate::security::acl::{Operation, ResourceType};
 use bytes::Bytes;
 use kafka_protocol::messages::metadata_response::{
@@ -24,12 +25,12 @@ use tracing::warn;
 const OPS_NOT_REQUESTED: i32 = i32::MIN;
 
 pub async fn handle(
-    shard: &Rc<Shard>,
+    scope: &Rc<Scope>,
     ctx: &RequestContext,
     req: MetadataRequest,
 ) -> MetadataResponse {
     let mut resp = MetadataResponse::default();
-    resp.brokers = cluster_brokers(shard, ctx)
+    resp.brokers = cluster_brokers(scope, ctx)
         .into_iter()
         .map(|e| {
             let mut b = MetadataResponseBroker::default();
@@ -40,16 +41,16 @@ pub async fn handle(
             b
         })
         .collect();
-    resp.controller_id = BrokerId(controller_id(shard));
+    resp.controller_id = BrokerId(controller_id(scope));
     resp.cluster_authorized_operations = OPS_NOT_REQUESTED;
-    let snapshot = shard.metadata();
+    let snapshot = scope.metadata();
     resp.cluster_id = Some(StrBytes::from_string(snapshot.cluster_id.clone()));
     // v0 treats an empty list as "all topics"; later versions use null for that.
     let all = match &req.topics {
         None => true,
         Some(t) => t.is_empty() && ctx.version == 0,
     };
-    let access = Access::of(shard, ctx);
+    let access = Access::of(scope, ctx);
     if all {
         let mut topics: Vec<_> = snapshot
             .topics
@@ -64,12 +65,12 @@ pub async fn handle(
             .collect();
         return resp;
     }
-    let auto_create = req.allow_auto_topic_creation && shard.config.auto_create_topics_enable;
+    let auto_create = req.allow_auto_topic_creation && scope.config.auto_create_topics_enable;
     for requested in req.topics.unwrap_or_default() {
         let by_name = requested.name.as_ref().map(|n| n.0.to_string());
         let known = match &by_name {
-            Some(name) => shard.metadata().topics.get(name).cloned(),
-            None => shard
+            Some(name) => scope.metadata().topics.get(name).cloned(),
+            None => scope
                 .metadata()
                 .topics_by_id
                 .get(&requested.topic_id)
@@ -108,12 +109,12 @@ pub async fn handle(
                 continue;
             }
             (None, Some(name)) if auto_create => {
-                auto_create_topic(shard, name.clone()).await.ok_or(name)
+                auto_create_topic(scope, name.clone()).await.ok_or(name)
             }
             (None, name) => Err(name.unwrap_or_default()),
         };
         resp.topics.push(match topic {
-            Ok(t) => topic_response(&t, &shard.metadata().fenced_brokers),
+            Ok(t) => topic_response(&t, &scope.metadata().fenced_brokers),
             Err(name) => {
                 let code = if validate_topic_name(&name).is_err() && !name.is_empty() {
                     ResponseError::InvalidTopicException
@@ -137,19 +138,19 @@ fn error_topic(code: ResponseError, name: Option<String>, id: uuid::Uuid) -> Met
 }
 
 /// Creates a topic with the broker defaults; `None` when the name is invalid or creation failed.
-async fn auto_create_topic(shard: &Rc<Shard>, name: String) -> Option<Arc<TopicInfo>> {
+async fn auto_create_topic(scope: &Rc<Scope>, name: String) -> Option<Arc<TopicInfo>> {
     validate_topic_name(&name).ok()?;
-    let partitions = shard.config.num_partitions;
-    let factor = shard.config.default_replication_factor;
+    let partitions = scope.config.num_partitions;
+    let factor = scope.config.default_replication_factor;
     let n = name.clone();
-    let created = shard
-        .submit_to(CONTROLLER_SHARD, move |s| async move {
-            let c = s.controller.as_ref().expect("controller shard");
+    let created = scope
+        .controller
+        .invoke_on(CONTROLLER_SHARD, move |c| async move {
             match c
-                .create_topic(&s, n, partitions, factor, Vec::new(), false)
+                .create_topic(n, partitions, factor, Vec::new(), false)
                 .await
             {
-                Ok(()) | Err(crate::cluster::controller::ControllerError::TopicExists(_)) => Ok(()),
+                Ok(()) | Err(crate::controller::ControllerError::TopicExists(_)) => Ok(()),
                 Err(e) => Err(e.to_string()),
             }
         })
@@ -158,7 +159,7 @@ async fn auto_create_topic(shard: &Rc<Shard>, name: String) -> Option<Arc<TopicI
         warn!(topic = %name, error = %e, "auto-creating topic failed");
         return None;
     }
-    shard.metadata().topics.get(&name).cloned()
+    scope.metadata().topics.get(&name).cloned()
 }
 
 /// Tagged field on each partition of a Metadata v9+ response: the shard (core) of this broker that owns

@@ -25,9 +25,9 @@ mod describe_log_dirs;
 mod error_codes;
 mod errors;
 mod fetch;
-pub mod frame;
 pub mod fetch_session;
 mod find_coordinator;
+pub mod frame;
 mod group_admin;
 mod group_membership;
 mod group_routing;
@@ -39,6 +39,7 @@ mod offsets;
 mod produce;
 mod reassignments;
 mod sasl;
+pub mod scope;
 mod scram_credentials;
 mod unsupported;
 
@@ -47,9 +48,10 @@ pub use group_admin::LAG_STATUS_TAG;
 /// The Metadata tagged field carrying the shard that serves a partition (read by the CLI).
 pub use metadata::SHARD_TAG;
 
-use crate::metrics::GaugeGuard;
+use crate::controller::Controller;
 use crate::kafka::frame::{FrameWriter, ResponseFrame};
-use crate::runtime::shard::Shard;
+use crate::metrics::GaugeGuard;
+use crate::runtime::mesh::CONTROLLER_SHARD;
 use crate::security::listener::Listener;
 use crate::security::session::Connection;
 use crate::security::Principal;
@@ -58,6 +60,7 @@ use bytes::{BufMut, Bytes};
 use error_codes::ErrorCodes;
 use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable};
+use scope::Scope;
 use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -189,7 +192,7 @@ impl RequestContext {
 }
 
 /// Handles one request frame (without its length prefix).
-pub async fn handle(shard: Rc<Shard>, frame: Bytes, conn: Rc<Connection>) -> Outcome {
+pub async fn handle(scope: Rc<Scope>, frame: Bytes, conn: Rc<Connection>) -> Outcome {
     // ApiVersions at a version we don't know is answered (in v0), not closed: clients probe with their
     // newest version and retry with one from our answer. Everything else unsupported closes, below.
     if let Ok(ctx) = request_context(&frame) {
@@ -214,14 +217,14 @@ pub async fn handle(shard: Rc<Shard>, frame: Bytes, conn: Rc<Connection>) -> Out
         return Outcome::Close(reason);
     }
     // Per-API counters: relaxed atomics of this shard, indexed by API (no lock, no allocation).
-    let metrics = &*shard.metrics;
+    let metrics = &*scope.metrics;
     let _in_flight = match ctx.api_key {
         ApiKey::Produce => Some(GaugeGuard::inc(&metrics.produce_in_flight)),
         ApiKey::Fetch => Some(GaugeGuard::inc(&metrics.fetch_in_flight)),
         _ => None,
     };
     let started = Instant::now();
-    let outcome = dispatch(&shard, &ctx, request, &conn).await;
+    let outcome = dispatch(&scope, &ctx, request, &conn).await;
     if let Some(api) = metrics.api(ctx.api_key) {
         api.requests.fetch_add(1, Relaxed);
         api.latency.observe(started.elapsed());
@@ -278,106 +281,106 @@ fn request_context(frame: &[u8]) -> Result<RequestContext, String> {
 }
 
 async fn dispatch(
-    shard: &Rc<Shard>,
+    scope: &Rc<Scope>,
     ctx: &RequestContext,
     request: RequestKind,
     conn: &Connection,
 ) -> Outcome {
     match request {
-        RequestKind::SaslHandshake(r) => sasl::handshake(shard, ctx, conn, r),
-        RequestKind::SaslAuthenticate(r) => sasl::authenticate(shard, ctx, conn, r),
+        RequestKind::SaslHandshake(r) => sasl::handshake(scope, ctx, conn, r),
+        RequestKind::SaslAuthenticate(r) => sasl::authenticate(scope, ctx, conn, r),
         RequestKind::DescribeUserScramCredentials(r) => {
-            counted(shard, ctx, &scram_credentials::describe(shard, ctx, r))
+            counted(scope, ctx, &scram_credentials::describe(scope, ctx, r))
         }
         RequestKind::AlterUserScramCredentials(r) => {
-            counted(shard, ctx, &scram_credentials::alter(shard, ctx, r).await)
+            counted(scope, ctx, &scram_credentials::alter(scope, ctx, r).await)
         }
         RequestKind::DescribeClientQuotas(_) => {
-            counted(shard, ctx, &client_quotas::describe(shard, ctx))
+            counted(scope, ctx, &client_quotas::describe(scope, ctx))
         }
-        RequestKind::CreateAcls(r) => counted(shard, ctx, &acls::create(shard, ctx, r).await),
-        RequestKind::DescribeAcls(r) => counted(shard, ctx, &acls::describe(shard, ctx, r)),
-        RequestKind::DeleteAcls(r) => counted(shard, ctx, &acls::delete(shard, ctx, r).await),
+        RequestKind::CreateAcls(r) => counted(scope, ctx, &acls::create(scope, ctx, r).await),
+        RequestKind::DescribeAcls(r) => counted(scope, ctx, &acls::describe(scope, ctx, r)),
+        RequestKind::DeleteAcls(r) => counted(scope, ctx, &acls::delete(scope, ctx, r).await),
         RequestKind::ApiVersions(_) => api_versions::handle(ctx),
-        RequestKind::Metadata(r) => counted(shard, ctx, &metadata::handle(shard, ctx, r).await),
-        RequestKind::Produce(r) => produce::handle(shard, ctx, r).await,
-        RequestKind::Fetch(r) => fetch::handle(shard, ctx, r).await,
+        RequestKind::Metadata(r) => counted(scope, ctx, &metadata::handle(scope, ctx, r).await),
+        RequestKind::Produce(r) => produce::handle(scope, ctx, r).await,
+        RequestKind::Fetch(r) => fetch::handle(scope, ctx, r).await,
         RequestKind::ListOffsets(r) => {
-            counted(shard, ctx, &list_offsets::handle(shard, ctx, r).await)
+            counted(scope, ctx, &list_offsets::handle(scope, ctx, r).await)
         }
         RequestKind::CreateTopics(r) => {
-            counted(shard, ctx, &create_topics::handle(shard, ctx, r).await)
+            counted(scope, ctx, &create_topics::handle(scope, ctx, r).await)
         }
         RequestKind::DeleteTopics(r) => {
-            counted(shard, ctx, &delete_topics::handle(shard, ctx, r).await)
+            counted(scope, ctx, &delete_topics::handle(scope, ctx, r).await)
         }
         RequestKind::CreatePartitions(r) => {
-            counted(shard, ctx, &create_partitions::handle(shard, ctx, r).await)
+            counted(scope, ctx, &create_partitions::handle(scope, ctx, r).await)
         }
         RequestKind::AlterPartitionReassignments(r) => {
-            counted(shard, ctx, &reassignments::alter(shard, ctx, r).await)
+            counted(scope, ctx, &reassignments::alter(scope, ctx, r).await)
         }
         RequestKind::ListPartitionReassignments(r) => {
-            counted(shard, ctx, &reassignments::list(shard, ctx, r).await)
+            counted(scope, ctx, &reassignments::list(scope, ctx, r).await)
         }
         RequestKind::InitProducerId(r) => {
-            counted(shard, ctx, &init_producer_id::handle(shard, ctx, r).await)
+            counted(scope, ctx, &init_producer_id::handle(scope, ctx, r).await)
         }
-        RequestKind::DescribeConfigs(r) => counted(shard, ctx, &configs::describe(shard, ctx, r)),
-        RequestKind::AlterConfigs(r) => counted(shard, ctx, &configs::alter(shard, ctx, r).await),
+        RequestKind::DescribeConfigs(r) => counted(scope, ctx, &configs::describe(scope, ctx, r)),
+        RequestKind::AlterConfigs(r) => counted(scope, ctx, &configs::alter(scope, ctx, r).await),
         RequestKind::IncrementalAlterConfigs(r) => {
-            counted(shard, ctx, &configs::incremental_alter(shard, ctx, r).await)
+            counted(scope, ctx, &configs::incremental_alter(scope, ctx, r).await)
         }
         RequestKind::DescribeCluster(_) => {
-            counted(shard, ctx, &describe_cluster::handle(shard, ctx))
+            counted(scope, ctx, &describe_cluster::handle(scope, ctx))
         }
         RequestKind::DeleteRecords(r) => {
-            counted(shard, ctx, &delete_records::handle(shard, ctx, r).await)
+            counted(scope, ctx, &delete_records::handle(scope, ctx, r).await)
         }
         RequestKind::DescribeLogDirs(r) => {
-            counted(shard, ctx, &describe_log_dirs::handle(shard, ctx, r).await)
+            counted(scope, ctx, &describe_log_dirs::handle(scope, ctx, r).await)
         }
         RequestKind::FindCoordinator(r) => {
-            counted(shard, ctx, &find_coordinator::handle(shard, ctx, r))
+            counted(scope, ctx, &find_coordinator::handle(scope, ctx, r))
         }
         RequestKind::JoinGroup(r) => {
-            counted(shard, ctx, &group_membership::join(shard, ctx, r).await)
+            counted(scope, ctx, &group_membership::join(scope, ctx, r).await)
         }
         RequestKind::SyncGroup(r) => {
-            counted(shard, ctx, &group_membership::sync(shard, ctx, r).await)
+            counted(scope, ctx, &group_membership::sync(scope, ctx, r).await)
         }
         RequestKind::Heartbeat(r) => counted(
-            shard,
+            scope,
             ctx,
-            &group_membership::heartbeat(shard, ctx, r).await,
+            &group_membership::heartbeat(scope, ctx, r).await,
         ),
         RequestKind::LeaveGroup(r) => {
-            counted(shard, ctx, &group_membership::leave(shard, ctx, r).await)
+            counted(scope, ctx, &group_membership::leave(scope, ctx, r).await)
         }
-        RequestKind::OffsetCommit(r) => counted(shard, ctx, &offsets::commit(shard, ctx, r).await),
-        RequestKind::OffsetFetch(r) => counted(shard, ctx, &offsets::fetch(shard, ctx, r).await),
-        RequestKind::OffsetDelete(r) => counted(shard, ctx, &offsets::delete(shard, ctx, r).await),
-        RequestKind::ListGroups(r) => counted(shard, ctx, &group_admin::list(shard, ctx, r).await),
+        RequestKind::OffsetCommit(r) => counted(scope, ctx, &offsets::commit(scope, ctx, r).await),
+        RequestKind::OffsetFetch(r) => counted(scope, ctx, &offsets::fetch(scope, ctx, r).await),
+        RequestKind::OffsetDelete(r) => counted(scope, ctx, &offsets::delete(scope, ctx, r).await),
+        RequestKind::ListGroups(r) => counted(scope, ctx, &group_admin::list(scope, ctx, r).await),
         RequestKind::DescribeGroups(r) => {
-            counted(shard, ctx, &group_admin::describe(shard, ctx, r).await)
+            counted(scope, ctx, &group_admin::describe(scope, ctx, r).await)
         }
         RequestKind::DeleteGroups(r) => {
-            counted(shard, ctx, &group_admin::delete(shard, ctx, r).await)
+            counted(scope, ctx, &group_admin::delete(scope, ctx, r).await)
         }
         RequestKind::ConsumerGroupDescribe(r) => counted(
-            shard,
+            scope,
             ctx,
-            &consumer_group_describe::handle(shard, ctx, r).await,
+            &consumer_group_describe::handle(scope, ctx, r).await,
         ),
         RequestKind::ConsumerGroupHeartbeat(r) => counted(
-            shard,
+            scope,
             ctx,
-            &consumer_group_heartbeat::handle(shard, ctx, r).await,
+            &consumer_group_heartbeat::handle(scope, ctx, r).await,
         ),
         RequestKind::OffsetForLeaderEpoch(r) => counted(
-            shard,
+            scope,
             ctx,
-            &offset_for_leader_epoch::handle(shard, ctx, r).await,
+            &offset_for_leader_epoch::handle(scope, ctx, r).await,
         ),
         other => {
             // Unreachable while SUPPORTED and this match agree; a clean close, never a panic.
@@ -389,19 +392,19 @@ async fn dispatch(
 }
 
 /// Counts the response's error codes for the metrics, then encodes it.
-fn counted<R: Encodable + ErrorCodes>(shard: &Shard, ctx: &RequestContext, body: &R) -> Outcome {
-    body.error_codes(&mut |code| shard.metrics.record_error(ctx.api_key, code));
+fn counted<R: Encodable + ErrorCodes>(scope: &Scope, ctx: &RequestContext, body: &R) -> Outcome {
+    body.error_codes(&mut |code| scope.metrics.record_error(ctx.api_key, code));
     ctx.respond(body)
 }
 
 /// Like `counted`, then closes the connection once the response is sent (failed authentication).
 fn counted_then_close<R: Encodable + ErrorCodes>(
-    shard: &Shard,
+    scope: &Scope,
     ctx: &RequestContext,
     body: &R,
     reason: String,
 ) -> Outcome {
-    match counted(shard, ctx, body) {
+    match counted(scope, ctx, body) {
         Outcome::Respond(frame) => Outcome::RespondAndClose(frame, reason),
         other => other,
     }
@@ -410,12 +413,12 @@ fn counted_then_close<R: Encodable + ErrorCodes>(
 /// The node id and advertised endpoint of this broker, as Metadata-like responses show it: the advertised
 /// address of the listener the request came in on (Kafka's rule), so each listener's clients are sent
 /// back to a listener they can speak to.
-pub fn broker_endpoint(shard: &Shard, ctx: &RequestContext) -> (i32, String, i32) {
+pub fn broker_endpoint(scope: &Scope, ctx: &RequestContext) -> (i32, String, i32) {
     let (host, port) = match &ctx.listener {
         Some(l) => (l.advertised_host.clone(), l.advertised_port),
-        None => shard.config.advertised_host_port(),
+        None => scope.config.advertised_host_port(),
     };
-    (shard.config.node_id, host, port)
+    (scope.config.node_id, host, port)
 }
 
 /// A broker as Metadata-like responses list it.
@@ -428,9 +431,9 @@ pub struct BrokerEndpoint {
 
 /// Every broker clients should know, with its advertised endpoint for the request's listener: the
 /// registered brokers in a cluster (ourselves as our listener says), just us on a single node.
-pub fn cluster_brokers(shard: &Shard, ctx: &RequestContext) -> Vec<BrokerEndpoint> {
-    let (me, host, port) = broker_endpoint(shard, ctx);
-    let snapshot = shard.metadata();
+pub fn cluster_brokers(scope: &Scope, ctx: &RequestContext) -> Vec<BrokerEndpoint> {
+    let (me, host, port) = broker_endpoint(scope, ctx);
+    let snapshot = scope.metadata();
     let listener = ctx.listener.as_ref().map(|l| l.name.as_str());
     let mut brokers: Vec<BrokerEndpoint> = snapshot
         .brokers
@@ -450,32 +453,28 @@ pub fn cluster_brokers(shard: &Shard, ctx: &RequestContext) -> Vec<BrokerEndpoin
         node_id: me,
         host,
         port,
-        rack: shard.config.broker_rack.clone(),
+        rack: scope.config.broker_rack.clone(),
     });
     brokers.sort_by_key(|b| b.node_id);
     brokers
 }
 
 /// The active controller's id as responses show it (-1 while a cluster has no quorum leader).
-pub fn controller_id(shard: &Shard) -> i32 {
-    shard.metadata().controller_id.unwrap_or(-1)
+pub fn controller_id(scope: &Scope) -> i32 {
+    scope.metadata().controller_id.unwrap_or(-1)
 }
 
 /// Runs a controller operation on the controller shard; a vanished controller reads as a storage error.
 pub async fn on_controller<T, F, Fut>(
-    shard: &Rc<Shard>,
+    scope: &Scope,
     op: F,
 ) -> Result<T, (kafka_protocol::ResponseError, String)>
 where
     T: Send + 'static,
-    F: FnOnce(Rc<Shard>) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = Result<T, crate::cluster::controller::ControllerError>>
-        + 'static,
+    F: FnOnce(Rc<Controller>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<T, crate::controller::ControllerError>> + 'static,
 {
-    match shard
-        .submit_to(crate::runtime::shard::CONTROLLER_SHARD, op)
-        .await
-    {
+    match scope.controller.invoke_on(CONTROLLER_SHARD, op).await {
         Some(Ok(v)) => Ok(v),
         Some(Err(e)) => Err((errors::controller_code(&e), e.to_string())),
         None => Err((
@@ -483,12 +482,4 @@ where
             "controller unavailable".into(),
         )),
     }
-}
-
-/// The controller, on the controller shard (callers reach it through `on_controller`).
-pub fn controller(shard: &Shard) -> &crate::cluster::controller::Controller {
-    shard
-        .controller
-        .as_ref()
-        .expect("on_controller runs on the controller shard")
 }

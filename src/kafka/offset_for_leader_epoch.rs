@@ -5,9 +5,9 @@
 //! Needs CLUSTER_ACTION on the cluster (followers) or DESCRIBE on the topic (consumers).
 
 use super::authz::Access;
+use super::scope::Scope;
 use super::RequestContext;
 use crate::runtime::router::on_leaders_by_topic;
-use crate::runtime::shard::Shard;
 use crate::security::acl::{Operation, ResourceType, CLUSTER_NAME};
 use crate::storage::PartitionLog;
 use kafka_protocol::messages::offset_for_leader_epoch_response::{
@@ -75,11 +75,11 @@ async fn end_offset(log: Option<Rc<PartitionLog>>, q: Question) -> EpochEndOffse
 }
 
 pub async fn handle(
-    shard: &Rc<Shard>,
+    scope: &Rc<Scope>,
     ctx: &RequestContext,
     req: OffsetForLeaderEpochRequest,
 ) -> OffsetForLeaderEpochResponse {
-    let access = Access::of(shard, ctx);
+    let access = Access::of(scope, ctx);
     let cluster_action = access.sees(
         Operation::ClusterAction,
         ResourceType::Cluster,
@@ -107,7 +107,7 @@ pub async fn handle(
         })
         .collect();
     let mut resp = OffsetForLeaderEpochResponse::default();
-    resp.topics = on_leaders_by_topic(shard, topics, end_offset, |q: Question| {
+    resp.topics = on_leaders_by_topic(&scope.router, topics, end_offset, |q: Question| {
         let mut r = unknown_end(q.index);
         r.error_code = ResponseError::NotLeaderOrFollower.code();
         r

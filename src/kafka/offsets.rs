@@ -5,10 +5,10 @@
 
 use super::authz::Access;
 use super::group_routing::on_group_shard;
+use super::scope::Scope;
 use super::RequestContext;
 use crate::coordinator::offsets_topic::Committed;
 use crate::coordinator::GroupOffsets;
-use crate::runtime::shard::Shard;
 use crate::security::acl::{Operation, ResourceType};
 use kafka_protocol::messages::offset_commit_response::{
     OffsetCommitResponsePartition, OffsetCommitResponseTopic,
@@ -38,7 +38,7 @@ fn topic_refusal(access: &Access, op: Operation, topic: &str) -> Option<Response
 }
 
 pub async fn commit(
-    shard: &Rc<Shard>,
+    scope: &Rc<Scope>,
     ctx: &RequestContext,
     req: OffsetCommitRequest,
 ) -> OffsetCommitResponse {
@@ -46,7 +46,7 @@ pub async fn commit(
     let member_id = req.member_id.to_string();
     let generation = req.generation_id_or_member_epoch;
     let now = crate::storage::log::now_ms();
-    let access = Access::of(shard, ctx);
+    let access = Access::of(scope, ctx);
     let group_refused = (!access.allows(Operation::Read, ResourceType::Group, &group_id))
         .then_some(ResponseError::GroupAuthorizationFailed);
     // Per topic: its partitions and, when refused, the error answering all of them.
@@ -85,7 +85,7 @@ pub async fn commit(
     let results = if count == 0 {
         Vec::new()
     } else {
-        commit_on_group_shard(shard, group_id, member_id, generation, entries).await
+        commit_on_group_shard(scope, group_id, member_id, generation, entries).await
     };
     let mut results = results.into_iter();
     let mut resp = OffsetCommitResponse::default();
@@ -115,18 +115,19 @@ pub async fn commit(
 
 /// Commits `entries` on the group's shard; one result per entry, in order.
 async fn commit_on_group_shard(
-    shard: &Rc<Shard>,
+    scope: &Rc<Scope>,
     group_id: String,
     member_id: String,
     generation: i32,
     entries: Vec<((String, i32), Committed)>,
 ) -> Vec<Result<(), ResponseError>> {
     let count = entries.len();
-    on_group_shard(shard, &group_id.clone(), move |s, log| async move {
-        if let Err(e) = s.groups.check_commit(&group_id, &member_id, generation) {
+    // Every shard holds the same snapshot.
+    let metadata = scope.metadata();
+    on_group_shard(scope, &group_id.clone(), move |groups, log| async move {
+        if let Err(e) = groups.check_commit(&group_id, &member_id, generation) {
             return vec![Err(e); entries.len()];
         }
-        let metadata = s.metadata();
         // Committed offsets may name partitions led by any node.
         let known = |(t, p): &(String, i32)| metadata.has_partition(t, *p);
         let (valid, invalid): (Vec<_>, Vec<_>) = entries
@@ -134,7 +135,7 @@ async fn commit_on_group_shard(
             .enumerate()
             .partition(|(_, (k, _))| known(k));
         let (positions, valid): (Vec<usize>, Vec<_>) = valid.into_iter().unzip();
-        let committed = s.groups.commit(&log, &group_id, valid).await;
+        let committed = groups.commit(&log, &group_id, valid).await;
         let mut out = vec![Ok(()); positions.len() + invalid.len()];
         for (i, _) in invalid {
             out[i] = Err(ResponseError::UnknownTopicOrPartition);
@@ -151,15 +152,15 @@ async fn commit_on_group_shard(
 /// A group's committed offsets, or the error that prevented reading them (DESCRIBE on the group refused
 /// among them).
 async fn committed_of(
-    shard: &Rc<Shard>,
+    scope: &Rc<Scope>,
     access: &Access<'_>,
     group_id: String,
 ) -> Result<GroupOffsets, ResponseError> {
     if !access.allows(Operation::Describe, ResourceType::Group, &group_id) {
         return Err(ResponseError::GroupAuthorizationFailed);
     }
-    on_group_shard(shard, &group_id.clone(), move |s, _| async move {
-        s.groups.committed(&group_id)
+    on_group_shard(scope, &group_id.clone(), move |groups, _| async move {
+        groups.committed(&group_id)
     })
     .await
 }
@@ -246,19 +247,19 @@ macro_rules! topics_of {
 }
 
 pub async fn fetch(
-    shard: &Rc<Shard>,
+    scope: &Rc<Scope>,
     ctx: &RequestContext,
     req: OffsetFetchRequest,
 ) -> OffsetFetchResponse {
     let mut resp = OffsetFetchResponse::default();
-    let access = Access::of(shard, ctx);
+    let access = Access::of(scope, ctx);
     if ctx.version < 8 {
         let wanted = req.topics.map(|ts| {
             ts.into_iter()
                 .map(|t| (t.name, t.partition_indexes))
                 .collect()
         });
-        match committed_of(shard, &access, req.group_id.0.to_string()).await {
+        match committed_of(scope, &access, req.group_id.0.to_string()).await {
             Err(e) => resp.error_code = e.code(),
             Ok(offsets) => {
                 resp.topics = topics_of!(
@@ -277,7 +278,7 @@ pub async fn fetch(
                 .collect()
         });
         let mut group = OffsetFetchResponseGroup::default();
-        match committed_of(shard, &access, g.group_id.0.to_string()).await {
+        match committed_of(scope, &access, g.group_id.0.to_string()).await {
             Err(e) => group.error_code = e.code(),
             Ok(offsets) => {
                 group.topics = topics_of!(
@@ -294,12 +295,12 @@ pub async fn fetch(
 }
 
 pub async fn delete(
-    shard: &Rc<Shard>,
+    scope: &Rc<Scope>,
     ctx: &RequestContext,
     req: OffsetDeleteRequest,
 ) -> OffsetDeleteResponse {
     let group_id = req.group_id.0.to_string();
-    let access = Access::of(shard, ctx);
+    let access = Access::of(scope, ctx);
     if !access.allows(Operation::Delete, ResourceType::Group, &group_id) {
         let mut resp = OffsetDeleteResponse::default();
         resp.error_code = ResponseError::GroupAuthorizationFailed.code();
@@ -319,15 +320,15 @@ pub async fn delete(
         .iter()
         .flat_map(|(t, ps)| ps.iter().map(move |p| (t.0.to_string(), *p)))
         .collect();
-    let outcome = on_group_shard(shard, &group_id.clone(), move |s, log| async move {
-        if !s.groups.exists(&group_id) {
+    let outcome = on_group_shard(scope, &group_id.clone(), move |groups, log| async move {
+        if !groups.exists(&group_id) {
             return Err(ResponseError::GroupIdNotFound);
         }
         // Without parsing member subscriptions, a group with members is treated as using every topic.
-        if s.groups.has_members(&group_id) {
+        if groups.has_members(&group_id) {
             return Ok(Some(ResponseError::GroupSubscribedToTopic));
         }
-        s.groups
+        groups
             .delete_offsets(&log, &group_id, keys)
             .await
             .map_err(|_| ResponseError::KafkaStorageError)?;

@@ -7,10 +7,10 @@
 
 use super::authz::Access;
 use super::errors::append_code;
+use super::scope::Scope;
 use super::{unsupported, Outcome, RequestContext};
 use crate::config::FlushPolicy;
 use crate::runtime::router::{on_leaders, PartitionItem};
-use crate::runtime::shard::Shard;
 use crate::security::acl::{Operation, ResourceType};
 use crate::storage::admission::{Admission, RecordError};
 use crate::storage::batch::validate_record_set;
@@ -44,12 +44,12 @@ enum TopicShape {
     Refused(Vec<i32>),
 }
 
-pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: ProduceRequest) -> Outcome {
+pub async fn handle(scope: &Rc<Scope>, ctx: &RequestContext, req: ProduceRequest) -> Outcome {
     let acks = req.acks;
     if req.transactional_id.is_some() {
         unsupported::refused(ctx, unsupported::TRANSACTIONS);
     }
-    let access = Access::of(shard, ctx);
+    let access = Access::of(scope, ctx);
     let mut items = Vec::new();
     let mut shape = Vec::with_capacity(req.topic_data.len());
     let mut refused = 0;
@@ -72,7 +72,7 @@ pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: ProduceRequest
                     index: p.index,
                     records: p.records,
                     acks,
-                    policy: shard.config.flush_policy,
+                    policy: scope.config.flush_policy,
                     timeout: Duration::from_millis(req.timeout_ms.max(0) as u64),
                 },
             });
@@ -101,7 +101,7 @@ pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: ProduceRequest
             })
             .collect()
     } else {
-        on_leaders(shard, items, append_partition, |input| {
+        on_leaders(&scope.router, items, append_partition, |input| {
             error_response(
                 input.index,
                 ResponseError::NotLeaderOrFollower,
@@ -111,11 +111,11 @@ pub async fn handle(shard: &Rc<Shard>, ctx: &RequestContext, req: ProduceRequest
         .await
     };
     for r in &results {
-        shard.metrics.record_error(ctx.api_key, r.error_code);
+        scope.metrics.record_error(ctx.api_key, r.error_code);
     }
     for _ in 0..refused {
         let code = ResponseError::TopicAuthorizationFailed.code();
-        shard.metrics.record_error(ctx.api_key, code);
+        scope.metrics.record_error(ctx.api_key, code);
     }
     if acks == 0 {
         // No answer to carry the error, so Kafka closes the connection: the client sees the failure,

@@ -4,8 +4,8 @@
 //! (`cluster/reassignment.rs`).
 
 use super::authz::Access;
-use super::{controller, on_controller, RequestContext};
-use crate::runtime::shard::Shard;
+use super::scope::Scope;
+use super::{on_controller, RequestContext};
 use crate::security::acl::Operation;
 use kafka_protocol::messages::alter_partition_reassignments_response::{
     ReassignablePartitionResponse, ReassignableTopicResponse,
@@ -22,13 +22,13 @@ use kafka_protocol::ResponseError;
 use std::rc::Rc;
 
 pub async fn alter(
-    shard: &Rc<Shard>,
+    scope: &Rc<Scope>,
     ctx: &RequestContext,
     req: AlterPartitionReassignmentsRequest,
 ) -> AlterPartitionReassignmentsResponse {
     let mut resp = AlterPartitionReassignmentsResponse::default();
     resp.allow_replication_factor_change = req.allow_replication_factor_change;
-    if !Access::of(shard, ctx).allows_cluster(Operation::Alter) {
+    if !Access::of(scope, ctx).allows_cluster(Operation::Alter) {
         resp.error_code = ResponseError::ClusterAuthorizationFailed.code();
         return resp;
     }
@@ -39,8 +39,8 @@ pub async fn alter(
             let target = p
                 .replicas
                 .map(|r| r.into_iter().map(|b| b.0).collect::<Vec<_>>());
-            let result = on_controller(shard, move |s| async move {
-                controller(&s).reassign(&s, name, partition, target).await
+            let result = on_controller(scope, move |controller| async move {
+                controller.reassign(name, partition, target).await
             })
             .await;
             let mut r = ReassignablePartitionResponse::default();
@@ -58,18 +58,21 @@ pub async fn alter(
 }
 
 pub async fn list(
-    shard: &Rc<Shard>,
+    scope: &Rc<Scope>,
     ctx: &RequestContext,
     req: ListPartitionReassignmentsRequest,
 ) -> ListPartitionReassignmentsResponse {
     let mut resp = ListPartitionReassignmentsResponse::default();
-    if !Access::of(shard, ctx).allows_cluster(Operation::Describe) {
+    if !Access::of(scope, ctx).allows_cluster(Operation::Describe) {
         resp.error_code = ResponseError::ClusterAuthorizationFailed.code();
         return resp;
     }
-    let ongoing = on_controller(shard, |s| async move { Ok(controller(&s).reassignments()) })
-        .await
-        .unwrap_or_default();
+    let ongoing = on_controller(
+        scope,
+        |controller| async move { Ok(controller.reassignments()) },
+    )
+    .await
+    .unwrap_or_default();
     let wanted = |topic: &str, partition: i32| match &req.topics {
         None => true,
         Some(ts) => ts

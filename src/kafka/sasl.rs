@@ -3,8 +3,8 @@
 //! UNSUPPORTED_SASL_MECHANISM with the enabled list; bad credentials or a malformed message →
 //! SASL_AUTHENTICATION_FAILED with a message; out-of-order requests → ILLEGAL_SASL_STATE.
 
+use super::scope::Scope;
 use super::{counted, counted_then_close, Outcome, RequestContext};
-use crate::runtime::shard::Shard;
 use crate::security::sasl::parse_enabled;
 use crate::security::session::{AuthError, AuthStep, Connection, HandshakeError};
 use bytes::Bytes;
@@ -17,13 +17,13 @@ use std::time::Instant;
 use tracing::info;
 
 pub fn handshake(
-    shard: &Shard,
+    scope: &Scope,
     ctx: &RequestContext,
     conn: &Connection,
     req: SaslHandshakeRequest,
 ) -> Outcome {
     // Validated when the config was loaded; an empty list refuses every mechanism.
-    let enabled = parse_enabled(&shard.config.sasl_enabled_mechanisms).unwrap_or_default();
+    let enabled = parse_enabled(&scope.config.sasl_enabled_mechanisms).unwrap_or_default();
     let mut resp = SaslHandshakeResponse::default();
     resp.mechanisms = enabled
         .iter()
@@ -34,31 +34,31 @@ pub fn handshake(
         .borrow_mut()
         .handshake(&req.mechanism, &enabled);
     match result {
-        Ok(()) => counted(shard, ctx, &resp),
+        Ok(()) => counted(scope, ctx, &resp),
         Err(HandshakeError::NotSasl(_)) => {
             // Kafka answers this on non-SASL listeners and keeps the connection.
             resp.error_code = ResponseError::IllegalSaslState.code();
-            counted(shard, ctx, &resp)
+            counted(scope, ctx, &resp)
         }
         Err(e @ HandshakeError::InProgress) => {
             resp.error_code = ResponseError::IllegalSaslState.code();
-            counted_then_close(shard, ctx, &resp, e.to_string())
+            counted_then_close(scope, ctx, &resp, e.to_string())
         }
         Err(e @ HandshakeError::Unsupported { .. }) => {
             resp.error_code = ResponseError::UnsupportedSaslMechanism.code();
-            counted_then_close(shard, ctx, &resp, e.to_string())
+            counted_then_close(scope, ctx, &resp, e.to_string())
         }
     }
 }
 
 pub fn authenticate(
-    shard: &Shard,
+    scope: &Scope,
     ctx: &RequestContext,
     conn: &Connection,
     req: SaslAuthenticateRequest,
 ) -> Outcome {
-    let snapshot = shard.metadata();
-    let reauth_ms = shard.config.connections_max_reauth_ms;
+    let snapshot = scope.metadata();
+    let reauth_ms = scope.config.connections_max_reauth_ms;
     let mut resp = SaslAuthenticateResponse::default();
     let result = conn.session.borrow_mut().authenticate(
         &req.auth_bytes,
@@ -69,7 +69,7 @@ pub fn authenticate(
     match result {
         Ok(AuthStep::Continue { challenge }) => {
             resp.auth_bytes = Bytes::from(challenge);
-            counted(shard, ctx, &resp)
+            counted(scope, ctx, &resp)
         }
         Ok(AuthStep::Done {
             response,
@@ -88,7 +88,7 @@ pub fn authenticate(
             if ctx.version >= 1 {
                 resp.session_lifetime_ms = session_lifetime_ms;
             }
-            counted(shard, ctx, &resp)
+            counted(scope, ctx, &resp)
         }
         Err(e) => {
             resp.error_code = match e {
@@ -100,7 +100,7 @@ pub fn authenticate(
             let message = e.to_string();
             resp.error_message = Some(StrBytes::from_string(message.clone()));
             counted_then_close(
-                shard,
+                scope,
                 ctx,
                 &resp,
                 format!("SASL authentication failed: {message}"),

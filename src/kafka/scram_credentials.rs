@@ -9,9 +9,9 @@
 //! (CLUSTER_AUTHORIZATION_FAILED); without one, like Kafka, any client that may connect may manage users.
 
 use super::authz::Access;
-use super::{controller, on_controller, RequestContext};
-use crate::cluster::controller::ScramChange;
-use crate::runtime::shard::Shard;
+use super::scope::Scope;
+use super::{on_controller, RequestContext};
+use crate::controller::ScramChange;
 use crate::security::acl::Operation;
 use crate::security::credentials::{CredentialError, ScramCredential, ScramMechanism};
 use kafka_protocol::messages::alter_user_scram_credentials_response::AlterUserScramCredentialsResult;
@@ -28,13 +28,13 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 pub fn describe(
-    shard: &Shard,
+    scope: &Scope,
     ctx: &RequestContext,
     req: DescribeUserScramCredentialsRequest,
 ) -> DescribeUserScramCredentialsResponse {
-    let snapshot = shard.metadata();
+    let snapshot = scope.metadata();
     let mut resp = DescribeUserScramCredentialsResponse::default();
-    if !Access::of(shard, ctx).allows_cluster(Operation::Describe) {
+    if !Access::of(scope, ctx).allows_cluster(Operation::Describe) {
         resp.error_code = ResponseError::ClusterAuthorizationFailed.code();
         return resp;
     }
@@ -100,14 +100,14 @@ fn mechanism(id: i8) -> Result<ScramMechanism, UserError> {
 }
 
 pub async fn alter(
-    shard: &Rc<Shard>,
+    scope: &Rc<Scope>,
     ctx: &RequestContext,
     req: AlterUserScramCredentialsRequest,
 ) -> AlterUserScramCredentialsResponse {
-    if !Access::of(shard, ctx).allows_cluster(Operation::Alter) {
+    if !Access::of(scope, ctx).allows_cluster(Operation::Alter) {
         return refused_alter(&req);
     }
-    let snapshot = shard.metadata();
+    let snapshot = scope.metadata();
     // Users in order of first appearance, each with its changes or its first error.
     let mut order: Vec<String> = Vec::new();
     let mut per_user: HashMap<String, Result<Vec<ScramChange>, UserError>> = HashMap::new();
@@ -179,8 +179,8 @@ pub async fn alter(
         .flatten()
         .cloned()
         .collect();
-    let applied = on_controller(shard, move |s| async move {
-        controller(&s).alter_scram_credentials(&s, changes).await
+    let applied = on_controller(scope, move |controller| async move {
+        controller.alter_scram_credentials(changes).await
     })
     .await;
     let mut resp = AlterUserScramCredentialsResponse::default();

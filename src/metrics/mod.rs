@@ -344,7 +344,6 @@ impl Registry {
     pub fn ready(&self) -> bool {
         self.listening.load(Relaxed) >= self.shards.len()
     }
-
 }
 
 #[cfg(test)]

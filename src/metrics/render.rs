@@ -286,7 +286,6 @@ impl Registry {
     }
 }
 
-
 /// A value as Prometheus text writes it.
 trait SampleValue {
     fn write(&self, out: &mut String);

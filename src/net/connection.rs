@@ -6,12 +6,12 @@
 //! can `sendfile` while the reader waits for the next request. On TLS listeners the handshake comes
 //! first (`tls::establish`); then the halves are plain sockets again (kTLS) or user-space TLS.
 
-use crate::kafka::frame::ResponseFrame;
 use super::tls::{self, Acceptor, TlsPath};
 use super::transport;
+use crate::kafka::frame::ResponseFrame;
+use crate::kafka::scope::Scope;
 use crate::kafka::{self, Outcome};
 use crate::metrics::GaugeGuard;
-use crate::runtime::shard::Shard;
 use crate::security::listener::Listener;
 use crate::security::session::Connection;
 use bytes::{Bytes, BytesMut};
@@ -69,7 +69,7 @@ async fn read_frame(
 
 /// Serves one accepted connection; `tls` is the shard's TLS acceptor on SSL and SASL_SSL listeners.
 pub async fn serve(
-    shard: Rc<Shard>,
+    scope: Rc<Scope>,
     mut stream: TcpStream,
     listener: Rc<Listener>,
     tls: Option<Rc<Acceptor>>,
@@ -81,7 +81,7 @@ pub async fn serve(
     let peer_host: Rc<str> = stream
         .peer_addr()
         .map_or_else(|_| "unknown".into(), |a| a.ip().to_string().into());
-    let metrics = &*shard.metrics;
+    let metrics = &*scope.metrics;
     metrics.connections_accepted.fetch_add(1, Relaxed);
     let _open = GaugeGuard::inc(&metrics.connections_open);
     let (session, tls_principal, path) = match &tls {
@@ -100,7 +100,7 @@ pub async fn serve(
     };
     let socket_fd = stream.as_raw_fd();
     let (mut reader, mut writer) =
-        match transport::split(stream, session, shard.config.fetch_zero_copy) {
+        match transport::split(stream, session, scope.config.fetch_zero_copy) {
             Ok(halves) => halves,
             Err(e) => {
                 warn!(%peer, error = %e, "cannot set up connection");
@@ -115,7 +115,7 @@ pub async fn serve(
         .borrow()
         .principal()
         .map_or_else(|| "(SASL login pending)".to_string(), |p| p.to_string());
-    debug!(%peer, shard = shard.id, listener = %listener.name, tls = %path.map_or("none", TlsPath::name), %principal, "connection opened");
+    debug!(%peer, shard = scope.id, listener = %listener.name, tls = %path.map_or("none", TlsPath::name), %principal, "connection opened");
     let (tx, rx) = local_channel::new_bounded::<Task<Outcome>>(MAX_IN_FLIGHT);
     let peer_w = peer.clone();
     let writer_task = glommio::spawn_local(async move {
@@ -148,7 +148,7 @@ pub async fn serve(
     });
     loop {
         let max = || {
-            let max = shard.config.socket_request_max_bytes;
+            let max = scope.config.socket_request_max_bytes;
             match conn.session.borrow().principal() {
                 Some(_) => max,
                 None => max.min(MAX_UNAUTHENTICATED_FRAME),
@@ -156,7 +156,7 @@ pub async fn serve(
         };
         match read_frame(&mut reader, max).await {
             Ok(frame) => {
-                let task = glommio::spawn_local(kafka::handle(shard.clone(), frame, conn.clone()));
+                let task = glommio::spawn_local(kafka::handle(scope.clone(), frame, conn.clone()));
                 if tx.send(task).await.is_err() {
                     break;
                 }

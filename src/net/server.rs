@@ -5,7 +5,8 @@
 
 use super::connection;
 use super::tls::{Acceptor, Loaded};
-use crate::runtime::shard::Shard;
+use crate::kafka::scope::Scope;
+use crate::metrics::Registry;
 use crate::security::listener::Listener;
 use glommio::net::TcpListener;
 use socket2::{Domain, Protocol, Socket, Type};
@@ -53,8 +54,13 @@ pub fn ensure_port_free(addr: std::net::SocketAddr) -> io::Result<()> {
 
 /// Binds every listener on this shard, then accepts on all of them until the shard stops. `tls` is the
 /// startup TLS config (present when a listener uses TLS).
-pub async fn run(shard: Rc<Shard>, listeners: &[Listener], tls: Option<Loaded>) -> io::Result<()> {
-    let acceptor = tls.map(|loaded| Rc::new(Acceptor::new(shard.id, loaded)));
+pub async fn run(
+    scope: Rc<Scope>,
+    registry: &Registry,
+    listeners: &[Listener],
+    tls: Option<Loaded>,
+) -> io::Result<()> {
+    let acceptor = tls.map(|loaded| Rc::new(Acceptor::new(scope.id, loaded)));
     let mut bound = Vec::with_capacity(listeners.len());
     for l in listeners {
         let socket = bind_reuseport(l.bind).map_err(|e| {
@@ -63,15 +69,15 @@ pub async fn run(shard: Rc<Shard>, listeners: &[Listener], tls: Option<Loaded>) 
                 format!("cannot listen on {} ({}): {e}", l.bind, l.name),
             )
         })?;
-        info!(shard = shard.id, listener = %l.name, protocol = %l.protocol, addr = %l.bind, "listening");
+        info!(shard = scope.id, listener = %l.name, protocol = %l.protocol, addr = %l.bind, "listening");
         bound.push((socket, Rc::new(l.clone())));
     }
-    shard.registry.shard_listening();
+    registry.shard_listening();
     let tasks: Vec<_> = bound
         .into_iter()
         .map(|(socket, listener)| {
             let tls = acceptor.clone().filter(|_| listener.protocol.uses_tls());
-            glommio::spawn_local(accept_loop(shard.clone(), socket, listener, tls))
+            glommio::spawn_local(accept_loop(scope.clone(), socket, listener, tls))
         })
         .collect();
     for t in tasks {
@@ -81,7 +87,7 @@ pub async fn run(shard: Rc<Shard>, listeners: &[Listener], tls: Option<Loaded>) 
 }
 
 async fn accept_loop(
-    shard: Rc<Shard>,
+    scope: Rc<Scope>,
     listener: TcpListener,
     info: Rc<Listener>,
     tls: Option<Rc<Acceptor>>,
@@ -89,11 +95,11 @@ async fn accept_loop(
     loop {
         match listener.accept().await {
             Ok(stream) => {
-                let serve = connection::serve(shard.clone(), stream, info.clone(), tls.clone());
+                let serve = connection::serve(scope.clone(), stream, info.clone(), tls.clone());
                 glommio::spawn_local(serve).detach();
             }
             Err(e) => {
-                warn!(shard = shard.id, listener = %info.name, error = %e, "accept failed");
+                warn!(shard = scope.id, listener = %info.name, error = %e, "accept failed");
                 glommio::timer::sleep(std::time::Duration::from_millis(10)).await;
             }
         }

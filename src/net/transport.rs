@@ -2,9 +2,9 @@
 //! TLS sessions the kernel took over) or user-space TLS. The halves are two glommio streams over
 //! `dup`ed fds of the same socket, so the writer can `sendfile` while the reader waits for a request.
 
-use crate::kafka::frame::ResponseFrame;
 use super::tls::{TlsReader, TlsWriter};
 use super::zero_copy;
+use crate::kafka::frame::ResponseFrame;
 use futures_lite::AsyncRead;
 use glommio::net::TcpStream;
 use rustls::ServerConnection;

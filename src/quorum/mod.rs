@@ -21,8 +21,10 @@ pub mod proposal;
 pub mod storage;
 pub mod transport;
 
-use crate::cluster::metadata::MetadataImage;
+use crate::cluster::metadata::{BrokerRecord, MetadataImage};
 use crate::config::BrokerConfig;
+use crate::types::roles;
+use crate::types::voters::{self, Voter};
 use glommio::channels::local_channel::LocalSender;
 use raft::eraftpb::Message;
 use std::cell::{Cell, RefCell};
@@ -32,8 +34,6 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 use storage::{DiskStorage, RaftStorageError};
 use thiserror::Error;
-use crate::types::voters::{self, Voter};
-use crate::types::roles;
 
 /// How long a proposal may take to be committed and applied here before the request fails.
 pub const PROPOSAL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -87,6 +87,21 @@ pub enum Outcome {
 }
 
 type Waiter = futures_channel::oneshot::Sender<Result<Outcome, QuorumError>>;
+
+/// What the Ready loop applies committed entries to: the controller, which sits above the quorum and
+/// proposes through it.
+pub trait MetadataStateMachine {
+    fn image_version(&self) -> u64;
+    fn encoded_image(&self) -> Vec<u8>;
+    /// Every registered learner's node id and Raft address.
+    fn learner_addresses(&self) -> Vec<(i32, String)>;
+    /// The current image with `broker` registered (replacing an earlier record of that node).
+    fn with_broker(&self, broker: BrokerRecord) -> MetadataImage;
+    /// Installs a committed image and publishes it to every shard.
+    fn install(&self, image: MetadataImage) -> impl std::future::Future<Output = ()>;
+    /// Publishes the current image again (the active controller changed).
+    fn republish(&self) -> impl std::future::Future<Output = ()>;
+}
 
 /// The controller's side of the quorum (on the controller shard only).
 pub struct Quorum {

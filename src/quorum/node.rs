@@ -21,10 +21,8 @@
 
 use super::proposal::{Proposal, LEARNER_REGISTRATION};
 use super::transport::{self, Transport};
-use super::{logging, Boot, Event, Outcome, Quorum, QuorumError};
-use crate::cluster::controller::Controller;
+use super::{logging, Boot, Event, MetadataStateMachine, Outcome, Quorum, QuorumError};
 use crate::cluster::metadata::MetadataImage;
-use crate::runtime::shard::Shard;
 use glommio::channels::local_channel::{LocalReceiver, LocalSender};
 use protobuf::Message as _;
 use raft::eraftpb::{ConfChange, ConfChangeType, Entry, EntryType, Message, MessageType};
@@ -43,10 +41,10 @@ const HEARTBEAT_TICKS: usize = 2;
 /// Applied entries between log compactions (each entry holds a whole image, so keep the log short).
 const SNAPSHOT_EVERY: u64 = 64;
 
-struct Driver {
+struct Driver<M> {
     raw: RawNode<DiskStorage>,
     transport: Transport,
-    shard: Rc<Shard>,
+    controller: Rc<M>,
     quorum: Rc<Quorum>,
     node_id: u64,
     /// The voters' ids (a learner's registration goes to all of them).
@@ -56,8 +54,8 @@ struct Driver {
 }
 
 /// Starts the Raft listener, the peer connections and the Ready loop on this (the controller) shard.
-pub fn start(
-    shard: Rc<Shard>,
+pub fn start<M: MetadataStateMachine + 'static>(
+    controller: Rc<M>,
     boot: Boot,
     quorum: Rc<Quorum>,
     inbox: LocalReceiver<Event>,
@@ -85,7 +83,7 @@ pub fn start(
     let mut driver = Driver {
         raw,
         transport,
-        shard,
+        controller,
         quorum,
         node_id: boot.node_id,
         voter_ids: boot.voters.iter().map(|v| v.id).collect(),
@@ -112,12 +110,9 @@ fn peers_of(boot: &Boot) -> Vec<(u64, String)> {
         .collect()
 }
 
-impl Driver {
-    fn controller(&self) -> &Controller {
-        self.shard
-            .controller
-            .as_ref()
-            .expect("the quorum runs on the controller shard")
+impl<M: MetadataStateMachine + 'static> Driver<M> {
+    fn controller(&self) -> &M {
+        &self.controller
     }
 
     async fn run(mut self, inbox: LocalReceiver<Event>) {
@@ -284,7 +279,7 @@ impl Driver {
         self.apply(light.take_committed_entries()).await;
         self.raw.advance_apply();
         if leader_changed.is_some() {
-            self.controller().republish(&self.shard).await;
+            self.controller().republish().await;
         }
         self.connect_learners();
         self.add_missing_learner();
@@ -305,7 +300,7 @@ impl Driver {
             version = image.version,
             "installed a metadata snapshot from the leader"
         );
-        self.controller().install(&self.shard, image).await;
+        self.controller().install(image).await;
         Ok(())
     }
 
@@ -328,7 +323,7 @@ impl Driver {
             } else if p.base_version == self.controller().image_version() {
                 match MetadataImage::decode(p.image, self.node_id as i32) {
                     Ok(image) => {
-                        self.controller().install(&self.shard, image).await;
+                        self.controller().install(image).await;
                         Outcome::Installed
                     }
                     Err(e) => {
@@ -360,7 +355,7 @@ impl Driver {
             return Outcome::Stale;
         };
         let image = self.controller().with_broker(record);
-        self.controller().install(&self.shard, image).await;
+        self.controller().install(image).await;
         Outcome::Installed
     }
 

@@ -13,7 +13,9 @@
 use super::connection::LeaderLink;
 use super::truncation;
 use crate::cluster::metadata::MetadataSnapshot;
-use crate::runtime::shard::Shard;
+use crate::cluster::view::MetadataView;
+use crate::runtime::mesh::ShardId;
+use crate::runtime::partitions::Partitions;
 use crate::storage::batch::{self, BatchHeader, ValidBatch};
 use crate::storage::{AppendError, PartitionLog};
 use bytes::Bytes;
@@ -24,6 +26,7 @@ use kafka_protocol::ResponseError;
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 use tracing::{debug, info, warn};
 
@@ -72,16 +75,41 @@ impl Fetcher {
     }
 }
 
+/// What the fetchers of one shard read and write there: its metadata and its partition logs.
+pub struct Shard {
+    pub id: ShardId,
+    pub metadata: Rc<MetadataView>,
+    pub partitions: Rc<Partitions>,
+}
+
+impl Shard {
+    pub(super) fn metadata(&self) -> Arc<MetadataSnapshot> {
+        self.metadata.get()
+    }
+
+    pub(super) fn partition(&self, topic: &str, partition: i32) -> Option<Rc<PartitionLog>> {
+        self.partitions.get(topic, partition)
+    }
+}
+
 /// This shard's fetchers, keyed by (leader node, leader shard).
-#[derive(Default)]
 pub struct ReplicaFetchers {
+    shard: Rc<Shard>,
     fetchers: RefCell<HashMap<(i32, u32), Rc<Fetcher>>>,
 }
 
 impl ReplicaFetchers {
+    pub fn new(shard: Shard) -> ReplicaFetchers {
+        ReplicaFetchers {
+            shard: Rc::new(shard),
+            fetchers: RefCell::default(),
+        }
+    }
+
     /// Makes the fetchers match `snapshot`: every partition this shard holds a follower replica of is
     /// fetched from its leader; fetchers left with nothing stop.
-    pub fn reconcile(&self, shard: &Rc<Shard>, snapshot: &MetadataSnapshot) {
+    pub fn reconcile(&self, snapshot: &MetadataSnapshot) {
+        let shard = &self.shard;
         let mut fetchers = self.fetchers.borrow_mut();
         let mut wanted: HashMap<(i32, u32), Followed> = HashMap::new();
         for topic in snapshot.topics.values() {

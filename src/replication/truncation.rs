@@ -7,8 +7,8 @@
 //! epoch the follower does not have.
 
 use super::connection::{LeaderLink, LinkError};
+use super::fetcher::Shard;
 use super::fetcher::{Fetcher, Followed, Following, Pause};
-use crate::runtime::shard::Shard;
 use kafka_protocol::messages::offset_for_leader_epoch_request::{
     OffsetForLeaderPartition, OffsetForLeaderTopic,
 };

@@ -1,13 +1,22 @@
 //! Splitting a request by partition owner: every (topic, partition) item runs on the shard that owns the
 //! partition, all shards work at once, and results come back in the request's order.
 
-use super::shard::Shard;
+use super::mesh::Sharded;
+use super::partitions::Partitions;
 use crate::cluster::metadata::PartitionRoute;
+use crate::cluster::view::MetadataView;
 use crate::storage::PartitionLog;
 use kafka_protocol::messages::TopicName;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::rc::Rc;
+
+/// What splitting by owner needs: this shard's metadata (who owns what) and every shard's partitions.
+#[derive(Clone)]
+pub struct Router {
+    pub metadata: Rc<MetadataView>,
+    pub partitions: Sharded<Partitions>,
+}
 
 /// One item addressed to a partition.
 pub struct PartitionItem<I> {
@@ -18,34 +27,30 @@ pub struct PartitionItem<I> {
 
 /// Runs `f` for each item on its owning shard (with `None` when the partition does not exist) and returns
 /// the outputs in item order. Items of one shard start in item order, so appends keep the request's order.
-pub async fn on_owners<I, O, F, Fut>(
-    shard: &Rc<Shard>,
-    items: Vec<PartitionItem<I>>,
-    f: F,
-) -> Vec<O>
+pub async fn on_owners<I, O, F, Fut>(router: &Router, items: Vec<PartitionItem<I>>, f: F) -> Vec<O>
 where
     I: Send + 'static,
     O: Send + 'static,
     F: Fn(Option<Rc<PartitionLog>>, I) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = O> + 'static,
 {
-    let metadata = shard.metadata();
+    let metadata = router.metadata.get();
     let count = items.len();
     let mut by_shard: BTreeMap<usize, Vec<(usize, PartitionItem<I>)>> = BTreeMap::new();
     for (i, item) in items.into_iter().enumerate() {
         let owner = metadata
             .shard_of(&item.topic, item.partition)
-            .unwrap_or(shard.id);
+            .unwrap_or(router.partitions.shard());
         by_shard.entry(owner).or_default().push((i, item));
     }
     let tasks: Vec<_> = by_shard
         .into_iter()
         .map(|(owner, group)| {
             let f = f.clone();
-            let shard = shard.clone();
+            let partitions = router.partitions.clone();
             glommio::spawn_local(async move {
-                shard
-                    .submit_to(owner, move |s| run_local(s, group, f))
+                partitions
+                    .invoke_on(owner, move |p| run_local(p, group, f))
                     .await
                     .unwrap_or_default()
             })
@@ -66,7 +71,7 @@ where
 /// leads are answered by `elsewhere` (NOT_LEADER_OR_FOLLOWER) without leaving this shard, so clients
 /// refresh their metadata and go to the leader.
 pub async fn on_leaders<I, O, F, Fut, E>(
-    shard: &Rc<Shard>,
+    router: &Router,
     items: Vec<PartitionItem<I>>,
     f: F,
     elsewhere: E,
@@ -78,7 +83,7 @@ where
     Fut: Future<Output = O> + 'static,
     E: Fn(I) -> O,
 {
-    let metadata = shard.metadata();
+    let metadata = router.metadata.get();
     let mut out: Vec<Option<O>> = (0..items.len()).map(|_| None).collect();
     let mut here = Vec::with_capacity(items.len());
     let mut positions = Vec::with_capacity(items.len());
@@ -90,7 +95,7 @@ where
             here.push(item);
         }
     }
-    for (i, o) in positions.into_iter().zip(on_owners(shard, here, f).await) {
+    for (i, o) in positions.into_iter().zip(on_owners(router, here, f).await) {
         out[i] = Some(o);
     }
     out.into_iter()
@@ -99,7 +104,7 @@ where
 }
 
 async fn run_local<I, O, F, Fut>(
-    shard: Rc<Shard>,
+    partitions: Rc<Partitions>,
     group: Vec<(usize, PartitionItem<I>)>,
     f: F,
 ) -> Vec<(usize, O)>
@@ -111,7 +116,7 @@ where
     let tasks: Vec<_> = group
         .into_iter()
         .map(|(i, item)| {
-            let fut = f(shard.partition(&item.topic, item.partition), item.input);
+            let fut = f(partitions.get(&item.topic, item.partition), item.input);
             (i, glommio::spawn_local(fut))
         })
         .collect();
@@ -128,7 +133,7 @@ pub type TopicItems<I> = Vec<(TopicName, Vec<(i32, I)>)>;
 /// `on_owners` for the common request shape "topics, each with partitions": returns, per topic, its
 /// name and the outputs of its partitions, in request order.
 pub async fn on_owners_by_topic<I, O, F, Fut>(
-    shard: &Rc<Shard>,
+    router: &Router,
     topics: TopicItems<I>,
     f: F,
 ) -> Vec<(TopicName, Vec<O>)>
@@ -139,12 +144,12 @@ where
     Fut: Future<Output = O> + 'static,
 {
     let (shape, items) = flatten(topics);
-    regroup(shape, on_owners(shard, items, f).await)
+    regroup(shape, on_owners(router, items, f).await)
 }
 
 /// `on_leaders` for the "topics, each with partitions" shape.
 pub async fn on_leaders_by_topic<I, O, F, Fut, E>(
-    shard: &Rc<Shard>,
+    router: &Router,
     topics: TopicItems<I>,
     f: F,
     elsewhere: E,
@@ -157,7 +162,7 @@ where
     E: Fn(I) -> O,
 {
     let (shape, items) = flatten(topics);
-    regroup(shape, on_leaders(shard, items, f, elsewhere).await)
+    regroup(shape, on_leaders(router, items, f, elsewhere).await)
 }
 
 /// Each topic's name and partition count, and all items in request order.

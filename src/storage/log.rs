@@ -292,7 +292,7 @@ impl PartitionLog {
         self.refresh_high_watermark();
     }
 
-    /// Leader side: the ISR to ask the controller for, if it should change (`replication::isr`).
+    /// Leader side: the ISR to ask the controller for, if it should change (`controller::isr`).
     pub fn wanted_isr(&self, lag_max: std::time::Duration) -> Option<Vec<i32>> {
         self.replicas.borrow().wanted_isr(
             self.high_watermark.get(),

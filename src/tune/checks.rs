@@ -443,11 +443,11 @@ fn show_limit(v: Option<u64>, unit: u64, suffix: &str) -> String {
 
 fn memlock(sys: &Sys, shards: usize, io_memory: usize) -> Finding {
     let check = "memlock";
-    let need = crate::runtime::memlock_needed(shards, io_memory);
+    let need = crate::broker::memlock_needed(shards, io_memory);
     let recommended = format!(
         "≥ {} KiB ({shards} shards × {} rings × {} KiB io memory), or unlimited",
         need / 1024,
-        crate::runtime::RINGS_PER_EXECUTOR,
+        crate::broker::RINGS_PER_EXECUTOR,
         io_memory / 1024
     );
     let why =

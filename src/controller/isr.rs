@@ -4,34 +4,43 @@
 //! change. The leader keeps using the ISR it has until the committed change comes back as metadata,
 //! so it never counts fewer replicas than the image says.
 
-use crate::cluster::controller::IsrChange;
-use crate::runtime::shard::{Shard, CONTROLLER_SHARD};
+use super::{Controller, IsrChange};
+use crate::cluster::view::MetadataView;
+use crate::runtime::mesh::{Sharded, CONTROLLER_SHARD};
+use crate::runtime::partitions::Partitions;
 use std::rc::Rc;
 use std::time::Duration;
 use tracing::warn;
 
+/// What the ISR check of one shard reads and whom it asks.
+pub struct IsrMaintenance {
+    pub metadata: Rc<MetadataView>,
+    pub partitions: Rc<Partitions>,
+    pub controller: Sharded<Controller>,
+    /// `replica.lag.time.max.ms`.
+    pub lag_max: Duration,
+}
+
 /// Starts this shard's periodic ISR check.
-pub fn spawn_isr_maintenance(shard: &Rc<Shard>) {
-    let lag_max = Duration::from_millis(shard.config.replica_lag_time_max_ms);
-    let every = (lag_max / 2).clamp(Duration::from_millis(100), Duration::from_secs(5));
-    let shard = shard.clone();
+pub fn spawn_isr_maintenance(isr: IsrMaintenance) {
+    let every = (isr.lag_max / 2).clamp(Duration::from_millis(100), Duration::from_secs(5));
     glommio::spawn_local(async move {
         loop {
             glommio::timer::sleep(every).await;
-            propose_isr_changes(&shard, lag_max).await;
+            propose_isr_changes(&isr).await;
         }
     })
     .detach();
 }
 
 /// One round: an ISR change for each led partition that needs one, committed one at a time.
-async fn propose_isr_changes(shard: &Rc<Shard>, lag_max: Duration) {
-    let me = shard.metadata().node_id;
-    for log in shard.local_partitions() {
+async fn propose_isr_changes(isr: &IsrMaintenance) {
+    let me = isr.metadata.get().node_id;
+    for log in isr.partitions.all() {
         if !log.is_leader() {
             continue;
         }
-        let Some(new_isr) = log.wanted_isr(lag_max) else {
+        let Some(new_isr) = log.wanted_isr(isr.lag_max) else {
             continue;
         };
         let change = IsrChange {
@@ -42,11 +51,11 @@ async fn propose_isr_changes(shard: &Rc<Shard>, lag_max: Duration) {
             expected_isr: log.isr(),
             new_isr,
         };
-        let committed = shard
-            .submit_to(CONTROLLER_SHARD, move |s| async move {
-                let controller = s.controller.as_ref().expect("the controller shard");
+        let committed = isr
+            .controller
+            .invoke_on(CONTROLLER_SHARD, move |controller| async move {
                 controller
-                    .alter_isr(&s, change)
+                    .alter_isr(change)
                     .await
                     .map_err(|e| e.to_string())
             })

@@ -8,8 +8,9 @@
 //! Runs on every node's controller shard; only the Raft leader acts (`Quorum::silence` is None
 //! elsewhere), and its changes go through the quorum like any other.
 
+use super::Controller;
+use crate::config::BrokerConfig;
 use crate::quorum::Quorum;
-use crate::runtime::shard::Shard;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 use tracing::warn;
@@ -17,37 +18,36 @@ use tracing::warn;
 /// How often the leader looks at its peers' silence; well under any session timeout.
 const CHECK_EVERY: Duration = Duration::from_millis(250);
 
-pub async fn watch_brokers(shard: Rc<Shard>, quorum: Rc<Quorum>) {
-    let controller = shard.controller.as_ref().expect("controller shard");
-    let session_timeout = Duration::from_millis(shard.config.broker_session_timeout_ms);
-    let rebalance_every = Duration::from_secs(shard.config.leader_imbalance_check_interval_seconds);
+pub async fn watch_brokers(controller: Rc<Controller>, config: &BrokerConfig, quorum: Rc<Quorum>) {
+    let session_timeout = Duration::from_millis(config.broker_session_timeout_ms);
+    let rebalance_every = Duration::from_secs(config.leader_imbalance_check_interval_seconds);
     let mut last_rebalance = Instant::now();
     loop {
         glommio::timer::sleep(CHECK_EVERY).await;
         for (node, fenced) in controller.broker_fencing() {
-            let alive = if node == shard.config.node_id {
+            let alive = if node == config.node_id {
                 Some(true)
             } else {
                 quorum.silence(node as u64).map(|s| s < session_timeout)
             };
             // None: not the leader (or no longer) — the leader decides.
             if alive == Some(fenced) {
-                if let Err(e) = controller.set_fenced(&shard, node, !fenced).await {
+                if let Err(e) = controller.set_fenced(node, !fenced).await {
                     warn!(node, error = %e, "fencing change not committed; retrying");
                 }
             }
         }
         if quorum.silence(quorum.node_id).is_some() {
-            if let Err(e) = controller.complete_reassignments(&shard).await {
+            if let Err(e) = controller.complete_reassignments().await {
                 warn!(error = %e, "completing partition reassignments not committed");
             }
         }
-        if shard.config.auto_leader_rebalance_enable
+        if config.auto_leader_rebalance_enable
             && quorum.silence(quorum.node_id).is_some()
             && last_rebalance.elapsed() >= rebalance_every
         {
             last_rebalance = Instant::now();
-            if let Err(e) = controller.elect_preferred_leaders(&shard).await {
+            if let Err(e) = controller.elect_preferred_leaders().await {
                 warn!(error = %e, "preferred leader election not committed");
             }
         }

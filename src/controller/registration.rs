@@ -2,11 +2,12 @@
 //! leader and commits it), then create `__consumer_offsets` once the expected brokers are there, so
 //! its partitions spread over them instead of landing on the first node up.
 
-use super::controller::ControllerError;
-use super::metadata::{BrokerRecord, EndpointRecord};
-use crate::types::roles::Roles;
-use crate::runtime::shard::Shard;
+use super::Controller;
+use super::ControllerError;
+use crate::cluster::metadata::{BrokerRecord, EndpointRecord};
+use crate::config::BrokerConfig;
 use crate::security::listener::Listener;
+use crate::types::roles::Roles;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 use tracing::{info, warn};
@@ -17,9 +18,9 @@ const RETRY: Duration = Duration::from_millis(300);
 const WAIT_FOR_BROKERS: Duration = Duration::from_secs(10);
 
 /// This node's registration record.
-pub fn broker_record(shard: &Shard, listeners: &[Listener]) -> BrokerRecord {
+pub fn broker_record(config: &BrokerConfig, shards: usize, listeners: &[Listener]) -> BrokerRecord {
     BrokerRecord {
-        node_id: shard.config.node_id,
+        node_id: config.node_id,
         endpoints: listeners
             .iter()
             .map(|l| EndpointRecord {
@@ -28,13 +29,13 @@ pub fn broker_record(shard: &Shard, listeners: &[Listener]) -> BrokerRecord {
                 port: l.advertised_port,
             })
             .collect(),
-        shards: shard.count as u32,
-        rack: shard.config.broker_rack.clone(),
+        shards: shards as u32,
+        rack: config.broker_rack.clone(),
         // A voter's Raft address is in controller.quorum.voters; a learner's must be published.
-        raft_address: if Roles::of(&shard.config.process_roles).controller {
+        raft_address: if Roles::of(&config.process_roles).controller {
             None
         } else {
-            shard.config.raft_address.clone()
+            config.raft_address.clone()
         },
     }
 }
@@ -42,15 +43,14 @@ pub fn broker_record(shard: &Shard, listeners: &[Listener]) -> BrokerRecord {
 /// Registers this broker, then makes sure `__consumer_offsets` exists. Runs in the background on the
 /// controller shard; clients are served meanwhile (with the metadata known so far).
 pub async fn register_then_prepare(
-    shard: Rc<Shard>,
+    controller: Rc<Controller>,
+    users: Option<String>,
     record: Option<BrokerRecord>,
     expected_brokers: usize,
 ) {
-    let controller = shard.controller.as_ref().expect("controller shard");
-    let users = shard.config.sasl_bootstrap_users.clone();
     if let Some(record) = record {
         retry("broker registration", || {
-            controller.register_broker(&shard, record.clone(), users.as_deref())
+            controller.register_broker(record.clone(), users.as_deref())
         })
         .await;
     }
@@ -60,7 +60,7 @@ pub async fn register_then_prepare(
         glommio::timer::sleep(RETRY).await;
     }
     retry("creating __consumer_offsets", || {
-        controller.ensure_offsets_topic(&shard)
+        controller.ensure_offsets_topic()
     })
     .await;
     info!(

@@ -3,18 +3,22 @@
 //! the local file on a single node, the Raft quorum in a cluster — and published to every shard before
 //! it is acknowledged, so a client that created a topic can produce to it at once on any connection.
 
-use super::fencing;
-use super::metadata::ReassignmentRecord;
-use super::metadata::{
+use crate::cluster::fencing;
+use crate::cluster::metadata::ReassignmentRecord;
+use crate::cluster::metadata::{
     validate_topic_name, BrokerRecord, MetadataError, MetadataImage, MetadataSnapshot, TopicRecord,
 };
-use super::placement;
-use super::reassignment::{self, ReassignError};
-use super::topic_config::{self, ConfigError};
+use crate::cluster::placement;
+use crate::cluster::reassignment::{self, ReassignError};
+use crate::cluster::topic_config::{self, ConfigError};
 use crate::config::BrokerConfig;
+pub mod isr;
+pub mod liveness;
+pub mod registration;
+
 use crate::quorum::proposal::LEARNER_REGISTRATION;
 use crate::quorum::{Outcome, Quorum, QuorumError};
-use crate::runtime::shard::Shard;
+use crate::runtime::publisher::MetadataPublisher;
 use crate::security::acl::{AclBinding, AclFilter};
 use crate::security::credentials::{
     parse_bootstrap_users, CredentialError, ScramCredential, ScramMechanism, UserRecord,
@@ -89,6 +93,9 @@ enum Store {
 
 pub struct Controller {
     node_id: i32,
+    config: Arc<BrokerConfig>,
+    /// Every change is published to every shard before it is acknowledged.
+    publisher: MetadataPublisher,
     store: Store,
     image: RefCell<MetadataImage>,
     /// Serialises this node's changes so they are made durable and published in order.
@@ -99,19 +106,36 @@ pub struct Controller {
 }
 
 impl Controller {
-    /// A single node's controller, persisting to `data_dir`.
-    pub fn local(node_id: i32, data_dir: PathBuf, image: MetadataImage) -> Controller {
-        Self::with_store(node_id, Store::LocalFile(data_dir), image)
+    /// A single node's controller, persisting to the data directory.
+    pub fn local(
+        config: Arc<BrokerConfig>,
+        publisher: MetadataPublisher,
+        image: MetadataImage,
+    ) -> Controller {
+        let store = Store::LocalFile(config.data_dir.clone());
+        Self::with_store(config, publisher, store, image)
     }
 
     /// A cluster node's controller: changes go through `quorum`.
-    pub fn replicated(node_id: i32, quorum: Rc<Quorum>, image: MetadataImage) -> Controller {
-        Self::with_store(node_id, Store::Quorum(quorum), image)
+    pub fn replicated(
+        config: Arc<BrokerConfig>,
+        publisher: MetadataPublisher,
+        quorum: Rc<Quorum>,
+        image: MetadataImage,
+    ) -> Controller {
+        Self::with_store(config, publisher, Store::Quorum(quorum), image)
     }
 
-    fn with_store(node_id: i32, store: Store, image: MetadataImage) -> Controller {
+    fn with_store(
+        config: Arc<BrokerConfig>,
+        publisher: MetadataPublisher,
+        store: Store,
+        image: MetadataImage,
+    ) -> Controller {
         Controller {
-            node_id,
+            node_id: config.node_id,
+            config,
+            publisher,
             store,
             image: RefCell::new(image),
             changes: Semaphore::new(1),
@@ -142,14 +166,14 @@ impl Controller {
     }
 
     /// Installs an image the quorum committed and publishes it to every shard.
-    pub async fn install(&self, shard: &Rc<Shard>, image: MetadataImage) {
+    pub async fn install(&self, image: MetadataImage) {
         *self.image.borrow_mut() = image;
-        self.republish(shard).await;
+        self.republish().await;
     }
 
     /// Publishes the current image again (the active controller changed).
-    pub async fn republish(&self, shard: &Rc<Shard>) {
-        shard.publish_metadata(Arc::new(self.snapshot())).await;
+    pub async fn republish(&self) {
+        self.publisher.publish(Arc::new(self.snapshot())).await;
     }
 
     /// Applies `change` to a copy of the image, makes it durable, installs it and publishes it to
@@ -157,7 +181,6 @@ impl Controller {
     /// change committed first), so `change` must only depend on the image it is given.
     async fn commit<T>(
         &self,
-        shard: &Rc<Shard>,
         mut change: impl FnMut(&mut MetadataImage) -> Result<T, ControllerError>,
     ) -> Result<T, ControllerError> {
         let _permit = self
@@ -173,7 +196,7 @@ impl Controller {
             match &self.store {
                 Store::LocalFile(dir) => {
                     image.persist(dir)?;
-                    self.install(shard, image).await;
+                    self.install(image).await;
                     return Ok(out);
                 }
                 Store::Quorum(quorum) => match quorum.propose(base_version, &image).await? {
@@ -208,7 +231,6 @@ impl Controller {
     /// the image. The first registration of a new cluster also picks its cluster id.
     pub async fn register_broker(
         &self,
-        shard: &Rc<Shard>,
         broker: BrokerRecord,
         bootstrap_users: Option<&str>,
     ) -> Result<(), ControllerError> {
@@ -223,9 +245,9 @@ impl Controller {
                 return Ok(());
             }
         }
-        self.commit(shard, |image| {
+        self.commit(|image| {
             if image.cluster_id.is_empty() {
-                image.cluster_id = super::metadata::new_cluster_id();
+                image.cluster_id = crate::cluster::metadata::new_cluster_id();
             }
             image.brokers.retain(|b| b.node_id != broker.node_id);
             image.brokers.push(broker.clone());
@@ -259,12 +281,11 @@ impl Controller {
     /// Starts moving a partition to `target` replicas, or cancels its move (`None`).
     pub async fn reassign(
         &self,
-        shard: &Rc<Shard>,
         topic: String,
         partition: i32,
         target: Option<Vec<i32>>,
     ) -> Result<(), ControllerError> {
-        self.commit(shard, |image| {
+        self.commit(|image| {
             match &target {
                 Some(t) => reassignment::start(image, &topic, partition, t),
                 None => reassignment::cancel(image, &topic, partition),
@@ -277,15 +298,12 @@ impl Controller {
     }
 
     /// Completes the reassignments whose new replicas are all in sync, if any.
-    pub async fn complete_reassignments(
-        &self,
-        shard: &Rc<Shard>,
-    ) -> Result<usize, ControllerError> {
+    pub async fn complete_reassignments(&self) -> Result<usize, ControllerError> {
         if !reassignment::completion_pending(&self.image.borrow()) {
             return Ok(0);
         }
         let done = self
-            .commit(shard, |image| Ok(reassignment::complete_ready(image)))
+            .commit(|image| Ok(reassignment::complete_ready(image)))
             .await?;
         info!(completed = done, "partition reassignments completed");
         Ok(done)
@@ -329,14 +347,9 @@ impl Controller {
 
     /// Fences `node` (its leaderships move to in-sync replicas) or unfences it (leaderless partitions
     /// it is in sync for come back to it). Returns how many partitions changed leader.
-    pub async fn set_fenced(
-        &self,
-        shard: &Rc<Shard>,
-        node: i32,
-        fenced: bool,
-    ) -> Result<usize, ControllerError> {
+    pub async fn set_fenced(&self, node: i32, fenced: bool) -> Result<usize, ControllerError> {
         let moved = self
-            .commit(shard, |image| {
+            .commit(|image| {
                 Ok(if fenced {
                     fencing::fence(image, node)
                 } else {
@@ -354,15 +367,12 @@ impl Controller {
     }
 
     /// Kafka's preferred leader election, when some partition needs it. Returns how many moved.
-    pub async fn elect_preferred_leaders(
-        &self,
-        shard: &Rc<Shard>,
-    ) -> Result<usize, ControllerError> {
+    pub async fn elect_preferred_leaders(&self) -> Result<usize, ControllerError> {
         if !fencing::preferred_election_pending(&self.image.borrow()) {
             return Ok(0);
         }
         let moved = self
-            .commit(shard, |image| Ok(fencing::elect_preferred_leaders(image)))
+            .commit(|image| Ok(fencing::elect_preferred_leaders(image)))
             .await?;
         info!(leaders_moved = moved, "preferred leaders elected");
         Ok(moved)
@@ -372,17 +382,13 @@ impl Controller {
     /// with `new_isr`, but only if `leader` still leads it at `leader_epoch` and the ISR is still
     /// `expected_isr` (compare-and-set, so a stale leader or a concurrent change cannot overwrite).
     /// Nothing else changes: the leader epoch stays.
-    pub async fn alter_isr(
-        &self,
-        shard: &Rc<Shard>,
-        change: IsrChange,
-    ) -> Result<(), ControllerError> {
+    pub async fn alter_isr(&self, change: IsrChange) -> Result<(), ControllerError> {
         let refuse = |why| ControllerError::StaleIsrChange {
             topic: change.topic.clone(),
             partition: change.partition,
             why,
         };
-        self.commit(shard, |image| {
+        self.commit(|image| {
             let p = image
                 .topics
                 .iter_mut()
@@ -410,7 +416,6 @@ impl Controller {
 
     pub async fn create_topic(
         &self,
-        shard: &Rc<Shard>,
         name: String,
         partitions: i32,
         replication_factor: i16,
@@ -429,13 +434,13 @@ impl Controller {
         if self.image.borrow().topic(&name).is_some() {
             return Err(ControllerError::TopicExists(name));
         }
-        let brokers = self.placement_brokers(&self.image.borrow(), shard.count);
+        let brokers = self.placement_brokers(&self.image.borrow(), self.publisher.shards());
         checked_replication_factor(replication_factor, &brokers)?;
         if validate_only {
             return Ok(());
         }
-        let shards = shard.count;
-        self.commit(shard, |image| {
+        let shards = self.publisher.shards();
+        self.commit(|image| {
             if image.topic(&name).is_some() {
                 return Err(ControllerError::TopicExists(name.clone()));
             }
@@ -455,12 +460,8 @@ impl Controller {
         Ok(())
     }
 
-    pub async fn delete_topic(
-        &self,
-        shard: &Rc<Shard>,
-        name: String,
-    ) -> Result<(), ControllerError> {
-        self.commit(shard, |image| {
+    pub async fn delete_topic(&self, name: String) -> Result<(), ControllerError> {
+        self.commit(|image| {
             let before = image.topics.len();
             image.topics.retain(|t| t.name != name);
             if image.topics.len() == before {
@@ -475,12 +476,11 @@ impl Controller {
 
     pub async fn create_partitions(
         &self,
-        shard: &Rc<Shard>,
         name: String,
         new_total: i32,
         validate_only: bool,
     ) -> Result<(), ControllerError> {
-        let shards = shard.count;
+        let shards = self.publisher.shards();
         // (current partition count, the topic's replication factor)
         let check = |image: &MetadataImage| -> Result<(usize, i16), ControllerError> {
             let topic = image
@@ -499,7 +499,7 @@ impl Controller {
         if validate_only {
             return Ok(());
         }
-        self.commit(shard, |image| {
+        self.commit(|image| {
             let (current, factor) = check(image)?;
             let brokers = self.placement_brokers(image, shards);
             let factor = checked_replication_factor(factor, &brokers)?;
@@ -525,7 +525,6 @@ impl Controller {
 
     pub async fn alter_configs(
         &self,
-        shard: &Rc<Shard>,
         name: String,
         changes: Vec<ConfigChange>,
         replace_all: bool,
@@ -534,7 +533,7 @@ impl Controller {
         if self.image.borrow().topic(&name).is_none() {
             return Err(ControllerError::UnknownTopic(name));
         }
-        let broker = shard.config.clone();
+        let broker = self.config.clone();
         let edit = |image: &mut MetadataImage| {
             let topic = image
                 .topics
@@ -548,12 +547,12 @@ impl Controller {
         if validate_only {
             return Ok(());
         }
-        self.commit(shard, edit).await
+        self.commit(edit).await
     }
 
     /// Creates `__consumer_offsets` on first start: offsets.topic.num.partitions partitions, compacted,
     /// 100 MiB segments (Kafka's settings for it).
-    pub async fn ensure_offsets_topic(&self, shard: &Rc<Shard>) -> Result<(), ControllerError> {
+    pub async fn ensure_offsets_topic(&self) -> Result<(), ControllerError> {
         let name = crate::coordinator::offsets_topic::TOPIC.to_string();
         if self.image.borrow().topic(&name).is_some() {
             return Ok(());
@@ -562,11 +561,8 @@ impl Controller {
             ("cleanup.policy".to_string(), "compact".to_string()),
             ("segment.bytes".to_string(), "104857600".to_string()),
         ];
-        let partitions = shard.config.offsets_topic_num_partitions;
-        match self
-            .create_topic(shard, name, partitions, 1, configs, false)
-            .await
-        {
+        let partitions = self.config.offsets_topic_num_partitions;
+        match self.create_topic(name, partitions, 1, configs, false).await {
             Ok(()) | Err(ControllerError::TopicExists(_)) => Ok(()),
             Err(e) => Err(e),
         }
@@ -576,13 +572,12 @@ impl Controller {
     /// last credential is deleted is removed.
     pub async fn alter_scram_credentials(
         &self,
-        shard: &Rc<Shard>,
         changes: Vec<ScramChange>,
     ) -> Result<(), ControllerError> {
         if changes.is_empty() {
             return Ok(());
         }
-        self.commit(shard, |image| {
+        self.commit(|image| {
             for change in changes.iter().cloned() {
                 match change {
                     ScramChange::Delete(name, m) => {
@@ -608,15 +603,11 @@ impl Controller {
     }
 
     /// CreateAcls: stores the bindings not stored yet, all in one persisted metadata change.
-    pub async fn create_acls(
-        &self,
-        shard: &Rc<Shard>,
-        bindings: Vec<AclBinding>,
-    ) -> Result<(), ControllerError> {
+    pub async fn create_acls(&self, bindings: Vec<AclBinding>) -> Result<(), ControllerError> {
         if bindings.is_empty() {
             return Ok(());
         }
-        self.commit(shard, |image| {
+        self.commit(|image| {
             for b in &bindings {
                 if !image.acls.contains(b) {
                     info!(acl = %b, "created ACL");
@@ -633,10 +624,9 @@ impl Controller {
     /// does).
     pub async fn delete_acls(
         &self,
-        shard: &Rc<Shard>,
         filters: Vec<AclFilter>,
     ) -> Result<Vec<Vec<AclBinding>>, ControllerError> {
-        self.commit(shard, |image| {
+        self.commit(|image| {
             let matched: Vec<Vec<AclBinding>> = filters
                 .iter()
                 .map(|f| {
@@ -659,10 +649,10 @@ impl Controller {
 
     /// A fresh producer id. Blocks are reserved through a metadata change that moves the block end
     /// (computed on the image the change is installed on), so blocks of different nodes never overlap.
-    pub async fn allocate_producer_id(&self, shard: &Rc<Shard>) -> Result<i64, ControllerError> {
+    pub async fn allocate_producer_id(&self) -> Result<i64, ControllerError> {
         if self.next_producer_id.get() >= self.producer_id_limit.get() {
             let start = self
-                .commit(shard, |image| {
+                .commit(|image| {
                     let start = image.producer_id_block_end;
                     image.producer_id_block_end = start + PRODUCER_ID_BLOCK;
                     Ok(start)
@@ -771,6 +761,33 @@ pub struct IsrChange {
 pub enum ScramChange {
     Delete(String, ScramMechanism),
     Upsert(String, ScramCredential),
+}
+
+/// The quorum's Ready loop applies committed images to the controller through this.
+impl crate::quorum::MetadataStateMachine for Controller {
+    fn image_version(&self) -> u64 {
+        Controller::image_version(self)
+    }
+
+    fn encoded_image(&self) -> Vec<u8> {
+        Controller::encoded_image(self)
+    }
+
+    fn learner_addresses(&self) -> Vec<(i32, String)> {
+        Controller::learner_addresses(self)
+    }
+
+    fn with_broker(&self, broker: BrokerRecord) -> MetadataImage {
+        Controller::with_broker(self, broker)
+    }
+
+    async fn install(&self, image: MetadataImage) {
+        Controller::install(self, image).await
+    }
+
+    async fn republish(&self) {
+        Controller::republish(self).await
+    }
 }
 
 #[cfg(test)]
