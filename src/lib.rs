@@ -1,22 +1,27 @@
 //! shardlog: a Kafka-compatible streaming broker, thread-per-core on io_uring.
 //!
 //! # Layout
+//! Bottom to top: a module imports only the modules above it in this table (`tests/layering.rs`).
+//!
 //! | module      | role |
 //! |-------------|------|
+//! | `types`     | plain types: offset watches and signals, replica sets, process roles, voters, TLS path |
+//! | `security`  | listeners and security protocols, SASL (PLAIN, SCRAM), SCRAM credentials, ACLs |
 //! | `config`    | every broker setting with its default, in one place |
-//! | `runtime`   | shards: one glommio executor per core, the cross-shard mesh, waiters |
-//! | `net`       | listeners, connections, framing, in-order responses, zero-copy send |
-//! | `kafka`     | the Kafka API surface: one file per API, one registry of versions |
-//! | `coordinator` | consumer groups: classic rebalance protocol, committed offsets in `__consumer_offsets` |
-//! | `storage`   | partition logs: batches, segments, indexes, recovery, retention, producer state |
-//! | `cluster`   | metadata (brokers, topics, replicas), partition placement on nodes and shards, the controller |
-//! | `quorum`    | the Raft metadata quorum (TiKV `raft`): disk log, transport between voters, the Ready loop |
-//! | `replication` | followers fetching from leaders, the high watermark, ISR shrink and expand |
-//! | `client`    | a small blocking Kafka client shared by `loadgen` and `cli` (not used by `serve`) |
-//! | `loadgen`   | `shardlog bench`: a Kafka-protocol load generator for any broker (not used by `serve`) |
-//! | `tune`      | `shardlog tune check`: this machine's Linux settings against tuning/README.md |
-//! | `security`  | listeners and security protocols, SASL (PLAIN, SCRAM) authentication, SCRAM credentials |
 //! | `metrics`   | per-shard and per-partition counters (relaxed atomics), Prometheus text, the admin HTTP endpoint |
+//! | `storage`   | partition logs: batches, segments, indexes, recovery, retention, producer state |
+//! | `client`    | a small blocking Kafka client (replication's links, `loadgen`, `cli`) |
+//! | `cluster`   | metadata images and snapshots (brokers, topics, replicas), placement on nodes and shards |
+//! | `runtime`   | the mesh between shards and its sharded services, the partition table, the router |
+//! | `quorum`    | the Raft metadata quorum (TiKV `raft`): disk log, transport between voters, the Ready loop |
+//! | `replication` | followers fetching from leaders and truncating divergent tails |
+//! | `coordinator` | consumer groups: classic and KIP-848 protocols, committed offsets in `__consumer_offsets` |
+//! | `controller` | the only writer of metadata; ISR changes, broker registration and liveness |
+//! | `kafka`     | the Kafka API surface: one file per API, one registry of versions, the request scope |
+//! | `net`       | listeners, connections, framing, in-order responses, zero-copy send |
+//! | `broker`    | the assembly: starts one shard per core and wires its services (`serve`) |
+//! | `tune`      | `shardlog tune check`: this machine's Linux settings against tuning/README.md |
+//! | `loadgen`   | `shardlog bench`: a Kafka-protocol load generator for any broker (not used by `serve`) |
 //! | `cli`       | the operator CLI: `shardlog topic|produce|consume|group|cluster ...` against any broker |
 //!
 //! See ARCHITECTURE.md for how a request travels through these.

@@ -55,7 +55,7 @@ impl Shard {
         mesh.provide(partitions.clone());
         mesh.provide(groups.clone());
         let shard = Rc::new(Shard {
-            fetchers: ReplicaFetchers::new(fetcher::Shard {
+            fetchers: ReplicaFetchers::new(fetcher::ShardLogs {
                 id: mesh.id(),
                 metadata: metadata.clone(),
                 partitions: partitions.clone(),

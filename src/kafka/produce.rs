@@ -193,7 +193,7 @@ fn error_response(index: i32, error: ResponseError, message: String) -> Partitio
 
 async fn append_partition(
     log: Option<Rc<PartitionLog>>,
-    input: PartitionInput,
+    mut input: PartitionInput,
 ) -> PartitionProduceResponse {
     let Some(log) = log else {
         return error_response(
@@ -212,7 +212,7 @@ async fn append_partition(
         warn!(topic = %log.topic, partition = log.partition, %message, "acks=all produce refused");
         return error_response(input.index, ResponseError::NotEnoughReplicas, message);
     }
-    let records = input.records.unwrap_or_default();
+    let records = input.records.take().unwrap_or_default();
     let max = config.max_message_bytes.max(0) as usize;
     let mut counted = (0u64, 0u64); // (bytes, records) of the batches appended
     let admission = Admission::new(&config, now_ms(), &log.topic, log.partition);
@@ -246,6 +246,25 @@ async fn append_partition(
             return r;
         }
     };
+    if let Err((code, message)) = acknowledged(&log, outcome.end_offset, &input).await {
+        return error_response(input.index, code, message);
+    }
+    let mut r = PartitionProduceResponse::default();
+    r.index = input.index;
+    r.base_offset = outcome.base_offset;
+    r.log_append_time_ms = outcome.log_append_time_ms;
+    r.log_start_offset = log.log_start_offset();
+    r
+}
+
+/// Where a produce waits before it is answered — the one place acks=1 and acks=all wait: for the
+/// write (acks=1), for the fsync too where the flush policy asks (`acks-all`, `always`), and under
+/// acks=all for the high watermark to cover the batch (every in-sync replica has it, §9).
+async fn acknowledged(
+    log: &Rc<PartitionLog>,
+    end_offset: i64,
+    input: &PartitionInput,
+) -> Result<(), (ResponseError, String)> {
     let wait_fsync = match input.policy {
         FlushPolicy::Always => input.acks != 0,
         FlushPolicy::AcksAll => input.acks == -1,
@@ -256,32 +275,26 @@ async fn append_partition(
     // duplicate's `end_offset` (its base + 1) means the whole original batch.
     if input.acks != 0 {
         let durable = if wait_fsync {
-            log.ensure_durable(outcome.end_offset).await
+            log.ensure_durable(end_offset).await
         } else {
-            log.wait_written(outcome.end_offset).await
+            log.wait_written(end_offset).await
         };
         if let Err(e) = durable {
             let code = match e {
                 StorageError::Truncated(_) => ResponseError::NotLeaderOrFollower,
                 _ => ResponseError::KafkaStorageError,
             };
-            return error_response(input.index, code, e.to_string());
+            return Err((code, e.to_string()));
         }
-        if input.acks == -1 && !in_sync_within(&log, outcome.end_offset, input.timeout).await {
-            return error_response(
-                input.index,
+        if input.acks == -1 && !in_sync_within(log, end_offset, input.timeout).await {
+            return Err((
                 ResponseError::RequestTimedOut,
                 format!(
                     "the in-sync replicas did not all reach offset {} within the request's timeout",
-                    outcome.end_offset
+                    end_offset
                 ),
-            );
+            ));
         }
     }
-    let mut r = PartitionProduceResponse::default();
-    r.index = input.index;
-    r.base_offset = outcome.base_offset;
-    r.log_append_time_ms = outcome.log_append_time_ms;
-    r.log_start_offset = log.log_start_offset();
-    r
+    Ok(())
 }

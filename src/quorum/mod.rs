@@ -116,7 +116,7 @@ pub struct Quorum {
     waiters: RefCell<HashMap<u64, Waiter>>,
     inbox: Rc<LocalSender<Event>>,
     /// When each peer's last Raft message arrived: a voter answers the leader's heartbeats every
-    /// 200 ms, so this is the broker heartbeat fencing watches (`cluster/liveness.rs`).
+    /// 200 ms, so this is the broker heartbeat fencing watches (`controller/liveness.rs`).
     heard: RefCell<HashMap<u64, Instant>>,
     /// Since when this node has been the leader (None when it is not).
     leading_since: Cell<Option<Instant>>,

@@ -76,13 +76,13 @@ impl Fetcher {
 }
 
 /// What the fetchers of one shard read and write there: its metadata and its partition logs.
-pub struct Shard {
+pub struct ShardLogs {
     pub id: ShardId,
     pub metadata: Rc<MetadataView>,
     pub partitions: Rc<Partitions>,
 }
 
-impl Shard {
+impl ShardLogs {
     pub(super) fn metadata(&self) -> Arc<MetadataSnapshot> {
         self.metadata.get()
     }
@@ -94,12 +94,12 @@ impl Shard {
 
 /// This shard's fetchers, keyed by (leader node, leader shard).
 pub struct ReplicaFetchers {
-    shard: Rc<Shard>,
+    shard: Rc<ShardLogs>,
     fetchers: RefCell<HashMap<(i32, u32), Rc<Fetcher>>>,
 }
 
 impl ReplicaFetchers {
-    pub fn new(shard: Shard) -> ReplicaFetchers {
+    pub fn new(shard: ShardLogs) -> ReplicaFetchers {
         ReplicaFetchers {
             shard: Rc::new(shard),
             fetchers: RefCell::default(),
@@ -172,14 +172,14 @@ impl ReplicaFetchers {
 }
 
 /// The leader's address: its first advertised listener (the inter-broker one).
-fn leader_address(shard: &Shard, leader: i32) -> Option<String> {
+fn leader_address(shard: &ShardLogs, leader: i32) -> Option<String> {
     let metadata = shard.metadata();
     let broker = metadata.brokers.iter().find(|b| b.node_id == leader)?;
     let e = broker.endpoint(None)?;
     Some(format!("{}:{}", e.host, e.port))
 }
 
-async fn run(shard: Rc<Shard>, leader: i32, fetcher: Rc<Fetcher>) {
+async fn run(shard: Rc<ShardLogs>, leader: i32, fetcher: Rc<Fetcher>) {
     let mut link: Option<LeaderLink> = None;
     let mut backoff = BACKOFF_MIN;
     let mut reported = false;
@@ -286,7 +286,7 @@ impl std::fmt::Display for Pause {
 
 /// A Fetch for every followed, truncated partition from its log's next offset, and the epoch each
 /// was asked at.
-fn fetch_request(shard: &Shard, followed: &Followed) -> (FetchRequest, Followed) {
+fn fetch_request(shard: &ShardLogs, followed: &Followed) -> (FetchRequest, Followed) {
     let mut topics: Vec<FetchTopic> = Vec::new();
     let mut sent = Followed::new();
     for ((topic, partition), &following) in followed.iter().filter(|(_, f)| f.truncated) {
@@ -329,7 +329,7 @@ fn fetch_request(shard: &Shard, followed: &Followed) -> (FetchRequest, Followed)
 /// OFFSET_OUT_OF_RANGE, or a batch overlapping the log end, sends the partition back to truncation —
 /// unless the whole log lies below the leader's log start: then it restarts empty there.
 fn apply(
-    shard: &Shard,
+    shard: &ShardLogs,
     fetcher: &Fetcher,
     sent: &Followed,
     response: FetchResponse,

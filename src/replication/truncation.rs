@@ -7,7 +7,7 @@
 //! epoch the follower does not have.
 
 use super::connection::{LeaderLink, LinkError};
-use super::fetcher::Shard;
+use super::fetcher::ShardLogs;
 use super::fetcher::{Fetcher, Followed, Following, Pause};
 use kafka_protocol::messages::offset_for_leader_epoch_request::{
     OffsetForLeaderPartition, OffsetForLeaderTopic,
@@ -72,7 +72,7 @@ fn mark_truncated(fetcher: &Fetcher, key: &(String, i32), at: Following) {
 /// One round of truncation for `pending`: an empty log is done at once; the others ask the leader
 /// and cut. Partitions that need another round (or were refused) stay pending.
 pub(super) async fn truncate(
-    shard: &Shard,
+    shard: &ShardLogs,
     link: &mut LeaderLink,
     fetcher: &Fetcher,
     pending: Followed,
