@@ -5,31 +5,16 @@
 
 mod common;
 
-use common::{repo_root, temp_dir, Broker};
+use common::{repo_root, shardlog_cli, temp_dir, Broker};
 use serde_json::Value;
 use shardlog::client::partitioner::partition_for_key;
-use std::io::Write;
 use std::net::TcpListener;
 use std::process::{Command, Output, Stdio};
 
 /// Runs `shardlog ARGS` against `brokers` with `stdin` as input.
 fn run(brokers: &str, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_shardlog"))
-        .args(args)
-        .args(["--brokers", brokers])
-        .env_remove("SHARDLOG_BROKERS")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run shardlog");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    let args: Vec<&str> = args.iter().copied().chain(["--brokers", brokers]).collect();
+    shardlog_cli(&args, stdin)
 }
 
 /// Runs a command that must succeed; returns its stdout.

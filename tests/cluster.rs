@@ -9,32 +9,19 @@
 mod common;
 
 use common::ack_checker::AckChecker;
-use common::api::{fetch_all, list_offset, produce, topic_name};
+use common::api::{fetch_all, list_offset, produce};
 use common::cluster::{
     create_topic, create_topic_with, eventually, leaders_seen_by, metadata, partitions_seen_by,
     Cluster,
 };
 use common::{batch_of, kafka_tool, repo_root, temp_dir, Broker, Conn};
-use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
-use kafka_protocol::messages::*;
 use kafka_protocol::ResponseError;
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn list_offsets_code(node: &Broker, topic: &str, partition: i32) -> i16 {
-    let mut p = ListOffsetsPartition::default();
-    p.partition_index = partition;
-    p.timestamp = -1;
-    let mut t = ListOffsetsTopic::default();
-    t.name = topic_name(topic);
-    t.partitions = vec![p];
-    let mut req = ListOffsetsRequest::default();
-    req.replica_id = BrokerId(-1);
-    req.topics = vec![t];
-    let resp: ListOffsetsResponse =
-        Conn::connect(&node.addr()).request(ApiKey::ListOffsets, 6, &req);
-    resp.topics[0].partitions[0].error_code
+    list_offset(&mut node.conn(), topic, partition, -1).0
 }
 
 #[test]

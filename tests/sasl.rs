@@ -570,23 +570,16 @@ fn cli_over_sasl(
     args: &[&str],
     stdin: &str,
 ) -> std::process::Output {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_shardlog"))
-        .args(args)
-        .args(["--brokers", &b.sasl_addr(), "--sasl-mechanism", mechanism])
-        .args(["--sasl-username", user, "--sasl-password", password])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    let brokers = b.sasl_addr();
+    let login = ["--brokers", &brokers, "--sasl-mechanism", mechanism];
+    let credentials = ["--sasl-username", user, "--sasl-password", password];
+    let args: Vec<&str> = args
+        .iter()
+        .copied()
+        .chain(login)
+        .chain(credentials)
+        .collect();
+    common::shardlog_cli(&args, stdin)
 }
 
 #[test]

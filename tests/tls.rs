@@ -7,7 +7,9 @@
 
 mod common;
 
-use common::{driver_properties, free_port, run_driver, sasl_driver_args, temp_dir, Broker};
+use common::{
+    driver_properties, free_port, run_driver, sasl_driver_args, shardlog_cli, temp_dir, Broker,
+};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
     KeyUsagePurpose,
@@ -15,7 +17,7 @@ use rcgen::{
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 const USERS: &str = "alice:alice-secret";
@@ -332,30 +334,11 @@ fn franz_go_over_ssl_and_sasl_ssl() {
     );
 }
 
-/// `shardlog ARGS` with `stdin`.
-fn shardlog(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_shardlog"))
-        .args(args)
-        .env_remove("SHARDLOG_BROKERS")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
 /// `topic list` against `addr` with TLS options `tls`.
 fn cli_topic_list(addr: &str, tls: &[&str]) -> Output {
     let mut args = vec!["topic", "list", "--brokers", addr];
     args.extend_from_slice(tls);
-    shardlog(&args, "")
+    shardlog_cli(&args, "")
 }
 
 #[test]
@@ -379,7 +362,7 @@ fn the_cli_and_bench_work_over_tls() {
             let mut all = args.to_vec();
             all.extend(["--brokers", &addr, "--tls-ca-file", &ca]);
             all.extend_from_slice(login);
-            let out = shardlog(&all, stdin);
+            let out = shardlog_cli(&all, stdin);
             assert!(out.status.success(), "{all:?}: {out:?}");
             String::from_utf8(out.stdout).unwrap()
         };
@@ -393,7 +376,7 @@ fn the_cli_and_bench_work_over_tls() {
 
     // The load generator drives a TLS listener.
     let json = temp_dir("tls-bench").join("result.json");
-    let bench = shardlog(
+    let bench = shardlog_cli(
         &[
             "bench",
             "--bootstrap",
@@ -745,7 +728,7 @@ fn ktls_takes_over_where_the_kernel_offers_it() {
     let (ok, out) = run_driver("go", &b.ssl_addr(), "ktls", RECORDS, &args);
     assert!(ok, "franz-go over kTLS failed:\n{out}");
     let ca = pki.path("ca.pem");
-    let consumed = shardlog(
+    let consumed = shardlog_cli(
         &[
             "consume",
             "ktls",

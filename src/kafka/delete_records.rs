@@ -1,10 +1,10 @@
 //! DeleteRecords: moves a partition's log start offset forward; whole segments below it are deleted.
 
 use super::authz::Access;
+use super::by_partition;
 use super::errors::read_code;
 use super::scope::Scope;
 use super::RequestContext;
-use crate::runtime::router::on_leaders_by_topic;
 use crate::security::acl::{Operation, ResourceType};
 use crate::storage::PartitionLog;
 use kafka_protocol::messages::delete_records_response::{
@@ -41,27 +41,34 @@ pub async fn handle(
     req: DeleteRecordsRequest,
 ) -> DeleteRecordsResponse {
     let access = Access::of(scope, ctx);
-    let (allowed, denied): (Vec<_>, Vec<_>) = req
+    let topics = req
         .topics
         .into_iter()
-        .partition(|t| access.allows(Operation::Delete, ResourceType::Topic, &t.name));
-    let topics = allowed
-        .into_iter()
-        .map(|t| {
-            let parts = t
+        .map(|t| by_partition::Topic {
+            allowed: access.allows(Operation::Delete, ResourceType::Topic, &t.name),
+            partitions: t
                 .partitions
                 .iter()
                 .map(|p| (p.partition_index, (p.partition_index, p.offset)))
-                .collect();
-            (t.name, parts)
+                .collect(),
+            name: t.name,
         })
         .collect();
+    let failed = |error: ResponseError| {
+        move |(index, _): (i32, i64)| {
+            let mut r = not_deleted(index);
+            r.error_code = error.code();
+            r
+        }
+    };
     let mut resp = DeleteRecordsResponse::default();
-    resp.topics = on_leaders_by_topic(&scope.router, topics, delete, |(index, _)| {
-        let mut r = not_deleted(index);
-        r.error_code = ResponseError::NotLeaderOrFollower.code();
-        r
-    })
+    resp.topics = by_partition::answer(
+        &scope.router,
+        topics,
+        delete,
+        failed(ResponseError::NotLeaderOrFollower),
+        failed(ResponseError::TopicAuthorizationFailed),
+    )
     .await
     .into_iter()
     .map(|(name, partitions)| {
@@ -71,19 +78,5 @@ pub async fn handle(
         t
     })
     .collect();
-    for d in denied {
-        let mut t = DeleteRecordsTopicResult::default();
-        t.partitions = d
-            .partitions
-            .iter()
-            .map(|p| {
-                let mut r = not_deleted(p.partition_index);
-                r.error_code = ResponseError::TopicAuthorizationFailed.code();
-                r
-            })
-            .collect();
-        t.name = d.name;
-        resp.topics.push(t);
-    }
     resp
 }

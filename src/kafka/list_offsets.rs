@@ -2,10 +2,10 @@
 //! Needs DESCRIBE on each topic (TOPIC_AUTHORIZATION_FAILED per partition otherwise).
 
 use super::authz::Access;
+use super::by_partition;
 use super::errors::read_code;
 use super::scope::Scope;
 use super::RequestContext;
-use crate::runtime::router::on_leaders_by_topic;
 use crate::security::acl::{Operation, ResourceType};
 use crate::storage::PartitionLog;
 use kafka_protocol::messages::list_offsets_response::{
@@ -64,25 +64,27 @@ pub async fn handle(
     req: ListOffsetsRequest,
 ) -> ListOffsetsResponse {
     let access = Access::of(scope, ctx);
-    let (allowed, denied): (Vec<_>, Vec<_>) = req
+    let topics = req
         .topics
         .into_iter()
-        .partition(|t| access.allows(Operation::Describe, ResourceType::Topic, &t.name));
-    let topics = allowed
-        .into_iter()
-        .map(|t| {
-            let parts = t
+        .map(|t| by_partition::Topic {
+            allowed: access.allows(Operation::Describe, ResourceType::Topic, &t.name),
+            partitions: t
                 .partitions
                 .iter()
                 .map(|p| (p.partition_index, (p.partition_index, p.timestamp)))
-                .collect();
-            (t.name, parts)
+                .collect(),
+            name: t.name,
         })
         .collect();
     let mut resp = ListOffsetsResponse::default();
-    resp.topics = on_leaders_by_topic(&scope.router, topics, lookup, |(index, _)| {
-        failed(index, ResponseError::NotLeaderOrFollower)
-    })
+    resp.topics = by_partition::answer(
+        &scope.router,
+        topics,
+        lookup,
+        |(index, _)| failed(index, ResponseError::NotLeaderOrFollower),
+        |(index, _)| failed(index, ResponseError::TopicAuthorizationFailed),
+    )
     .await
     .into_iter()
     .map(|(name, partitions)| {
@@ -92,15 +94,5 @@ pub async fn handle(
         t
     })
     .collect();
-    for d in denied {
-        let mut t = ListOffsetsTopicResponse::default();
-        t.partitions = d
-            .partitions
-            .iter()
-            .map(|p| failed(p.partition_index, ResponseError::TopicAuthorizationFailed))
-            .collect();
-        t.name = d.name;
-        resp.topics.push(t);
-    }
     resp
 }

@@ -12,6 +12,7 @@
 mod acls;
 mod api_versions;
 mod authz;
+mod by_partition;
 mod client_quotas;
 mod configs;
 mod consumer_group_describe;

@@ -5,9 +5,9 @@
 //! Needs CLUSTER_ACTION on the cluster (followers) or DESCRIBE on the topic (consumers).
 
 use super::authz::Access;
+use super::by_partition;
 use super::scope::Scope;
 use super::RequestContext;
-use crate::runtime::router::on_leaders_by_topic;
 use crate::security::acl::{Operation, ResourceType, CLUSTER_NAME};
 use crate::storage::PartitionLog;
 use kafka_protocol::messages::offset_for_leader_epoch_response::{
@@ -85,13 +85,13 @@ pub async fn handle(
         ResourceType::Cluster,
         CLUSTER_NAME,
     );
-    let (allowed, denied): (Vec<_>, Vec<_>) = req.topics.into_iter().partition(|t| {
-        cluster_action || access.allows(Operation::Describe, ResourceType::Topic, &t.topic)
-    });
-    let topics = allowed
+    let topics = req
+        .topics
         .into_iter()
-        .map(|t| {
-            let parts = t
+        .map(|t| by_partition::Topic {
+            allowed: cluster_action
+                || access.allows(Operation::Describe, ResourceType::Topic, &t.topic),
+            partitions: t
                 .partitions
                 .iter()
                 .map(|p| {
@@ -102,16 +102,25 @@ pub async fn handle(
                     };
                     (p.partition, q)
                 })
-                .collect();
-            (t.topic, parts)
+                .collect(),
+            name: t.topic,
         })
         .collect();
+    let failed = |error: ResponseError| {
+        move |q: Question| {
+            let mut r = unknown_end(q.index);
+            r.error_code = error.code();
+            r
+        }
+    };
     let mut resp = OffsetForLeaderEpochResponse::default();
-    resp.topics = on_leaders_by_topic(&scope.router, topics, end_offset, |q: Question| {
-        let mut r = unknown_end(q.index);
-        r.error_code = ResponseError::NotLeaderOrFollower.code();
-        r
-    })
+    resp.topics = by_partition::answer(
+        &scope.router,
+        topics,
+        end_offset,
+        failed(ResponseError::NotLeaderOrFollower),
+        failed(ResponseError::TopicAuthorizationFailed),
+    )
     .await
     .into_iter()
     .map(|(topic, partitions)| {
@@ -121,19 +130,5 @@ pub async fn handle(
         t
     })
     .collect();
-    for d in denied {
-        let mut t = OffsetForLeaderTopicResult::default();
-        t.partitions = d
-            .partitions
-            .iter()
-            .map(|p| {
-                let mut r = unknown_end(p.partition);
-                r.error_code = ResponseError::TopicAuthorizationFailed.code();
-                r
-            })
-            .collect();
-        t.topic = d.topic;
-        resp.topics.push(t);
-    }
     resp
 }

@@ -598,6 +598,26 @@ pub fn sasl_driver_args(
     driver_properties(props)
 }
 
+/// Runs the `shardlog` binary with `args` and `stdin` as its input (no SHARDLOG_BROKERS from the
+/// environment); returns its status and output.
+pub fn shardlog_cli(args: &[&str], stdin: &str) -> std::process::Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shardlog"))
+        .args(args)
+        .env_remove("SHARDLOG_BROKERS")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run shardlog");
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(stdin.as_bytes())
+        .expect("writing the CLI's stdin");
+    child.wait_with_output().expect("waiting for shardlog")
+}
+
 pub mod ack_checker;
 pub mod api;
 pub mod cluster;
