@@ -7,9 +7,19 @@
 //! one `pwritev` and advances the log end; `ensure_durable` batches fsyncs the same way. A follower's
 //! `append_replicated` queues the leader's batches as they are, offsets and epochs included.
 //!
+//! Files: this one (opening and recovery, the write path and its durability waits), `replica.rs`
+//! (assignment, high watermark, epochs, truncation), `retention.rs` (retention, compaction,
+//! DeleteRecords), `read.rs` (fetch slices, timestamp lookups).
+//!
 //! Three ends: `log_end` (written), `durable` (fsynced) and `high_watermark` (written on every in-sync
 //! replica, `replication::ReplicaSet`): consumers read below the high watermark, followers below the log
 //! end. With one replica the high watermark is the log end.
+
+mod read;
+mod replica;
+mod retention;
+#[cfg(test)]
+mod tests;
 
 use super::batch::{self, ValidBatch};
 use super::checkpoint;
@@ -237,73 +247,9 @@ impl PartitionLog {
     pub fn log_start_offset(&self) -> i64 {
         self.state.borrow().log_start_offset
     }
-    pub fn leader_epoch(&self) -> i32 {
-        self.state.borrow().leader_epoch
-    }
     /// The next offset to assign (includes queued writes): a follower's fetch position.
     pub fn next_offset(&self) -> i64 {
         self.state.borrow().next_offset
-    }
-    /// Whether this node leads the partition (always, until metadata says otherwise).
-    pub fn is_leader(&self) -> bool {
-        self.replicas.borrow().is_leader()
-    }
-    /// In-sync replicas as this leader knows them (min.insync.replicas counts these).
-    pub fn in_sync_replicas(&self) -> usize {
-        self.replicas.borrow().in_sync_replicas()
-    }
-    pub fn isr(&self) -> Vec<i32> {
-        self.replicas.borrow().isr()
-    }
-
-    /// Applies the metadata's replicas, leader and ISR for this partition, as node `me`. Appends on
-    /// the leader carry its epoch, which starts at the log end (Kafka's rule: a new leader's epoch
-    /// begins where its log ends, whether or not it writes anything in it).
-    pub fn assign(&self, me: i32, assignment: &Assignment) {
-        if assignment.leader == me {
-            let mut st = self.state.borrow_mut();
-            st.leader_epoch = assignment.leader_epoch;
-            let start = st.next_offset;
-            st.epochs.assign(assignment.leader_epoch, start);
-        }
-        let mut replicas = self.replicas.borrow_mut();
-        replicas.assign(me, assignment, std::time::Instant::now());
-        let under = replicas.under_replicated();
-        drop(replicas);
-        self.metrics
-            .partition
-            .under_replicated
-            .store(under, std::sync::atomic::Ordering::Relaxed);
-        self.refresh_high_watermark();
-    }
-
-    /// Leader side: follower `replica` fetched from `offset` (its log end).
-    pub fn record_follower_fetch(&self, replica: i32, offset: i64) {
-        let now = std::time::Instant::now();
-        self.replicas
-            .borrow_mut()
-            .record_fetch(replica, offset, self.log_end.get(), now);
-        self.refresh_high_watermark();
-    }
-
-    /// Follower side: the leader's high watermark from a fetch answer.
-    pub fn set_leader_high_watermark(&self, hw: i64) {
-        self.replicas.borrow_mut().set_leader_high_watermark(hw);
-        self.refresh_high_watermark();
-    }
-
-    /// Leader side: the ISR to ask the controller for, if it should change (`controller::isr`).
-    pub fn wanted_isr(&self, lag_max: std::time::Duration) -> Option<Vec<i32>> {
-        self.replicas.borrow().wanted_isr(
-            self.high_watermark.get(),
-            lag_max,
-            std::time::Instant::now(),
-        )
-    }
-
-    fn refresh_high_watermark(&self) {
-        let hw = self.replicas.borrow().high_watermark(self.log_end.get());
-        self.high_watermark.advance(hw);
     }
     pub fn config(&self) -> LogConfig {
         self.state.borrow().config.clone()
@@ -509,278 +455,6 @@ impl PartitionLog {
         }
     }
 
-    /// Locates up to `max_bytes` (but at least one whole batch) starting at `offset`, below `limit`
-    /// (the high watermark for consumers, the log end for followers), with the number of records
-    /// (offsets) in its whole batches (for the metrics). `Ok(None)`: nothing to read yet (offset at or
-    /// past `limit`). Offsets past the log end are out of range.
-    pub fn read(
-        &self,
-        offset: i64,
-        max_bytes: u64,
-        limit: i64,
-    ) -> Result<Option<(FileSlice, u64)>, ReadError> {
-        let st = self.state.borrow();
-        let log_end = self.log_end.get();
-        if offset < st.log_start_offset || offset > log_end {
-            return Err(ReadError::OutOfRange {
-                offset,
-                log_start: st.log_start_offset,
-                log_end,
-            });
-        }
-        if offset >= limit {
-            return Ok(None);
-        }
-        for seg in st
-            .segments
-            .range(..=offset)
-            .next_back()
-            .into_iter()
-            .map(|(_, s)| s)
-            .chain(st.segments.range(offset + 1..).map(|(_, s)| s))
-        {
-            let found = seg
-                .position_of(offset)
-                .map_err(|e| ReadError::Storage(e.to_string()))?;
-            if let Some((position, header)) = found {
-                // `limit` is a batch boundary (a log end, here or on a follower): stop before it.
-                let end_position = if limit < seg.next_offset {
-                    seg.position_of(limit)
-                        .map_err(|e| ReadError::Storage(e.to_string()))?
-                        .map_or(seg.size, |(p, _)| p)
-                } else {
-                    seg.size
-                };
-                let first = header.total_len() as u64;
-                let len = max_bytes.max(first).min(end_position - position);
-                let end = seg
-                    .end_offset_of_range(position, &header, position + len)
-                    .map_err(|e| ReadError::Storage(e.to_string()))?;
-                let records = (end - header.base_offset).max(0) as u64;
-                let slice = FileSlice {
-                    file: seg.file.clone(),
-                    position,
-                    len,
-                };
-                return Ok(Some((slice, records)));
-            }
-        }
-        Ok(None)
-    }
-
-    /// ListOffsets by timestamp: the first batch whose max timestamp is >= `timestamp`, as
-    /// (base offset, max timestamp). `None` when every batch is older.
-    pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<(i64, i64)>, ReadError> {
-        let st = self.state.borrow();
-        for seg in st
-            .segments
-            .values()
-            .filter(|s| s.max_timestamp >= timestamp)
-        {
-            let found = seg
-                .position_of_timestamp(timestamp)
-                .map_err(|e| ReadError::Storage(e.to_string()))?;
-            if let Some((position, h)) = found {
-                // Kafka answers with the first *record* at or after the timestamp, not its batch.
-                let exact = seg
-                    .record_at_or_after(position, &h, timestamp, st.log_start_offset)
-                    .map_err(|e| ReadError::Storage(e.to_string()))?;
-                return Ok(Some(exact.unwrap_or((
-                    h.base_offset.max(st.log_start_offset),
-                    h.max_timestamp,
-                ))));
-            }
-        }
-        Ok(None)
-    }
-
-    /// Every written byte of every segment, one `Bytes` per segment (replaying small internal topics
-    /// such as `__consumer_offsets` at startup).
-    pub fn read_segments(&self) -> io::Result<Vec<bytes::Bytes>> {
-        let st = self.state.borrow();
-        st.segments
-            .values()
-            .map(|seg| {
-                let mut buf = vec![0u8; seg.size as usize];
-                std::os::unix::fs::FileExt::read_exact_at(&*seg.file, &mut buf, 0)?;
-                Ok(bytes::Bytes::from(buf))
-            })
-            .collect()
-    }
-
-    /// Drops whole segments past `retention.ms` or beyond `retention.bytes` (never the active one).
-    /// Returns the number of segments deleted.
-    pub fn enforce_retention(&self, now_ms: i64) -> usize {
-        let mut st = self.state.borrow_mut();
-        if !st.config.delete {
-            return 0;
-        }
-        let retention_ms = st.config.retention_ms;
-        let retention_bytes = st.config.retention_bytes;
-        let mut total: i64 = st.segments.values().map(|s| s.size as i64).sum();
-        let mut doomed = Vec::new();
-        for seg in st
-            .segments
-            .values()
-            .take(st.segments.len().saturating_sub(1))
-        {
-            let too_old = retention_ms >= 0
-                && seg.max_timestamp >= 0
-                && now_ms - seg.max_timestamp > retention_ms;
-            let too_big = retention_bytes >= 0 && total - seg.size as i64 >= retention_bytes;
-            if !(too_old || too_big) {
-                break;
-            }
-            total -= seg.size as i64;
-            doomed.push(seg.base_offset);
-        }
-        st.delete_segments(&doomed, &self.topic, self.partition, "retention");
-        doomed.len()
-    }
-
-    /// One compaction round over the sealed segments (see `compaction.rs`); returns how many segments
-    /// were rewritten. Does nothing unless the topic's cleanup.policy includes `compact`.
-    pub fn compact(&self, now_ms: i64) -> usize {
-        let mut st = self.state.borrow_mut();
-        if !st.config.compact || st.segments.len() < 2 {
-            return 0;
-        }
-        match st.compact_sealed(now_ms) {
-            Ok(n) => {
-                if n > 0 {
-                    info!(topic = %self.topic, partition = self.partition, segments = n, "compacted");
-                }
-                n
-            }
-            Err(e) => {
-                warn!(topic = %self.topic, partition = self.partition, error = %e, "compaction failed; log unchanged");
-                0
-            }
-        }
-    }
-
-    /// DeleteRecords: moves the log start offset up to `offset` (<= high watermark) and drops segments
-    /// entirely below it. Returns the new log start offset.
-    pub fn delete_records_before(&self, offset: i64) -> Result<i64, ReadError> {
-        let hw = self.high_watermark.get();
-        let mut st = self.state.borrow_mut();
-        let target = if offset == -1 { hw } else { offset };
-        if target < 0 || target > hw {
-            return Err(ReadError::OutOfRange {
-                offset,
-                log_start: st.log_start_offset,
-                log_end: hw,
-            });
-        }
-        if target > st.log_start_offset {
-            checkpoint::write_log_start(&st.dir, target)
-                .map_err(|e| ReadError::Storage(e.to_string()))?;
-            st.log_start_offset = target;
-            let doomed: Vec<i64> = st
-                .segments
-                .values()
-                .take(st.segments.len().saturating_sub(1))
-                .filter(|s| s.next_offset <= target)
-                .map(|s| s.base_offset)
-                .collect();
-            st.delete_segments(&doomed, &self.topic, self.partition, "delete-records");
-        }
-        Ok(st.log_start_offset)
-    }
-
-    /// OffsetForLeaderEpoch from the epoch cache: the largest epoch <= `epoch` and where the next
-    /// one starts (the log end for the newest); `None` when unknown (`epoch_cache.rs`).
-    pub fn end_offset_for_epoch(&self, epoch: i32) -> Option<(i32, i64)> {
-        let st = self.state.borrow();
-        st.epochs.end_offset_for(epoch, st.next_offset)
-    }
-
-    /// The epoch of the newest batch in this log (what a follower asks its leader about), if any.
-    pub fn latest_epoch(&self) -> Option<i32> {
-        self.state.borrow().epochs.latest().map(|e| e.epoch)
-    }
-
-    /// Removes every batch at or after `offset` from a live log (a follower's divergent tail): the
-    /// segments past it are deleted, the one holding it is cut before that batch and rescanned as
-    /// recovery does, the epoch cache is trimmed and the producer state rebuilt from what is left.
-    /// The log end (and durable end and high watermark, never above it) move back. A batch that
-    /// straddles `offset` goes whole, so the new end may be below `offset`. Returns the new end.
-    pub fn truncate_to(&self, offset: i64) -> Result<i64, StorageError> {
-        // Queued batches are written first, so the files are the whole log.
-        self.write_pending();
-        let mut st = self.state.borrow_mut();
-        if let Some(reason) = &st.failed {
-            return Err(StorageError::Failed(reason.clone()));
-        }
-        let old_end = st.next_offset;
-        if offset >= old_end {
-            // Nothing to remove, but an epoch this node led without writing in it (it starts at
-            // the log end) is no longer this log's newest.
-            st.epochs.truncate_from_end(offset);
-            return Ok(old_end);
-        }
-        let (dir, target) = (st.dir.clone(), offset.max(st.log_start_offset));
-        let result = st.truncate_segments(target).map_err(io_err(&dir));
-        if let Err(e) = &result {
-            error!(topic = %self.topic, partition = self.partition, error = %e, "log truncation failed; partition refuses further writes");
-            st.failed = Some(e.to_string());
-        }
-        let new_end = st
-            .segments
-            .values()
-            .next_back()
-            .map_or(offset, |s| s.next_offset);
-        st.next_offset = new_end;
-        st.epochs.truncate_from_end(new_end);
-        st.rebuild_producers();
-        drop(st);
-        self.log_end.reset(new_end);
-        self.durable.reset(self.durable.get().min(new_end));
-        self.high_watermark
-            .reset(self.high_watermark.get().min(new_end));
-        warn!(topic = %self.topic, partition = self.partition, from = old_end, to = new_end, "truncated the log to its leader's (divergent tail removed)");
-        result.map(|_| new_end)
-    }
-
-    /// A follower whose whole log lies below its leader's log start (it was away longer than the
-    /// leader's retention, or it is a new replica of an old partition) cannot fetch what it misses:
-    /// everything goes and the log restarts empty at `offset` (Kafka's truncate-fully-and-start-at).
-    /// The new start is checkpointed, so a restart reopens the empty log there.
-    pub fn restart_at(&self, offset: i64) -> Result<(), StorageError> {
-        self.write_pending();
-        let mut st = self.state.borrow_mut();
-        if let Some(reason) = &st.failed {
-            return Err(StorageError::Failed(reason.clone()));
-        }
-        let old = (st.log_start_offset, st.next_offset);
-        if offset <= old.1 {
-            return Ok(()); // the log reaches the leader's range: ordinary truncation applies
-        }
-        let dir = st.dir.clone();
-        let fresh = checkpoint::write_log_start(&dir, offset)
-            .and_then(|_| Segment::create(&dir, offset))
-            .map_err(io_err(&dir))?;
-        let bases: Vec<i64> = st.segments.keys().copied().collect();
-        st.segments.insert(offset, fresh);
-        let doomed: Vec<i64> = bases.into_iter().filter(|&b| b != offset).collect();
-        st.delete_segments(
-            &doomed,
-            &self.topic,
-            self.partition,
-            "below the leader's log start",
-        );
-        st.log_start_offset = offset;
-        st.next_offset = offset;
-        st.epochs.truncate_from_end(i64::MIN);
-        st.producers = ProducerStateTable::default();
-        drop(st);
-        for end in [&self.log_end, &self.durable, &self.high_watermark] {
-            end.reset(offset);
-        }
-        warn!(topic = %self.topic, partition = self.partition, old_start = old.0, old_end = old.1, new_start = offset, "log restarted empty at the leader's log start");
-        Ok(())
-    }
-
     /// Flushes and forgets the log; `remove` also deletes its files (DeleteTopics).
     pub fn close(&self, remove: bool) {
         let st = self.state.borrow();
@@ -797,77 +471,6 @@ impl PartitionLog {
 }
 
 impl LogState {
-    /// Deletes the segments that start at or after `offset` (never the first: an emptied log keeps
-    /// its first segment) and cuts the one holding `offset`.
-    fn truncate_segments(&mut self, offset: i64) -> io::Result<()> {
-        let first = *self
-            .segments
-            .keys()
-            .next()
-            .expect("a log always has a segment");
-        let doomed: Vec<i64> = self
-            .segments
-            .range(offset.max(first + 1)..)
-            .map(|(&b, _)| b)
-            .collect();
-        for base in doomed {
-            if let Some(seg) = self.segments.remove(&base) {
-                std::fs::remove_file(&seg.path)?;
-            }
-        }
-        self.unsynced_rolled.retain(|p| p.exists());
-        let interval = self.config.index_interval_bytes;
-        let active = self
-            .segments
-            .values_mut()
-            .next_back()
-            .expect("a log always has a segment");
-        active.truncate_to(offset, interval)
-    }
-
-    /// The producer state of exactly the batches in the segments (after a truncation).
-    fn rebuild_producers(&mut self) {
-        let mut producers = ProducerStateTable::default();
-        for seg in self.segments.values() {
-            if let Err(e) = seg.for_each_header(|h| producers.record(h, h.base_offset)) {
-                warn!(path = %seg.path.display(), error = %e, "cannot reread batch headers for the producer state");
-            }
-        }
-        self.producers = producers;
-    }
-
-    fn compact_sealed(&mut self, now_ms: i64) -> io::Result<usize> {
-        let newest = compaction::newest_offsets(self.segments.values())?;
-        let horizon = now_ms.saturating_sub(self.config.delete_retention_ms);
-        let sealed: Vec<i64> = self
-            .segments
-            .keys()
-            .copied()
-            .take(self.segments.len() - 1)
-            .collect();
-        let mut rewritten = 0;
-        for base in sealed {
-            let seg = &self.segments[&base];
-            let Some(bytes) = compaction::compacted(seg, &newest, horizon)? else {
-                continue;
-            };
-            let tmp = seg.path.with_extension("log.cleaned");
-            std::fs::write(&tmp, &bytes)?;
-            std::fs::File::open(&tmp)?.sync_all()?;
-            std::fs::rename(&tmp, &seg.path)?;
-            let (clean, _) = Segment::open_and_scan(
-                &seg.path,
-                base,
-                self.config.index_interval_bytes,
-                false,
-                |_| {},
-            )?;
-            self.segments.insert(base, clean);
-            rewritten += 1;
-        }
-        Ok(rewritten)
-    }
-
     fn write_batches(&mut self, pending: &[PendingBatch]) -> Result<(), StorageError> {
         let mut start = 0;
         while start < pending.len() {
@@ -913,21 +516,6 @@ impl LogState {
             files.push(active.path.clone());
         }
         files
-    }
-
-    fn delete_segments(&mut self, bases: &[i64], topic: &str, partition: i32, why: &str) {
-        for base in bases {
-            if let Some(seg) = self.segments.remove(base) {
-                // Open fds (e.g. a fetch still sending from it on another shard) keep the data until closed.
-                if let Err(e) = std::fs::remove_file(&seg.path) {
-                    warn!(path = %seg.path.display(), error = %e, "could not delete segment");
-                }
-                info!(topic, partition, base_offset = base, why, "deleted segment");
-            }
-        }
-        if let Some(first) = self.segments.values().next() {
-            self.log_start_offset = self.log_start_offset.max(first.base_offset);
-        }
     }
 }
 
