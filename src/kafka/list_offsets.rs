@@ -96,3 +96,56 @@ pub async fn handle(
     .collect();
     resp
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::view::MetadataView;
+    use crate::config::BrokerConfig;
+    use crate::metrics::ShardMetrics;
+    use crate::runtime::mesh::Mesh;
+    use crate::runtime::partitions::Partitions;
+    use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+    use kafka_protocol::messages::{ApiKey, TopicName};
+    use std::sync::Arc;
+
+    /// The handler runs on a one-shard mesh with nothing but a partition table: a partition this broker
+    /// does not know is answered UNKNOWN_TOPIC_OR_PARTITION, in request order.
+    #[test]
+    fn an_unknown_partition_is_answered_with_its_error() {
+        glommio::LocalExecutor::default().run(async {
+            let mesh = Mesh::single();
+            mesh.provide(Rc::new(Partitions::default()));
+            let scope = Rc::new(Scope::new(
+                &mesh,
+                Arc::new(BrokerConfig::defaults()),
+                Rc::new(MetadataView::default()),
+                ShardMetrics::detached(),
+            ));
+            let ctx = RequestContext {
+                api_key: ApiKey::ListOffsets,
+                version: 6,
+                correlation_id: 1,
+                client_id: "test".into(),
+                client_host: "/127.0.0.1".into(),
+                principal: None,
+                listener: None,
+            };
+            let mut p = ListOffsetsPartition::default();
+            p.partition_index = 7;
+            p.timestamp = LATEST;
+            let mut t = ListOffsetsTopic::default();
+            t.name = TopicName("nowhere".to_string().into());
+            t.partitions = vec![p];
+            let mut req = ListOffsetsRequest::default();
+            req.topics = vec![t];
+            let resp = handle(&scope, &ctx, req).await;
+            let answer = &resp.topics[0].partitions[0];
+            assert_eq!(answer.partition_index, 7);
+            assert_eq!(
+                answer.error_code,
+                ResponseError::UnknownTopicOrPartition.code()
+            );
+        });
+    }
+}
