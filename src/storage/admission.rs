@@ -219,24 +219,8 @@ mod tests {
     use super::*;
     use crate::storage::batch::test_support::build_batch_with_values;
 
-    /// Kafka's defaults for what admission reads.
     fn config() -> LogConfig {
-        LogConfig {
-            segment_bytes: 1 << 30,
-            segment_ms: 604_800_000,
-            retention_ms: -1,
-            retention_bytes: -1,
-            max_message_bytes: 1 << 20,
-            index_interval_bytes: 4096,
-            delete: true,
-            compact: false,
-            delete_retention_ms: 86_400_000,
-            min_insync_replicas: 1,
-            timestamp_type: TimestampType::CreateTime,
-            timestamp_before_max_ms: i64::MAX,
-            timestamp_after_max_ms: 3_600_000,
-            compression: TopicCompression::Producer,
-        }
+        LogConfig::kafka_defaults()
     }
 
     fn one_batch(count: i32, timestamp: i64) -> Vec<ValidBatch> {

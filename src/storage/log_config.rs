@@ -81,3 +81,27 @@ pub struct LogConfig {
     /// compression.type
     pub compression: TopicCompression,
 }
+
+#[cfg(test)]
+impl LogConfig {
+    /// Kafka's defaults, for tests of storage alone (the broker builds its `LogConfig` from the
+    /// config layers, `cluster::topic_config::log_config`).
+    pub fn kafka_defaults() -> LogConfig {
+        LogConfig {
+            segment_bytes: 1 << 30,
+            segment_ms: 604_800_000,
+            retention_ms: -1,
+            retention_bytes: -1,
+            max_message_bytes: 1 << 20,
+            index_interval_bytes: 4096,
+            delete: true,
+            compact: false,
+            delete_retention_ms: 86_400_000,
+            min_insync_replicas: 1,
+            timestamp_type: TimestampType::CreateTime,
+            timestamp_before_max_ms: i64::MAX,
+            timestamp_after_max_ms: 3_600_000,
+            compression: TopicCompression::Producer,
+        }
+    }
+}

@@ -4,27 +4,7 @@
 use super::*;
 use crate::storage::batch::test_support::build_batch;
 use crate::storage::batch::validate_record_set;
-use crate::storage::log_config::TopicCompression;
 use bytes::Bytes;
-
-fn config() -> LogConfig {
-    LogConfig {
-        segment_bytes: 1 << 20,
-        segment_ms: i64::MAX,
-        retention_ms: -1,
-        retention_bytes: -1,
-        max_message_bytes: 1 << 20,
-        index_interval_bytes: 4096,
-        delete: true,
-        compact: false,
-        delete_retention_ms: 86_400_000,
-        min_insync_replicas: 1,
-        timestamp_type: TimestampType::CreateTime,
-        timestamp_before_max_ms: i64::MAX,
-        timestamp_after_max_ms: i64::MAX,
-        compression: TopicCompression::Producer,
-    }
-}
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("shardlog-log-{name}-{}", std::process::id()));
@@ -33,8 +13,14 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 fn open(dir: &Path) -> Rc<PartitionLog> {
-    let log = PartitionLog::open(dir.to_path_buf(), "t", 0, config(), LogMetrics::detached())
-        .expect("open the log");
+    let log = PartitionLog::open(
+        dir.to_path_buf(),
+        "t",
+        0,
+        LogConfig::kafka_defaults(),
+        LogMetrics::detached(),
+    )
+    .expect("open the log");
     // This node leads the partition alone, so the high watermark follows the log end.
     log.assign(
         1,
