@@ -10,7 +10,7 @@
 #
 # Usage: bash perf/compare.sh            full run (~10 min on the 2-core machine, plus first-time installs)
 #        bash perf/compare.sh --smoke    seconds-long runs, tiny volumes, both brokers, no chart (the test
-#                                        suite runs this: tests/perf_smoke.rs)
+#                                        suite runs this: tests/it/perf_smoke.rs)
 #        --catchup-only                  only the catch-up reads (plaintext, TLS, kTLS where offered) at
 #                                        full volume, both brokers (~4 min): the TLS cost on fetch
 #        --out DIR                       where the result goes (default perf/results)

@@ -1,7 +1,7 @@
 //! shardlog: a Kafka-compatible streaming broker, thread-per-core on io_uring.
 //!
 //! # Layout
-//! Bottom to top: a module imports only the modules above it in this table (`tests/layering.rs`).
+//! Bottom to top: a module imports only the modules above it in this table (`tests/it/layering.rs`).
 //!
 //! | module      | role |
 //! |-------------|------|

@@ -21,7 +21,7 @@ have java || apt_install openjdk-17-jdk-headless
 have mvn || apt_install maven
 have go || apt_install golang-go
 have python3 || apt_install python3
-# perf/compare.sh (tests/perf_smoke.rs) makes its TLS certificates with the openssl CLI.
+# perf/compare.sh (tests/it/perf_smoke.rs) makes its TLS certificates with the openssl CLI.
 have openssl || apt_install openssl
 python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
 if have rustup; then
@@ -34,11 +34,11 @@ bash tests/clients/java/build.sh
 bash tests/clients/python/build.sh
 bash tests/clients/go/build.sh
 
-step "Kafka Streams app, Kafka Connect and MirrorMaker 2 (tests/streams.rs, connect.rs, mirror_maker.rs)"
+step "Kafka Streams app, Kafka Connect and MirrorMaker 2 (tests/it/streams.rs, connect.rs, mirror_maker.rs)"
 bash tests/clients/streams/build.sh
 bash tests/clients/connect/build.sh
 
-step "reference Apache Kafka from Maven Central (perf/compare.sh --smoke runs it: tests/perf_smoke.rs)"
+step "reference Apache Kafka from Maven Central (perf/compare.sh --smoke runs it: tests/it/perf_smoke.rs)"
 bash perf/kafka/kafka.sh install
 
 step "format and lints"

@@ -19,7 +19,7 @@
 //! `RwLock<HashMap>` looked up per observation, `Histogram` a lock per observe), which is exactly
 //! what the per-shard design avoids, and used only as a formatter it would emit OpenMetrics, not the
 //! classic text format. The format is small (HELP/TYPE lines, escaped label values, cumulative `le`
-//! buckets) and `tests/metrics.rs` parses our output strictly.
+//! buckets) and `tests/it/metrics.rs` parses our output strictly.
 
 pub mod http;
 mod render;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A long-running consumer-group member for the group tests (tests/groups.rs), using librdkafka
+"""A long-running consumer-group member for the group tests (tests/it/groups.rs), using librdkafka
 (confluent-kafka): subscribe() to one topic in one group, auto-commit off, a synchronous commit of
 what each consume() returned, auto.offset.reset=earliest.
 

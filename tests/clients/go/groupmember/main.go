@@ -1,5 +1,5 @@
 // Command group-member is a long-running consumer-group member for the group
-// tests (tests/groups.rs), using franz-go: it joins a group with a topic
+// tests (tests/it/groups.rs), using franz-go: it joins a group with a topic
 // subscription (kgo.ConsumeTopics + kgo.ConsumerGroup), autocommit off, a
 // synchronous commit of what each poll returned, reset to the earliest offset.
 //

@@ -22,7 +22,7 @@ import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
 /**
- * A long-running consumer-group member for the group tests (tests/groups.rs), using the official
+ * A long-running consumer-group member for the group tests (tests/it/groups.rs), using the official
  * Java client: subscribe() to one topic in one group, auto-commit off, commitSync() of what each
  * poll returned, auto.offset.reset=earliest.
  *

@@ -10,7 +10,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
  * Produces one record per given key with the Java client's default partitioner and prints, per key,
- * the partition its ack names: "KEY PARTITION" lines on stdout (tests/cli.rs compares them with where
+ * the partition its ack names: "KEY PARTITION" lines on stdout (tests/it/cli.rs compares them with where
  * `shardlog produce --parse-key` puts the same keys).
  *
  * Usage: KeyPartitions BOOTSTRAP TOPIC KEY...

@@ -25,7 +25,7 @@ import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.WindowStore;
 
 /**
- * A Kafka Streams application for the acceptance test tests/streams.rs. Input records are
+ * A Kafka Streams application for the acceptance test tests/it/streams.rs. Input records are
  * (key = user, value = word). The topology:
  *
  *   1. groupBy(word)  -> repartition topic APP-by-word-repartition

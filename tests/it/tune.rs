@@ -2,7 +2,7 @@
 //! without warnings, report every main check, and say "unknown" (not crash) where /proc or /sys lack a
 //! file. `--apply` is never run here: it changes the machine.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Output};
 

@@ -1,7 +1,7 @@
 //! Compacted topics through the real protocol: after the cleaner runs, each key keeps only its newest
 //! value, offsets are unchanged, and tombstones disappear once `delete.retention.ms` has passed.
 
-mod common;
+use crate::common;
 
 use common::api::{create_topic, fetch, produce};
 use common::{decode_keyed, keyed_batch, temp_dir, Broker, Conn};

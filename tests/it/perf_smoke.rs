@@ -8,7 +8,7 @@
 //!
 //! Needs Java and the reference Kafka jars (`bash perf/kafka/kafka.sh install`, done by tests/run.sh).
 
-mod common;
+use crate::common;
 
 use serde_json::Value;
 use std::process::Command;

@@ -2,7 +2,7 @@
 //! with the parser below) and its counters move by exactly what the test did; `/health` and `/ready`
 //! answer; consumer lag shows up per group and partition.
 
-mod common;
+use crate::common;
 
 use common::api::{create_topic, fetch, produce, topic_name};
 use common::{batch_of, temp_dir, Broker};

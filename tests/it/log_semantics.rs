@@ -1,7 +1,7 @@
 //! Log semantics through the real protocol: retention by size and time, ListOffsets, DeleteRecords,
 //! long-poll fetch woken by an append, idempotent-producer dedupe.
 
-mod common;
+use crate::common;
 
 use common::api::{create_topic, fetch, fetch_all, list_offset, produce};
 use common::{batch_of, temp_dir, Broker};

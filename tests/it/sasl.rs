@@ -4,7 +4,7 @@
 //! through Alter/DescribeUserScramCredentials, and the real clients (Java, librdkafka, franz-go) and
 //! Kafka's own kafka-configs tool over SASL_PLAINTEXT.
 
-mod common;
+use crate::common;
 
 use common::{free_port, temp_dir, Broker, Conn};
 use kafka_protocol::messages::alter_user_scram_credentials_request::{

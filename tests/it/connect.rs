@@ -11,8 +11,8 @@
 //! Every wait is bounded only to turn a hang into a failure; nothing asserts timing. The worker's logs
 //! are kept in target/test-data/connect-<pid>/.
 
-mod common;
-mod jvm_apps;
+use crate::common;
+use crate::jvm_apps;
 
 use common::{api, free_port, temp_dir};
 use jvm_apps::{client_script, http, wait_for, App, Target};
@@ -164,6 +164,7 @@ fn wait_for_sink(sink: &Path, n: usize, app: &mut App, worker: &Worker, target: 
 
 #[test]
 fn connect_distributed_copies_a_file_through_a_topic_exactly_across_a_restart() {
+    let _heavy = common::heavy_test();
     let dir = temp_dir("connect");
     let target = Target::start(&dir.join("broker"));
     let tag = target.tag();

@@ -17,8 +17,8 @@
 //! and `SHARDLOG_TEST_KAFKA_BOOTSTRAP_B` (cluster b). Every wait is bounded only to turn a hang into
 //! a failure; nothing asserts timing. MM2's log is kept in target/test-data/mirror-maker-<pid>/.
 
-mod common;
-mod jvm_apps;
+use crate::common;
+use crate::jvm_apps;
 
 use common::{api, kafka_tool, keyed_batch, temp_dir, Conn};
 use jvm_apps::{
@@ -124,6 +124,7 @@ fn wait_for_mirror(
 
 #[test]
 fn mirror_maker_2_replicates_a_topic_and_translates_group_offsets() {
+    let _heavy = common::heavy_test();
     let dir = temp_dir("mirror-maker");
     let a = Target::start_or_env(&dir.join("a"), "SHARDLOG_TEST_KAFKA_BOOTSTRAP");
     let b = Target::start_or_env(&dir.join("b"), "SHARDLOG_TEST_KAFKA_BOOTSTRAP_B");

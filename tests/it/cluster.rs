@@ -6,7 +6,7 @@
 //! dead broker, and the no-loss checker: an idempotent acks=all producer writing to a topic with
 //! replication factor 3 and min.insync.replicas=2 through kill -9, SIGSTOP and cut links.
 
-mod common;
+use crate::common;
 
 use common::ack_checker::AckChecker;
 use common::api::{fetch_all, list_offset, produce};
@@ -549,7 +549,7 @@ fn consumed_offsets(events: &str) -> (Vec<BTreeSet<i64>>, Vec<String>) {
     (offsets, errors)
 }
 
-/// Faults injected in CI; `SHARDLOG_FAULTS=100 cargo test --release --test cluster acknowledged`
+/// Faults injected in CI; `SHARDLOG_FAULTS=100 cargo test --release --test it cluster::acknowledged`
 /// runs the long version by hand.
 fn fault_count() -> usize {
     std::env::var("SHARDLOG_FAULTS")
@@ -570,6 +570,7 @@ enum Fault {
 
 #[test]
 fn acknowledged_records_survive_kills_pauses_and_cut_links() {
+    let _heavy = common::heavy_test();
     let mut cluster =
         Cluster::start_proxied("cluster-faults", &["--broker-session-timeout-ms", "1500"]);
     let logs = cluster.logs();

@@ -1,7 +1,7 @@
 //! Topic configs Kafka's frameworks set (Kafka Streams' internal topics, issue #14): LogAppendTime
 //! topics, IncrementalAlterConfigs APPEND/SUBTRACT on list configs, DescribeConfigs synonyms and sources.
 
-mod common;
+use crate::common;
 
 use common::api::{create_topic, fetch, list_offset, produce};
 use common::{batch_of, temp_dir, Broker, Conn};

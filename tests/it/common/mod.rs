@@ -1,7 +1,6 @@
 //! Test harness: a real `shardlog` process on a free port with its own data directory, and a small
 //! blocking Kafka-protocol connection (kafka-protocol codecs over a std TcpStream) for tests that need
 //! exact control of what goes on the wire.
-#![allow(dead_code)] // each test binary uses a different part of this module
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
@@ -13,7 +12,17 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+/// Tests that run several client processes or JVM applications at once (consumer-group members, Kafka
+/// Streams, Connect, MirrorMaker 2, the 3-node fault checker) hold this guard, so at most one of them runs
+/// at a time: all tests share one binary, and two such tests on a 2-core machine starve each other's
+/// bounded waits. Lighter tests still run beside them.
+pub fn heavy_test() -> MutexGuard<'static, ()> {
+    static HEAVY: Mutex<()> = Mutex::new(());
+    HEAVY.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -2,7 +2,7 @@
 //! broker honouring file settings over the Kafka protocol, `config print`'s sources and TOML round trip,
 //! clear errors for bad files, and the generated reference staying in sync with the code.
 
-mod common;
+use crate::common;
 
 use common::{repo_root, temp_dir, Broker};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;

@@ -80,7 +80,6 @@ pub fn produce(
 pub struct Fetched {
     pub error_code: i16,
     pub high_watermark: i64,
-    pub log_start_offset: i64,
     pub records: Bytes,
 }
 
@@ -123,7 +122,6 @@ pub fn fetch_at_epoch(
     Fetched {
         error_code: p.error_code,
         high_watermark: p.high_watermark,
-        log_start_offset: p.log_start_offset,
         records: p.records.clone().unwrap_or_default(),
     }
 }

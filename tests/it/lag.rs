@@ -2,7 +2,7 @@
 //! up is OK, one that commits but falls behind is WARNING, one that stops committing while the topic
 //! grows is ERROR. The status rides in DescribeGroups (v5) as tagged field 10000 (JSON).
 
-mod common;
+use crate::common;
 
 use common::api::{create_topic, produce, topic_name};
 use common::{batch_of, temp_dir, Broker, Conn};

@@ -3,7 +3,7 @@
 //! headers and timestamps, consume them back and check order, keys, values, headers and timestamps —
 //! once per compression codec. The drivers live in tests/clients/<client>/ (built by tests/run.sh).
 
-mod common;
+use crate::common;
 
 use common::{driver_command, temp_dir, Broker};
 

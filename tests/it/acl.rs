@@ -5,7 +5,7 @@
 //! refusals, Kafka's own kafka-acls tool, the `shardlog acl` CLI, and User:ANONYMOUS on the PLAINTEXT
 //! listener.
 
-mod common;
+use crate::common;
 
 use common::api::{create_topic, fetch, list_offset, produce, topic_name};
 use common::{batch_of, free_port, temp_dir, Broker, Conn};

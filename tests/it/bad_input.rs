@@ -1,7 +1,7 @@
 //! Bad input over real sockets: each kind gets Kafka's error code or a clean close, the broker keeps
 //! serving every other connection, and nothing stored is damaged.
 
-mod common;
+use crate::common;
 
 use common::api::{create_topic, fetch_all, produce, topic_name};
 use common::{batch_of, temp_dir, Broker, Conn};

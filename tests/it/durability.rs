@@ -1,6 +1,6 @@
 //! Durability through the real path: a real broker process, real files, SIGKILL, restart.
 
-mod common;
+use crate::common;
 
 use common::api::{create_topic, fetch_all, produce};
 use common::{batch_of, temp_dir, Broker};

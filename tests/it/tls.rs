@@ -5,7 +5,7 @@
 //! certificate reload without restart, garbage on the TLS port, startup refusals, the CLI and `shardlog
 //! bench` over TLS, and kernel TLS where the kernel offers it.
 
-mod common;
+use crate::common;
 
 use common::{
     driver_properties, free_port, run_driver, sasl_driver_args, shardlog_cli, temp_dir, Broker,

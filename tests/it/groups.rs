@@ -16,7 +16,7 @@
 //!   lists and describes the group and resets its offsets.
 //!
 //! Tests assert behaviour, not timing: every wait is bounded only to turn a hang into a failure.
-//! They run one at a time (a lock below): each starts up to four client processes. Each member's
+//! Those that start up to four client processes take `common::heavy_test()`, so they run one at a time. Each member's
 //! stderr and event lines are kept in target/test-data/groups-<client>-<test>-members-<pid>/.
 //!
 //! **Against a real Kafka** (to validate the tests themselves): start one, e.g.
@@ -26,14 +26,14 @@
 //! kills that Kafka with SIGKILL, as `Broker::restart` does, and starts it again with `kafka.sh start`);
 //! without it the restart is skipped with a note on stderr and only the consumers are restarted.
 
-mod common;
+use crate::common;
 
 use common::{api, batch_of, kafka_tool, repo_root, temp_dir, Broker, Conn};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const PARTITIONS: i32 = 6;
@@ -47,12 +47,6 @@ const EVICTION_MARGIN: Duration = Duration::from_secs(30);
 
 // ---------------------------------------------------------------------------------------------------
 // The broker under test: shardlog, or an external Kafka.
-
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 enum Target {
     Shardlog(Broker),
@@ -651,7 +645,7 @@ fn as_strs(v: &[String]) -> Vec<&str> {
 // 1. Three members split six partitions; a crash moves its partitions; a fourth member rebalances.
 
 fn rebalances_and_delivers_everything(client: &str, assignor: &str) {
-    let _serial = serial();
+    let _heavy = common::heavy_test();
     let target = Target::start(&format!("groups-{client}-rebalance"));
     let g = group_setup(client, "rebalance", &target);
     let args = classic_args(assignor);
@@ -728,7 +722,7 @@ fn franz_go_group_rebalances_on_crash_and_join() {
 // 2. Commit, restart the broker, restart the consumers: they resume at the committed offsets.
 
 fn resumes_from_committed_offsets_after_broker_restart(client: &str, assignor: &str) {
-    let _serial = serial();
+    let _heavy = common::heavy_test();
     let mut target = Target::start(&format!("groups-{client}-resume"));
     let g = group_setup(client, "resume", &target);
     let args = classic_args(assignor);
@@ -806,7 +800,7 @@ fn franz_go_group_resumes_from_committed_offsets_after_broker_restart() {
 
 #[test]
 fn java_kip848_consumer_protocol_joins_and_rebalances() {
-    let _serial = serial();
+    let _heavy = common::heavy_test();
     let target = Target::start("groups-java-kip848");
     let g = group_setup("java", "kip848", &target);
     let args = ["--group-protocol", "consumer", "--assignor", "uniform"];
@@ -889,25 +883,11 @@ fn java_kip848_consumer_protocol_joins_and_rebalances() {
 
 /// Runs kafka-consumer-groups (ConsumerGroupCommand from kafka-tools) and returns its stdout.
 fn consumer_groups_tool(target: &Target, args: &[&str]) -> String {
-    let lib = repo_root().join("perf/kafka/lib");
+    let (ok, stdout, stderr) =
+        kafka_tool(&target.addr(), "consumer.group.ConsumerGroupCommand", args);
     assert!(
-        lib.join("kafka-tools-4.4.0.jar").exists(),
-        "kafka-tools missing: run `bash perf/kafka/kafka.sh install` (tests/run.sh does)"
-    );
-    let java = std::env::var("JAVA").unwrap_or_else(|_| "java".into());
-    let out = Command::new("timeout")
-        .args(["120", &java, "-cp", &format!("{}/*", lib.display())])
-        .arg("org.apache.kafka.tools.consumer.group.ConsumerGroupCommand")
-        .args(["--bootstrap-server", &target.addr()])
-        .args(args)
-        .output()
-        .expect("run ConsumerGroupCommand");
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "kafka-consumer-groups {args:?} failed ({}):\n{stdout}\n{}\n({})",
-        out.status,
-        String::from_utf8_lossy(&out.stderr),
+        ok,
+        "kafka-consumer-groups {args:?} failed:\n{stdout}\n{stderr}\n({})",
         target.describe()
     );
     stdout
@@ -935,7 +915,7 @@ fn table_rows(out: &str, topic: &str) -> BTreeMap<i32, HashMap<String, String>> 
 
 #[test]
 fn kafka_consumer_groups_tool_lists_describes_and_resets() {
-    let _serial = serial();
+    let _heavy = common::heavy_test();
     let target = Target::start("groups-tool");
     let g = group_setup("java", "tool", &target);
     let args = classic_args("range");

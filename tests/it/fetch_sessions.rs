@@ -1,7 +1,7 @@
 //! Fetch sessions (KIP-227) over the wire: a full first fetch opens a session, incremental fetches carry
 //! only changes and get only partitions with news, epochs are enforced, forgotten partitions leave.
 
-mod common;
+use crate::common;
 
 use common::api::{create_topic, produce, topic_name};
 use common::{batch_of, temp_dir, Broker, Conn};

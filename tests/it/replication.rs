@@ -8,7 +8,7 @@
 //! librdkafka and franz-go keep producing through a leader's death and its return without an error
 //! reaching the application.
 
-mod common;
+use crate::common;
 
 use common::api::{fetch, fetch_all, fetch_at_epoch, list_offset, produce};
 use common::cluster::{create_topic_with, eventually, leaders_seen_by, metadata, Cluster};

@@ -4,7 +4,7 @@
 //! and decides on what the client saw, never on elapsed time. Every check but disk-full passes
 //! against a real Kafka 4.4 too (`perf/kafka/kafka.sh start`).
 
-mod common;
+use crate::common;
 
 use common::api::create_topic;
 use common::{kafka_tool, repo_root, temp_dir, Broker};

@@ -3,7 +3,7 @@
 //! broker down: 3, bad flag: 2), a produce/consume round trip, key placement identical to the Java
 //! client's, and group describe/reset-offsets on committed offsets.
 
-mod common;
+use crate::common;
 
 use common::{repo_root, shardlog_cli, temp_dir, Broker};
 use serde_json::Value;

@@ -1,9 +1,8 @@
-//! Long-running JVM applications for the acceptance tests (tests/streams.rs, tests/connect.rs,
-//! tests/mirror_maker.rs): a child process whose stdout and stderr go to files in the test's temp dir
+//! Long-running JVM applications for the acceptance tests (tests/it/streams.rs, tests/it/connect.rs,
+//! tests/it/mirror_maker.rs): a child process whose stdout and stderr go to files in the test's temp dir
 //! (never to a pipe nobody drains), killed when its guard drops (a failed test leaves nothing running),
 //! stopped gracefully with SIGTERM; bounded waits with a clear failure message; a tiny HTTP/1.1 client
 //! for Connect's REST API; reading a whole topic partition as (offset, key, value).
-#![allow(dead_code)] // each test binary uses a different part of this module
 
 use crate::common::{api, decode_keyed, repo_root, Broker, Conn};
 use std::io::{Read, Write};

@@ -17,8 +17,8 @@
 //! Every wait is bounded only to turn a hang into a failure; nothing asserts timing. The app's stdout
 //! (its events) and stderr (logs) are kept in target/test-data/streams-<pid>/.
 
-mod common;
-mod jvm_apps;
+use crate::common;
+use crate::jvm_apps;
 
 use common::{api, kafka_tool, keyed_batch, temp_dir, Conn};
 use jvm_apps::{client_script, produce_acked, read_partition, wait_for, App, Target};
@@ -187,6 +187,7 @@ fn restored(events: &str) -> BTreeMap<String, u64> {
 
 #[test]
 fn streams_app_counts_windows_and_restores_its_stores_from_changelogs() {
+    let _heavy = common::heavy_test();
     let dir = temp_dir("streams");
     let target = Target::start(&dir.join("broker"));
     let names = Names::new(&target.tag());
