@@ -53,6 +53,14 @@ error_codes!(AlterConfigsResponse { [responses].error_code; });
 error_codes!(IncrementalAlterConfigsResponse { [responses].error_code; });
 error_codes!(DescribeClusterResponse { error_code; });
 error_codes!(DeleteRecordsResponse { [topics][partitions].error_code; });
+impl ErrorCodes for WriteTxnMarkersResponse {
+    fn error_codes(&self, f: &mut dyn FnMut(i16)) {
+        let partitions = self.markers.iter().flat_map(|m| &m.topics);
+        for p in partitions.flat_map(|t| &t.partitions) {
+            f(p.error_code);
+        }
+    }
+}
 error_codes!(DescribeLogDirsResponse { error_code; [results].error_code; });
 error_codes!(FindCoordinatorResponse { error_code; [coordinators].error_code; });
 error_codes!(JoinGroupResponse { error_code; });

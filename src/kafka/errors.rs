@@ -53,7 +53,9 @@ pub fn append_code(e: &AppendError) -> ResponseError {
         AppendError::Admission(AdmissionError::InvalidTimestamp(_)) => {
             ResponseError::InvalidTimestamp
         }
-        AppendError::Admission(AdmissionError::MissingKey(_)) => ResponseError::InvalidRecord,
+        AppendError::Admission(AdmissionError::MissingKey(_) | AdmissionError::ControlBatch) => {
+            ResponseError::InvalidRecord
+        }
         AppendError::Admission(a) => a
             .batch_error()
             .map_or(ResponseError::CorruptMessage, batch_code),

@@ -1,8 +1,9 @@
 //! Fetch: reads are located on the owning shards as file ranges and sent with `sendfile`; when fewer than
 //! `min_bytes` are available the request parks until an append on any of its partitions or `max_wait_ms`.
 //! Fetch sessions (`fetch_session.rs`) let consumers send and receive only what changed. Consumers read
-//! below the high watermark; a follower (`replica_id` >= 0) reads to the log end, and its fetch offset
-//! is its log end, which the leader records for the high watermark and the ISR.
+//! below the high watermark (read_committed ones below the last stable offset, with the aborted
+//! transactions their records overlap); a follower (`replica_id` >= 0) reads to the log end, and its
+//! fetch offset is its log end, which the leader records for the high watermark and the ISR.
 
 use super::authz::Access;
 use super::errors::read_code;
@@ -16,10 +17,14 @@ use crate::kafka::frame::{hole, MAX_HOLE};
 use crate::metrics::PartitionMetrics;
 use crate::runtime::router::{on_leaders, PartitionItem};
 use crate::security::acl::{Operation, ResourceType};
+use crate::storage::transactions::AbortedTxn;
 use crate::storage::{FileSlice, PartitionLog};
+use crate::types::signal::OffsetWatch;
 use crate::types::signal::Signal;
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
-use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
+use kafka_protocol::messages::fetch_response::{
+    AbortedTransaction, FetchableTopicResponse, PartitionData,
+};
+use kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 use std::collections::{BTreeMap, VecDeque};
@@ -37,13 +42,28 @@ struct ReadInput {
     current_leader_epoch: i32,
     /// The fetching follower's node id; `None` for consumers.
     replica: Option<i32>,
+    /// isolation_level READ_COMMITTED: read below the last stable offset.
+    read_committed: bool,
+}
+
+/// The end a fetch may read up to (and waits on): the log end for a follower, the last stable offset
+/// for a read_committed consumer, the high watermark for the others.
+fn readable_end(log: &PartitionLog, follower: bool, read_committed: bool) -> &OffsetWatch {
+    match (follower, read_committed) {
+        (true, _) => &log.log_end,
+        (false, true) => &log.last_stable,
+        (false, false) => &log.high_watermark,
+    }
 }
 
 struct ReadOutput {
     error: Option<ResponseError>,
     high_watermark: i64,
+    last_stable_offset: i64,
     log_start_offset: i64,
     slice: Option<FileSlice>,
+    /// For a read_committed read: the aborted transactions its records overlap.
+    aborted: Vec<AbortedTxn>,
     /// Records in the whole batches of `slice`, and the partition's counters to add what is sent to.
     records: u64,
     metrics: Option<Arc<PartitionMetrics>>,
@@ -54,13 +74,18 @@ impl ReadOutput {
         ReadOutput {
             error: Some(error),
             high_watermark: -1,
+            last_stable_offset: -1,
             log_start_offset: -1,
             slice: None,
+            aborted: Vec::new(),
             records: 0,
             metrics: None,
         }
     }
 }
+
+/// Fetch's (and ListOffsets') isolation_level for "committed records only".
+pub const READ_COMMITTED: i8 = 1;
 
 async fn read_partition(log: Option<Rc<PartitionLog>>, input: ReadInput) -> ReadOutput {
     let Some(log) = log else {
@@ -70,13 +95,10 @@ async fn read_partition(log: Option<Rc<PartitionLog>>, input: ReadInput) -> Read
     if let Some(error) = leader_epoch_mismatch(&log, input.current_leader_epoch, "Fetch") {
         return ReadOutput::failed(error);
     }
-    let limit = match input.replica {
-        Some(replica) => {
-            log.record_follower_fetch(replica, input.offset);
-            log.log_end.get()
-        }
-        None => log.high_watermark.get(),
-    };
+    if let Some(replica) = input.replica {
+        log.record_follower_fetch(replica, input.offset);
+    }
+    let limit = readable_end(&log, input.replica.is_some(), input.read_committed).get();
     let (error, slice, records) = match log.read(input.offset, input.max_bytes, limit) {
         // A hole can stand for at most MAX_HOLE bytes; a larger first batch is sent partially (clients
         // treat a truncated trailing batch as "fetch more").
@@ -91,23 +113,30 @@ async fn read_partition(log: Option<Rc<PartitionLog>>, input: ReadInput) -> Read
         Ok(None) => (None, None, 0),
         Err(e) => (Some(read_code(&e)), None, 0),
     };
+    let aborted = match (&slice, input.read_committed) {
+        (Some(_), true) => log.aborted_between(input.offset, limit),
+        _ => Vec::new(),
+    };
     ReadOutput {
         error,
         high_watermark: log.high_watermark.get(),
+        last_stable_offset: log.last_stable.get(),
         log_start_offset: log.log_start_offset(),
         slice,
+        aborted,
         records,
         metrics: Some(log.metrics.partition.clone()),
     }
 }
 
-/// Parks on the owning shard until any of `offsets`' partitions has data at its offset (below the high
-/// watermark, or for a follower the log end), or `wait` passes.
+/// Parks on the owning shard until any of `offsets`' partitions has data at its offset (below its
+/// `readable_end`), or `wait` passes.
 async fn wait_for_data(
     scope: &Rc<Scope>,
     items: &[(String, i32, i64)],
     wait: Duration,
     follower: bool,
+    read_committed: bool,
 ) {
     let metadata = scope.metadata();
     let mut by_shard: BTreeMap<usize, Vec<(String, i32, i64)>> = BTreeMap::new();
@@ -129,12 +158,7 @@ async fn wait_for_data(
                     let data = Signal::default();
                     for (t, p, o) in &group {
                         if let Some(log) = partitions.get(t, *p) {
-                            let end = if follower {
-                                &log.log_end
-                            } else {
-                                &log.high_watermark
-                            };
-                            end.notify_at(o + 1, &data);
+                            readable_end(&log, follower, read_committed).notify_at(o + 1, &data);
                         }
                     }
                     futures_lite::future::or(data, glommio::timer::sleep(wait)).await;
@@ -266,6 +290,7 @@ pub async fn handle(scope: &Rc<Scope>, ctx: &RequestContext, req: FetchRequest) 
     }
     let any_refused = refused.contains(&true);
     let replica = (req.replica_id.0 >= 0).then_some(req.replica_id.0);
+    let read_committed = req.isolation_level == READ_COMMITTED;
     let reads = loop {
         let items = plan
             .targets
@@ -280,6 +305,7 @@ pub async fn handle(scope: &Rc<Scope>, ctx: &RequestContext, req: FetchRequest) 
                     max_bytes: p.max_bytes,
                     current_leader_epoch: p.current_leader_epoch,
                     replica,
+                    read_committed,
                 },
             })
             .collect();
@@ -302,7 +328,14 @@ pub async fn handle(scope: &Rc<Scope>, ctx: &RequestContext, req: FetchRequest) 
             .iter()
             .map(|((t, p), s)| (t.clone(), *p, s.fetch_offset))
             .collect();
-        wait_for_data(scope, &waiting, deadline - now, replica.is_some()).await;
+        wait_for_data(
+            scope,
+            &waiting,
+            deadline - now,
+            replica.is_some(),
+            read_committed,
+        )
+        .await;
     };
     let mut reads = reads.into_iter();
     let reads = refused
@@ -348,9 +381,19 @@ fn respond(
         data.error_code = read.error.map_or(0, |e| e.code());
         scope.metrics.record_error(ctx.api_key, data.error_code);
         data.high_watermark = read.high_watermark;
-        data.last_stable_offset = read.high_watermark;
+        data.last_stable_offset = read.last_stable_offset;
         data.log_start_offset = read.log_start_offset;
-        data.aborted_transactions = (req.isolation_level == 1).then(Vec::new);
+        data.aborted_transactions = (req.isolation_level == READ_COMMITTED).then(|| {
+            read.aborted
+                .iter()
+                .map(|a| {
+                    let mut t = AbortedTransaction::default();
+                    t.producer_id = ProducerId(a.producer_id);
+                    t.first_offset = a.first_offset;
+                    t
+                })
+                .collect()
+        });
         data.records = Some(match read.slice {
             // The first partition with data always gets its (whole first) batch; later ones only while
             // the response's max_bytes allows.

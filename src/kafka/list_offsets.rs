@@ -1,9 +1,11 @@
-//! ListOffsets: earliest (-2), latest (-1, the high watermark) or the first batch at or after a timestamp.
+//! ListOffsets: earliest (-2), latest (-1: the high watermark, or under READ_COMMITTED the last stable
+//! offset) or the first batch at or after a timestamp.
 //! Needs DESCRIBE on each topic (TOPIC_AUTHORIZATION_FAILED per partition otherwise).
 
 use super::authz::Access;
 use super::by_partition;
 use super::errors::read_code;
+use super::fetch::READ_COMMITTED;
 use super::scope::Scope;
 use super::RequestContext;
 use crate::security::acl::{Operation, ResourceType};
@@ -33,16 +35,27 @@ fn failed(index: i32, error: ResponseError) -> ListOffsetsPartitionResponse {
     r
 }
 
-async fn lookup(
-    log: Option<Rc<PartitionLog>>,
-    (index, timestamp): (i32, i64),
-) -> ListOffsetsPartitionResponse {
+/// One partition to look up, as the request asks.
+#[derive(Clone, Copy)]
+struct Lookup {
+    index: i32,
+    timestamp: i64,
+    read_committed: bool,
+}
+
+async fn lookup(log: Option<Rc<PartitionLog>>, input: Lookup) -> ListOffsetsPartitionResponse {
+    let Lookup {
+        index,
+        timestamp,
+        read_committed,
+    } = input;
     let Some(log) = log else {
         return failed(index, ResponseError::UnknownTopicOrPartition);
     };
     let mut r = no_offset(index);
     r.leader_epoch = log.leader_epoch();
     match timestamp {
+        LATEST if read_committed => r.offset = log.last_stable.get(),
         LATEST => r.offset = log.high_watermark.get(),
         EARLIEST => r.offset = log.log_start_offset(),
         ts if ts >= 0 => match log.offset_for_timestamp(ts) {
@@ -64,6 +77,7 @@ pub async fn handle(
     req: ListOffsetsRequest,
 ) -> ListOffsetsResponse {
     let access = Access::of(scope, ctx);
+    let read_committed = req.isolation_level == READ_COMMITTED;
     let topics = req
         .topics
         .into_iter()
@@ -72,7 +86,14 @@ pub async fn handle(
             partitions: t
                 .partitions
                 .iter()
-                .map(|p| (p.partition_index, (p.partition_index, p.timestamp)))
+                .map(|p| {
+                    let input = Lookup {
+                        index: p.partition_index,
+                        timestamp: p.timestamp,
+                        read_committed,
+                    };
+                    (p.partition_index, input)
+                })
                 .collect(),
             name: t.name,
         })
@@ -82,8 +103,8 @@ pub async fn handle(
         &scope.router,
         topics,
         lookup,
-        |(index, _)| failed(index, ResponseError::NotLeaderOrFollower),
-        |(index, _)| failed(index, ResponseError::TopicAuthorizationFailed),
+        |input| failed(input.index, ResponseError::NotLeaderOrFollower),
+        |input| failed(input.index, ResponseError::TopicAuthorizationFailed),
     )
     .await
     .into_iter()

@@ -43,6 +43,7 @@ mod sasl;
 pub mod scope;
 mod scram_credentials;
 mod unsupported;
+mod write_txn_markers;
 
 /// The DescribeGroups tagged field carrying shardlog's lag report (read by the CLI).
 pub use group_admin::LAG_STATUS_TAG;
@@ -112,6 +113,7 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DeleteAcls, 1, 3),
     (ApiKey::AlterPartitionReassignments, 0, 1),
     (ApiKey::ListPartitionReassignments, 0, 0),
+    (ApiKey::WriteTxnMarkers, 0, 1),
 ];
 
 pub fn supports(api_key: ApiKey, version: i16) -> bool {
@@ -334,6 +336,9 @@ async fn dispatch(
         }
         RequestKind::DescribeCluster(_) => {
             counted(scope, ctx, &describe_cluster::handle(scope, ctx))
+        }
+        RequestKind::WriteTxnMarkers(r) => {
+            counted(scope, ctx, &write_txn_markers::handle(scope, ctx, r).await)
         }
         RequestKind::DeleteRecords(r) => {
             counted(scope, ctx, &delete_records::handle(scope, ctx, r).await)

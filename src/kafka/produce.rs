@@ -159,7 +159,7 @@ pub async fn handle(scope: &Rc<Scope>, ctx: &RequestContext, req: ProduceRequest
 
 /// Waits until the high watermark covers `end_offset` (every in-sync replica has the batch); false if
 /// `timeout` passes first or a truncation (this replica lost its leadership) woke the wait.
-async fn in_sync_within(log: &PartitionLog, end_offset: i64, timeout: Duration) -> bool {
+pub(super) async fn in_sync_within(log: &PartitionLog, end_offset: i64, timeout: Duration) -> bool {
     futures_lite::future::or(
         async {
             log.high_watermark.wait_for(end_offset).await;

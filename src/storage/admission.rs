@@ -34,6 +34,10 @@ pub enum AdmissionError {
     MissingKey(Vec<RecordError>),
     #[error("record batch could not be decoded: {0}")]
     Corrupt(String),
+    /// Transaction markers are written by the broker (WriteTxnMarkers), never by a client: one
+    /// from a client would end a transaction nobody decided.
+    #[error("clients may not write control batches (transaction markers)")]
+    ControlBatch,
     #[error("recompressed batch is invalid: {0}")]
     Recompressed(#[from] BatchError),
 }
@@ -79,21 +83,22 @@ impl<'a> Admission<'a> {
         }
     }
 
-    /// Checks `batches` and recompresses those whose codec the topic does not store; returns the
-    /// batches to append (the originals where nothing changed). Control batches pass unchecked.
+    /// Checks a client's `batches` and recompresses those whose codec the topic does not store;
+    /// returns the batches to append (the originals where nothing changed).
     pub fn admit(&self, mut batches: Vec<ValidBatch>) -> Result<Vec<ValidBatch>, AdmissionError> {
         let mut errors = (Vec::new(), Vec::new()); // (timestamps, keys)
         let mut first_index = 0i32;
         for batch in &mut batches {
             let count = batch.header.records_count;
-            if !batch.header.is_control() {
-                let target = self.target_codec(batch);
-                if self.needs_records(batch) || target.is_some() {
-                    let records = decode(&batch.bytes)?;
-                    self.check_records(&records, first_index, &mut errors);
-                    if let Some(codec) = target {
-                        *batch = self.recompress(&records, codec, batch.bytes.len())?;
-                    }
+            if batch.header.is_control() {
+                return Err(AdmissionError::ControlBatch);
+            }
+            let target = self.target_codec(batch);
+            if self.needs_records(batch) || target.is_some() {
+                let records = decode(&batch.bytes)?;
+                self.check_records(&records, first_index, &mut errors);
+                if let Some(codec) = target {
+                    *batch = self.recompress(&records, codec, batch.bytes.len())?;
                 }
             }
             first_index = first_index.saturating_add(count);

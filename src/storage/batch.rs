@@ -6,7 +6,10 @@
 //! The CRC-32C covers everything from `attributes` to the end, so the broker may rewrite `baseOffset` and
 //! `partitionLeaderEpoch` (the first 16 bytes) without touching the checksum.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::records::{
+    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+};
 use thiserror::Error;
 
 pub const HEADER_LEN: usize = 61;
@@ -139,6 +142,74 @@ pub fn verify_crc(batch: &[u8], header: &BatchHeader) -> Result<(), BatchError> 
         });
     }
     Ok(())
+}
+
+/// What a transaction marker (a control batch's one record) says about the producer's transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Marker {
+    Abort,
+    Commit,
+}
+
+/// The marker a control batch carries (its record key is version i16, type i16; type 0 is ABORT, 1 is
+/// COMMIT); `None` for a data batch, other control types or a record that does not parse. Control
+/// batches are rare and tiny, so decoding through a copy costs nothing that matters.
+pub fn marker_of(header: &BatchHeader, batch: &[u8]) -> Option<Marker> {
+    if !header.is_control() {
+        return None;
+    }
+    let set = RecordBatchDecoder::decode(&mut Bytes::copy_from_slice(batch)).ok()?;
+    let key = set.records.first()?.key.as_ref()?;
+    match key.get(2..4)? {
+        [0, 0] => Some(Marker::Abort),
+        [0, 1] => Some(Marker::Commit),
+        _ => None,
+    }
+}
+
+/// The control batch that ends `producer_id`'s transaction on a partition (what WriteTxnMarkers
+/// appends): transactional and control attributes, no sequence, and the coordinator's epoch in the
+/// value (version i16, coordinator epoch i32), as Kafka writes it.
+pub fn encode_marker(
+    producer_id: i64,
+    producer_epoch: i16,
+    coordinator_epoch: i32,
+    marker: Marker,
+    timestamp_ms: i64,
+) -> Bytes {
+    let kind: i16 = match marker {
+        Marker::Abort => 0,
+        Marker::Commit => 1,
+    };
+    let mut key = Vec::with_capacity(4);
+    key.extend_from_slice(&0i16.to_be_bytes());
+    key.extend_from_slice(&kind.to_be_bytes());
+    let mut value = Vec::with_capacity(6);
+    value.extend_from_slice(&0i16.to_be_bytes());
+    value.extend_from_slice(&coordinator_epoch.to_be_bytes());
+    let record = Record {
+        transactional: true,
+        control: true,
+        delete_horizon: false,
+        partition_leader_epoch: 0,
+        producer_id,
+        producer_epoch,
+        timestamp_type: TimestampType::Creation,
+        offset: 0,
+        sequence: -1,
+        timestamp: timestamp_ms,
+        key: Some(key.into()),
+        value: Some(value.into()),
+        headers: Default::default(),
+    };
+    let mut buf = BytesMut::new();
+    let options = RecordEncodeOptions {
+        version: 2,
+        compression: Compression::None,
+    };
+    RecordBatchEncoder::encode(&mut buf, [&record], &options)
+        .expect("an uncompressed one-record batch always encodes");
+    buf.freeze()
 }
 
 /// A batch from a produce request that passed validation, still pointing into the request frame.

@@ -6,11 +6,17 @@
 //! their offsets (batches just get gaps) and their compression codec. The rewrite goes to a temporary
 //! file that is fsynced and renamed over the segment, so a crash leaves either the old or the new one;
 //! readers still sending from the old file keep their open descriptor.
+//!
+//! Transactions: only segments wholly below the last stable offset are rewritten (an undecided
+//! transaction's records stay as written); records of aborted transactions are removed; transaction
+//! markers are kept as they are (they are not keyed records), so recovery still pairs every remaining
+//! transactional batch with its marker. Kept records of committed transactions become plain records.
 
 use super::segment::Segment;
+use super::transactions::AbortedTxn;
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::records::{
-    RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, RecordSet,
+    Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, RecordSet,
 };
 use std::collections::HashMap;
 use std::io;
@@ -36,7 +42,7 @@ pub fn newest_offsets<'a>(
     let mut newest = HashMap::new();
     for seg in segments {
         for set in batches_of(seg)? {
-            for r in set.records {
+            for r in set.records.into_iter().filter(|r| !r.control) {
                 if let Some(key) = r.key {
                     newest.insert(key, r.offset);
                 }
@@ -46,16 +52,34 @@ pub fn newest_offsets<'a>(
     Ok(newest)
 }
 
+fn in_aborted(r: &Record, aborted: &[AbortedTxn]) -> bool {
+    r.transactional
+        && aborted.iter().any(|a| {
+            a.producer_id == r.producer_id && (a.first_offset..=a.last_offset).contains(&r.offset)
+        })
+}
+
 /// The compacted contents of `seg`, or `None` when compaction would not remove anything.
-/// Tombstones whose timestamp is before `tombstone_horizon_ms` are removed too.
+/// Tombstones whose timestamp is before `tombstone_horizon_ms` are removed too, and the records of
+/// the `aborted` transactions.
 pub fn compacted(
     seg: &Segment,
     newest: &HashMap<Bytes, i64>,
     tombstone_horizon_ms: i64,
+    aborted: &[AbortedTxn],
 ) -> io::Result<Option<Vec<u8>>> {
     let mut out = BytesMut::new();
     let mut removed = false;
     for set in batches_of(seg)? {
+        let options = RecordEncodeOptions {
+            version: 2,
+            compression: set.compression,
+        };
+        if set.records.first().is_some_and(|r| r.control) {
+            RecordBatchEncoder::encode(&mut out, &set.records, &options)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+            continue;
+        }
         let kept: Vec<_> = set
             .records
             .into_iter()
@@ -65,7 +89,7 @@ pub fn compacted(
                     .as_ref()
                     .is_some_and(|k| newest.get(k) == Some(&r.offset));
                 let expired_tombstone = r.value.is_none() && r.timestamp < tombstone_horizon_ms;
-                let keep = newest_for_key && !expired_tombstone;
+                let keep = newest_for_key && !expired_tombstone && !in_aborted(r, aborted);
                 removed |= !keep;
                 keep
             })
@@ -80,14 +104,11 @@ pub fn compacted(
                 // kafka-protocol starts a new batch whenever offset - sequence changes: keep it constant.
                 r.producer_id = -1;
                 r.producer_epoch = -1;
+                r.transactional = false;
                 r.sequence = (r.offset - first) as i32;
                 r
             })
             .collect();
-        let options = RecordEncodeOptions {
-            version: 2,
-            compression: set.compression,
-        };
         RecordBatchEncoder::encode(&mut out, &records, &options)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
     }

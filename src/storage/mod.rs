@@ -9,6 +9,7 @@ pub mod log;
 pub mod log_config;
 pub mod producer_state;
 pub mod segment;
+pub mod transactions;
 
 pub use log::{AppendError, AppendOutcome, FileSlice, PartitionLog, ReadError, StorageError};
 pub use log_config::{LogConfig, TimestampType, TopicCompression};

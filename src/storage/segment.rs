@@ -3,7 +3,7 @@
 //! reads use `pread`, and fetches hand the file to the socket with `sendfile`, so the data fd is an
 //! `Arc<File>` that other shards may hold while they send from it.
 
-use super::batch::{self, BatchHeader, HEADER_LEN};
+use super::batch::{self, BatchHeader, Marker, HEADER_LEN};
 use super::index::SegmentIndex;
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -112,7 +112,7 @@ impl Segment {
         base_offset: i64,
         index_interval: u32,
         verify_crc: bool,
-        mut on_batch: impl FnMut(&BatchHeader),
+        mut on_batch: impl FnMut(&BatchHeader, Option<Marker>),
     ) -> io::Result<(Segment, ScanEnd)> {
         let file = OpenOptions::new().read(true).write(true).open(path)?;
         let file_len = file.metadata()?.len();
@@ -160,9 +160,11 @@ impl Segment {
                     ),
                 };
             }
-            if verify_crc {
+            if verify_crc || header.is_control() {
                 body.resize(len as usize, 0);
                 seg.file.read_exact_at(&mut body, pos)?;
+            }
+            if verify_crc {
                 if let Err(e) = batch::verify_crc(&body, &header) {
                     break ScanEnd::Torn {
                         at: pos,
@@ -171,7 +173,7 @@ impl Segment {
                 }
             }
             seg.note_appended(&header, pos, len as u32, index_interval);
-            on_batch(&header);
+            on_batch(&header, batch::marker_of(&header, &body));
         };
         if let ScanEnd::Torn { at, .. } = &end {
             seg.file.set_len(*at)?;
@@ -237,18 +239,31 @@ impl Segment {
         };
         self.file.set_len(position)?;
         self.file.sync_all()?;
-        let (rest, _) =
-            Segment::open_and_scan(&self.path, self.base_offset, index_interval, false, |_| {})?;
+        let (rest, _) = Segment::open_and_scan(
+            &self.path,
+            self.base_offset,
+            index_interval,
+            false,
+            |_, _| {},
+        )?;
         *self = rest;
         Ok(())
     }
 
     /// Hands every batch header, in order, to `f`.
-    pub fn for_each_header(&self, mut f: impl FnMut(&BatchHeader)) -> io::Result<()> {
+    pub fn for_each_header(
+        &self,
+        mut f: impl FnMut(&BatchHeader, Option<Marker>),
+    ) -> io::Result<()> {
         let mut pos = 0;
+        let mut body = Vec::new();
         while pos < self.size {
             let h = self.header_at(pos)?;
-            f(&h);
+            if h.is_control() {
+                body.resize(h.total_len(), 0);
+                self.file.read_exact_at(&mut body, pos)?;
+            }
+            f(&h, batch::marker_of(&h, &body));
             pos += h.total_len() as u64;
         }
         Ok(())
@@ -445,7 +460,7 @@ mod tests {
     }
 
     fn reopen(seg: &Segment) -> (Segment, ScanEnd) {
-        Segment::open_and_scan(&seg.path, seg.base_offset, 64, true, |_| {}).unwrap()
+        Segment::open_and_scan(&seg.path, seg.base_offset, 64, true, |_, _| {}).unwrap()
     }
 
     #[test]
@@ -521,7 +536,8 @@ mod tests {
         assert_eq!(again.index.entries(), seg.index.entries());
         assert!(seg.position_of(12).unwrap().is_none());
         let mut bases = Vec::new();
-        seg.for_each_header(|h| bases.push(h.base_offset)).unwrap();
+        seg.for_each_header(|h, _| bases.push(h.base_offset))
+            .unwrap();
         assert_eq!(bases, vec![0, 3, 6, 9]);
         // Past the end: nothing changes.
         seg.truncate_to(30, 64).unwrap();

@@ -29,4 +29,5 @@ mod sasl;
 mod streams;
 mod tls;
 mod topic_configs;
+mod transactions;
 mod tune;

@@ -9,7 +9,8 @@
 //!
 //! Files: this one (opening and recovery, the write path and its durability waits), `replica.rs`
 //! (assignment, high watermark, epochs, truncation), `retention.rs` (retention, compaction,
-//! DeleteRecords), `read.rs` (fetch slices, timestamp lookups).
+//! DeleteRecords), `read.rs` (fetch slices, timestamp lookups), `transactions.rs` (markers, aborted
+//! transactions; the state itself is `storage::transactions`).
 //!
 //! Three ends: `log_end` (written), `durable` (fsynced) and `high_watermark` (written on every in-sync
 //! replica, `replication::ReplicaSet`): consumers read below the high watermark, followers below the log
@@ -20,6 +21,7 @@ mod replica;
 mod retention;
 #[cfg(test)]
 mod tests;
+mod transactions;
 
 use super::batch::{self, ValidBatch};
 use super::checkpoint;
@@ -28,6 +30,7 @@ use super::epoch_cache::LeaderEpochCache;
 use super::log_config::{LogConfig, TimestampType};
 use super::producer_state::{ProducerStateTable, SequenceCheck, SequenceError};
 use super::segment::{parse_segment_file_name, PendingBatch, ScanEnd, Segment};
+use super::transactions::{AbortedTxn, TransactionState};
 use crate::types::replica_set::{Assignment, ReplicaSet};
 use crate::types::signal::OffsetWatch;
 use std::cell::{Cell, RefCell};
@@ -106,6 +109,8 @@ struct LogState {
     /// Files of rolled segments whose last writes may not be fsynced yet.
     unsynced_rolled: Vec<PathBuf>,
     producers: ProducerStateTable,
+    /// Open and aborted transactions, for the last stable offset and read_committed fetches.
+    txns: TransactionState,
     /// Which leader epoch wrote which offsets (OffsetForLeaderEpoch, follower truncation).
     epochs: LeaderEpochCache,
     leader_epoch: i32,
@@ -142,6 +147,9 @@ pub struct PartitionLog {
     replicas: RefCell<ReplicaSet>,
     /// Everything below has been fsynced.
     pub durable: OffsetWatch,
+    /// The last stable offset: everything below is below the high watermark and in no undecided
+    /// transaction. read_committed consumers read below it.
+    pub last_stable: OffsetWatch,
     write_scheduled: Cell<bool>,
     sync_running: Cell<bool>,
 }
@@ -177,6 +185,7 @@ impl PartitionLog {
             .collect();
         bases.sort_unstable();
         let mut producers = ProducerStateTable::default();
+        let mut txns = TransactionState::default();
         let mut epochs = LeaderEpochCache::default();
         let mut segments = BTreeMap::new();
         let mut expected_next: Option<i64> = None;
@@ -188,11 +197,18 @@ impl PartitionLog {
                 remove_segments_from(&dir, &bases[i..]);
                 break;
             }
-            let (seg, end) =
-                Segment::open_and_scan(&path, base, config.index_interval_bytes, is_last, |h| {
-                    note_recovered(&mut producers, &mut epochs, h)
-                })
-                .map_err(io_err(&path))?;
+            let (seg, end) = Segment::open_and_scan(
+                &path,
+                base,
+                config.index_interval_bytes,
+                is_last,
+                |h, marker| {
+                    producers.record(h, h.base_offset);
+                    txns.on_batch(h, marker);
+                    epochs.assign(h.leader_epoch, h.base_offset);
+                },
+            )
+            .map_err(io_err(&path))?;
             expected_next = Some(seg.next_offset);
             segments.insert(base, seg);
             if let ScanEnd::Torn { at, reason } = end {
@@ -228,6 +244,7 @@ impl PartitionLog {
                 pending: Vec::new(),
                 unsynced_rolled: Vec::new(),
                 producers,
+                txns,
                 epochs,
                 leader_epoch: 0,
                 failed: None,
@@ -239,6 +256,7 @@ impl PartitionLog {
             high_watermark: OffsetWatch::new(log_start_offset),
             replicas: RefCell::default(),
             durable: OffsetWatch::new(next_offset),
+            last_stable: OffsetWatch::new(log_start_offset),
             write_scheduled: Cell::new(false),
             sync_running: Cell::new(false),
         }))
@@ -294,6 +312,8 @@ impl PartitionLog {
             header.base_offset = offset;
             header.leader_epoch = epoch;
             st.producers.record(&header, offset);
+            st.txns
+                .on_batch(&header, batch::marker_of(&header, &b.bytes));
             st.next_offset = header.last_offset() + 1;
             let mut pending = PendingBatch::new(&b.bytes, header);
             // Control batches (transaction markers) keep their own timestamps, as in Kafka.
@@ -337,6 +357,8 @@ impl PartitionLog {
                 });
             }
             st.producers.record(&header, header.base_offset);
+            st.txns
+                .on_batch(&header, batch::marker_of(&header, &b.bytes));
             st.epochs.assign(header.leader_epoch, header.base_offset);
             st.next_offset = header.last_offset() + 1;
             st.pending.push(PendingBatch::new(&b.bytes, header));
@@ -378,6 +400,7 @@ impl PartitionLog {
             // Wake waiters so they see the failure instead of hanging.
             self.log_end.reset(self.log_end.get());
             self.high_watermark.reset(self.high_watermark.get());
+            self.last_stable.reset(self.last_stable.get());
             return;
         }
         drop(st);
@@ -545,15 +568,6 @@ async fn fdatasync_all(paths: Vec<PathBuf>) -> io::Result<()> {
 }
 
 /// What recovery learns from each batch header: producer sequences and leader epochs.
-fn note_recovered(
-    producers: &mut ProducerStateTable,
-    epochs: &mut LeaderEpochCache,
-    h: &batch::BatchHeader,
-) {
-    producers.record(h, h.base_offset);
-    epochs.assign(h.leader_epoch, h.base_offset);
-}
-
 fn remove_segments_from(dir: &Path, bases: &[i64]) {
     for base in bases {
         let path = dir.join(super::segment::segment_file_name(*base));

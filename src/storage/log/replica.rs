@@ -70,6 +70,15 @@ impl PartitionLog {
     pub(super) fn refresh_high_watermark(&self) {
         let hw = self.replicas.borrow().high_watermark(self.log_end.get());
         self.high_watermark.advance(hw);
+        let lso = self.state.borrow_mut().txns.last_stable_offset(hw);
+        self.last_stable.advance(lso);
+    }
+
+    /// After the high watermark moved back (truncation): the LSO follows it down.
+    pub(super) fn reset_last_stable(&self) {
+        let hw = self.high_watermark.get();
+        let lso = self.state.borrow_mut().txns.last_stable_offset(hw);
+        self.last_stable.reset(lso);
     }
 
     /// OffsetForLeaderEpoch from the epoch cache: the largest epoch <= `epoch` and where the next
@@ -116,12 +125,13 @@ impl PartitionLog {
             .map_or(offset, |s| s.next_offset);
         st.next_offset = new_end;
         st.epochs.truncate_from_end(new_end);
-        st.rebuild_producers();
+        st.rebuild_producer_state();
         drop(st);
         self.log_end.reset(new_end);
         self.durable.reset(self.durable.get().min(new_end));
         self.high_watermark
             .reset(self.high_watermark.get().min(new_end));
+        self.reset_last_stable();
         warn!(topic = %self.topic, partition = self.partition, from = old_end, to = new_end, "truncated the log to its leader's (divergent tail removed)");
         result.map(|_| new_end)
     }
@@ -157,8 +167,14 @@ impl PartitionLog {
         st.next_offset = offset;
         st.epochs.truncate_from_end(i64::MIN);
         st.producers = ProducerStateTable::default();
+        st.txns = TransactionState::default();
         drop(st);
-        for end in [&self.log_end, &self.durable, &self.high_watermark] {
+        for end in [
+            &self.log_end,
+            &self.durable,
+            &self.high_watermark,
+            &self.last_stable,
+        ] {
             end.reset(offset);
         }
         warn!(topic = %self.topic, partition = self.partition, old_start = old.0, old_end = old.1, new_start = offset, "log restarted empty at the leader's log start");
@@ -195,14 +211,20 @@ impl LogState {
         active.truncate_to(offset, interval)
     }
 
-    /// The producer state of exactly the batches in the segments (after a truncation).
-    fn rebuild_producers(&mut self) {
+    /// The producer and transaction state of exactly the batches in the segments (after a truncation).
+    fn rebuild_producer_state(&mut self) {
         let mut producers = ProducerStateTable::default();
+        let mut txns = TransactionState::default();
         for seg in self.segments.values() {
-            if let Err(e) = seg.for_each_header(|h| producers.record(h, h.base_offset)) {
+            let scanned = seg.for_each_header(|h, marker| {
+                producers.record(h, h.base_offset);
+                txns.on_batch(h, marker);
+            });
+            if let Err(e) = scanned {
                 warn!(path = %seg.path.display(), error = %e, "cannot reread batch headers for the producer state");
             }
         }
         self.producers = producers;
+        self.txns = txns;
     }
 }

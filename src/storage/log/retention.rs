@@ -41,7 +41,7 @@ impl PartitionLog {
         if !st.config.compact || st.segments.len() < 2 {
             return 0;
         }
-        match st.compact_sealed(now_ms) {
+        match st.compact_sealed(now_ms, self.last_stable.get()) {
             Ok(n) => {
                 if n > 0 {
                     info!(topic = %self.topic, partition = self.partition, segments = n, "compacted");
@@ -86,19 +86,22 @@ impl PartitionLog {
 }
 
 impl LogState {
-    fn compact_sealed(&mut self, now_ms: i64) -> io::Result<usize> {
+    /// Compacts the sealed segments below `last_stable` (an undecided transaction's records stay).
+    fn compact_sealed(&mut self, now_ms: i64, last_stable: i64) -> io::Result<usize> {
         let newest = compaction::newest_offsets(self.segments.values())?;
         let horizon = now_ms.saturating_sub(self.config.delete_retention_ms);
+        let aborted = self.txns.aborted_between(i64::MIN, i64::MAX);
         let sealed: Vec<i64> = self
             .segments
-            .keys()
-            .copied()
+            .values()
             .take(self.segments.len() - 1)
+            .filter(|s| s.next_offset <= last_stable)
+            .map(|s| s.base_offset)
             .collect();
         let mut rewritten = 0;
         for base in sealed {
             let seg = &self.segments[&base];
-            let Some(bytes) = compaction::compacted(seg, &newest, horizon)? else {
+            let Some(bytes) = compaction::compacted(seg, &newest, horizon, &aborted)? else {
                 continue;
             };
             let tmp = seg.path.with_extension("log.cleaned");
@@ -110,7 +113,7 @@ impl LogState {
                 base,
                 self.config.index_interval_bytes,
                 false,
-                |_| {},
+                |_, _| {},
             )?;
             self.segments.insert(base, clean);
             rewritten += 1;
@@ -137,5 +140,6 @@ impl LogState {
         if let Some(first) = self.segments.values().next() {
             self.log_start_offset = self.log_start_offset.max(first.base_offset);
         }
+        self.txns.drop_below(self.log_start_offset);
     }
 }

@@ -103,10 +103,23 @@ pub fn fetch_at_epoch(
     max_wait_ms: i32,
     current_leader_epoch: i32,
 ) -> Fetched {
+    let mut req = fetch_request(topic, partition, offset, max_wait_ms);
+    req.topics[0].partitions[0].current_leader_epoch = current_leader_epoch;
+    let resp: FetchResponse = conn.request(ApiKey::Fetch, 12, &req);
+    let p = &resp.responses[0].partitions[0];
+    Fetched {
+        error_code: p.error_code,
+        high_watermark: p.high_watermark,
+        records: p.records.clone().unwrap_or_default(),
+    }
+}
+
+/// A consumer's Fetch of one partition from `offset` (up to 64 MiB, at least one byte or `max_wait_ms`).
+pub fn fetch_request(topic: &str, partition: i32, offset: i64, max_wait_ms: i32) -> FetchRequest {
     let mut p = FetchPartition::default();
     p.partition = partition;
     p.fetch_offset = offset;
-    p.current_leader_epoch = current_leader_epoch;
+    p.current_leader_epoch = -1;
     p.partition_max_bytes = 64 << 20;
     let mut t = FetchTopic::default();
     t.topic = topic_name(topic);
@@ -117,13 +130,7 @@ pub fn fetch_at_epoch(
     req.min_bytes = 1;
     req.max_bytes = 64 << 20;
     req.topics = vec![t];
-    let resp: FetchResponse = conn.request(ApiKey::Fetch, 12, &req);
-    let p = &resp.responses[0].partitions[0];
-    Fetched {
-        error_code: p.error_code,
-        high_watermark: p.high_watermark,
-        records: p.records.clone().unwrap_or_default(),
-    }
+    req
 }
 
 /// ListOffsets for one partition at `timestamp` (-2 earliest, -1 latest); returns (error, offset).

@@ -402,12 +402,27 @@ pub fn idempotent_batch(
     encode_batch(values, 1, (producer_id, epoch, sequence))
 }
 
+/// `idempotent_batch` with the transactional attribute: part of the producer's open transaction.
+pub fn transactional_batch(
+    values: impl IntoIterator<Item = u64>,
+    producer_id: i64,
+    epoch: i16,
+    sequence: i32,
+) -> Bytes {
+    let records = values.into_iter().map(|n| numbered(n, 1));
+    encode_records(records, (producer_id, epoch, sequence), true)
+}
+
 fn encode_batch(
     values: impl IntoIterator<Item = u64>,
     timestamp: i64,
     producer: (i64, i16, i32),
 ) -> Bytes {
-    encode_records(values.into_iter().map(|n| numbered(n, timestamp)), producer)
+    encode_records(
+        values.into_iter().map(|n| numbered(n, timestamp)),
+        producer,
+        false,
+    )
 }
 
 /// Record `n` of the numbered test records: key `key-<n>`, value `value-<n>`.
@@ -425,7 +440,7 @@ pub fn keyed_batch(records: &[(&str, Option<&str>)], timestamp: i64) -> Bytes {
         let value = value.map(|v| Bytes::copy_from_slice(v.as_bytes()));
         (Bytes::copy_from_slice(key.as_bytes()), value, timestamp)
     });
-    encode_records(records, (-1, -1, -1))
+    encode_records(records, (-1, -1, -1), false)
 }
 
 /// Every record of a fetched record set as (offset, key, value); a partial last batch is ignored.
@@ -465,20 +480,21 @@ pub fn batch_with_timestamps(first: u64, timestamps: &[i64]) -> Bytes {
         .iter()
         .enumerate()
         .map(|(i, &ts)| numbered(first + i as u64, ts));
-    encode_records(records, (-1, -1, -1))
+    encode_records(records, (-1, -1, -1), false)
 }
 
 /// One uncompressed v2 batch of (key, value, timestamp) records from `producer` (id, epoch, first sequence).
 fn encode_records(
     records: impl IntoIterator<Item = (Bytes, Option<Bytes>, i64)>,
     producer: (i64, i16, i32),
+    transactional: bool,
 ) -> Bytes {
     let (producer_id, producer_epoch, first_sequence) = producer;
     let records: Vec<Record> = records
         .into_iter()
         .enumerate()
         .map(|(i, (key, value, timestamp))| Record {
-            transactional: false,
+            transactional,
             control: false,
             delete_horizon: false,
             partition_leader_epoch: 0,

@@ -1,0 +1,34 @@
+//! A partition log's transaction side: appending the COMMIT/ABORT markers WriteTxnMarkers asks for,
+//! and what a read_committed fetch needs besides the last stable offset (`last_stable`): the aborted
+//! transactions its records overlap.
+
+use super::*;
+use crate::storage::batch::{encode_marker, BatchHeader, Marker};
+
+impl PartitionLog {
+    /// Appends the marker that ends `producer_id`'s transaction here. A marker for a producer with
+    /// nothing open is still written (Kafka does; the coordinator retries markers) but decides nothing.
+    pub fn append_marker(
+        self: &Rc<Self>,
+        producer_id: i64,
+        producer_epoch: i16,
+        coordinator_epoch: i32,
+        marker: Marker,
+    ) -> Result<AppendOutcome, AppendError> {
+        let bytes = encode_marker(
+            producer_id,
+            producer_epoch,
+            coordinator_epoch,
+            marker,
+            now_ms(),
+        );
+        let header = BatchHeader::parse(&bytes)?;
+        self.append(vec![ValidBatch { header, bytes }])
+    }
+
+    /// The aborted transactions a read of offsets `[from, to)` overlaps (a read_committed client drops
+    /// those producers' batches in each one's range).
+    pub fn aborted_between(&self, from: i64, to: i64) -> Vec<AbortedTxn> {
+        self.state.borrow().txns.aborted_between(from, to)
+    }
+}
