@@ -61,6 +61,7 @@ impl ErrorCodes for WriteTxnMarkersResponse {
         }
     }
 }
+error_codes!(DescribeProducersResponse { [topics][partitions].error_code; });
 error_codes!(DescribeLogDirsResponse { error_code; [results].error_code; });
 error_codes!(FindCoordinatorResponse { error_code; [coordinators].error_code; });
 error_codes!(JoinGroupResponse { error_code; });

@@ -23,6 +23,7 @@ mod delete_records;
 mod delete_topics;
 mod describe_cluster;
 mod describe_log_dirs;
+mod describe_producers;
 mod error_codes;
 mod errors;
 mod fetch;
@@ -114,6 +115,7 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::AlterPartitionReassignments, 0, 1),
     (ApiKey::ListPartitionReassignments, 0, 0),
     (ApiKey::WriteTxnMarkers, 0, 1),
+    (ApiKey::DescribeProducers, 0, 0),
 ];
 
 pub fn supports(api_key: ApiKey, version: i16) -> bool {
@@ -336,6 +338,9 @@ async fn dispatch(
         }
         RequestKind::DescribeCluster(_) => {
             counted(scope, ctx, &describe_cluster::handle(scope, ctx))
+        }
+        RequestKind::DescribeProducers(r) => {
+            counted(scope, ctx, &describe_producers::handle(scope, ctx, r).await)
         }
         RequestKind::WriteTxnMarkers(r) => {
             counted(scope, ctx, &write_txn_markers::handle(scope, ctx, r).await)

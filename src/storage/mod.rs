@@ -11,5 +11,7 @@ pub mod producer_state;
 pub mod segment;
 pub mod transactions;
 
-pub use log::{AppendError, AppendOutcome, FileSlice, PartitionLog, ReadError, StorageError};
+pub use log::{
+    ActiveProducer, AppendError, AppendOutcome, FileSlice, PartitionLog, ReadError, StorageError,
+};
 pub use log_config::{LogConfig, TimestampType, TopicCompression};

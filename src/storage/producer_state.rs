@@ -19,6 +19,17 @@ struct AppendedBatch {
 struct ProducerEntry {
     epoch: i16,
     batches: VecDeque<AppendedBatch>,
+    /// The max timestamp of its newest batch.
+    last_timestamp: i64,
+}
+
+/// One producer as DescribeProducers shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProducerSummary {
+    pub producer_id: i64,
+    pub epoch: i16,
+    pub last_sequence: i32,
+    pub last_timestamp: i64,
 }
 
 /// What to do with an incoming batch.
@@ -117,7 +128,9 @@ impl ProducerStateTable {
             .or_insert_with(|| ProducerEntry {
                 epoch: header.producer_epoch,
                 batches: VecDeque::with_capacity(BATCHES_REMEMBERED),
+                last_timestamp: -1,
             });
+        entry.last_timestamp = header.max_timestamp;
         if header.producer_epoch != entry.epoch {
             entry.epoch = header.producer_epoch;
             entry.batches.clear();
@@ -130,6 +143,18 @@ impl ProducerStateTable {
             last_sequence: header.last_sequence(),
             base_offset,
         });
+    }
+
+    /// Every producer this partition remembers.
+    pub fn summaries(&self) -> impl Iterator<Item = ProducerSummary> + '_ {
+        self.producers
+            .iter()
+            .map(|(&producer_id, e)| ProducerSummary {
+                producer_id,
+                epoch: e.epoch,
+                last_sequence: e.batches.back().map_or(-1, |b| b.last_sequence),
+                last_timestamp: e.last_timestamp,
+            })
     }
 }
 

@@ -84,6 +84,11 @@ impl TransactionState {
             .collect()
     }
 
+    /// The first offset of `producer_id`'s open transaction here, if it has one.
+    pub fn open_since(&self, producer_id: i64) -> Option<i64> {
+        self.ongoing.get(&producer_id).copied()
+    }
+
     /// Forgets aborted transactions wholly below the log start (their data is deleted).
     pub fn drop_below(&mut self, log_start: i64) {
         let keep_from = self.aborted.partition_point(|a| a.last_offset < log_start);

@@ -2,13 +2,14 @@
 //! clients need, is not built yet: issue #13): transactional batches hold the last stable offset (LSO)
 //! until WriteTxnMarkers ends them; a read_committed Fetch reads only below the LSO and lists the
 //! aborted transactions its records overlap; ListOffsets honours the isolation level; all of it is
-//! rebuilt from the log after kill -9; a client may not write a marker itself.
+//! rebuilt from the log after kill -9; a client may not write a marker itself; Kafka's
+//! `kafka-transactions describe-producers` shows each producer and its open transaction.
 
 use crate::common;
 
 use common::api::{create_topic, fetch_request, produce, topic_name};
 use common::cluster::{create_topic_with, eventually, metadata, Cluster};
-use common::{batch_of, temp_dir, transactional_batch, Broker, Conn};
+use common::{batch_of, kafka_tool, temp_dir, transactional_batch, Broker, Conn};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::write_txn_markers_request::{
     WritableTxnMarker, WritableTxnMarkerTopic,
@@ -109,6 +110,47 @@ fn end_transaction(conn: &mut Conn, topic: &str, producer_id: i64, commit: bool)
     resp.markers[0].topics[0].partitions[0].error_code
 }
 
+/// `kafka-transactions describe-producers` on partition 0: producer id -> (epoch, last sequence,
+/// current transaction start offset), from the tool's table.
+fn describe_producers(
+    broker: &Broker,
+    topic: &str,
+) -> std::collections::BTreeMap<i64, (String, String, String)> {
+    let args = ["describe-producers", "--topic", topic, "--partition", "0"];
+    let (ok, out, err) = kafka_tool(&broker.addr(), "TransactionsCommand", &args);
+    assert!(
+        ok,
+        "kafka-transactions describe-producers failed:\n{out}\n{err}"
+    );
+    let mut lines = out
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>());
+    let header = lines.next().expect("a header line");
+    let column = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("no column {name} in {header:?}"))
+    };
+    let (id, epoch, sequence, start) = (
+        column("ProducerId"),
+        column("ProducerEpoch"),
+        column("LastSequence"),
+        column("CurrentTransactionStartOffset"),
+    );
+    lines
+        .filter(|row| row.len() == header.len())
+        .map(|row| {
+            let values = (
+                row[epoch].to_string(),
+                row[sequence].to_string(),
+                row[start].to_string(),
+            );
+            (row[id].parse().expect("a producer id"), values)
+        })
+        .collect()
+}
+
 fn offsets(r: &Read) -> Vec<i64> {
     r.values.iter().map(|(o, _)| *o).collect()
 }
@@ -139,6 +181,12 @@ fn read_committed_stops_at_open_transactions_and_skips_aborted_ones_across_a_cra
     assert_eq!(offsets(&r), vec![0, 1, 2, 3, 4, 5]);
     assert_eq!(latest(&mut conn, topic, READ_COMMITTED), 2);
     assert_eq!(latest(&mut conn, topic, READ_UNCOMMITTED), 6);
+    let producers = describe_producers(&broker, topic);
+    assert_eq!(
+        producers.get(&aborting),
+        Some(&("0".to_string(), "2".to_string(), "2".to_string())),
+        "producer {aborting}: epoch 0, last sequence 2, transaction open since 2: {producers:?}"
+    );
 
     // ABORT at 6: everything is stable, and the aborted range is listed for the client to drop.
     assert_eq!(end_transaction(&mut conn, topic, aborting, false), 0);

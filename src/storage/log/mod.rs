@@ -23,6 +23,8 @@ mod retention;
 mod tests;
 mod transactions;
 
+pub use transactions::ActiveProducer;
+
 use super::batch::{self, ValidBatch};
 use super::checkpoint;
 use super::compaction;

@@ -1,9 +1,17 @@
 //! A partition log's transaction side: appending the COMMIT/ABORT markers WriteTxnMarkers asks for,
 //! and what a read_committed fetch needs besides the last stable offset (`last_stable`): the aborted
-//! transactions its records overlap.
+//! transactions its records overlap; and the producers DescribeProducers lists.
 
 use super::*;
 use crate::storage::batch::{encode_marker, BatchHeader, Marker};
+use crate::storage::producer_state::ProducerSummary;
+
+/// A producer this partition remembers, with the first offset of its open transaction (if any).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ActiveProducer {
+    pub producer: ProducerSummary,
+    pub open_since: Option<i64>,
+}
 
 impl PartitionLog {
     /// Appends the marker that ends `producer_id`'s transaction here. A marker for a producer with
@@ -24,6 +32,18 @@ impl PartitionLog {
         );
         let header = BatchHeader::parse(&bytes)?;
         self.append(vec![ValidBatch { header, bytes }])
+    }
+
+    /// Every producer whose batches this partition remembers (idempotent and transactional).
+    pub fn active_producers(&self) -> Vec<ActiveProducer> {
+        let st = self.state.borrow();
+        st.producers
+            .summaries()
+            .map(|producer| ActiveProducer {
+                producer,
+                open_since: st.txns.open_since(producer.producer_id),
+            })
+            .collect()
     }
 
     /// The aborted transactions a read of offsets `[from, to)` overlaps (a read_committed client drops
