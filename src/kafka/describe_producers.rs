@@ -37,8 +37,7 @@ async fn describe(log: Option<Rc<PartitionLog>>, index: i32) -> PartitionRespons
             p.producer_epoch = i32::from(a.producer.epoch);
             p.last_sequence = a.producer.last_sequence;
             p.last_timestamp = a.producer.last_timestamp;
-            // Markers do not record the coordinator epoch in the producer state yet.
-            p.coordinator_epoch = -1;
+            p.coordinator_epoch = a.coordinator_epoch.unwrap_or(-1);
             p.current_txn_start_offset = a.open_since.unwrap_or(-1);
             p
         })

@@ -65,6 +65,7 @@ pub fn append_code(e: &AppendError) -> ResponseError {
         AppendError::Sequence(SequenceError::FencedEpoch { .. }) => {
             ResponseError::InvalidProducerEpoch
         }
+        AppendError::Marker(_) => ResponseError::TransactionCoordinatorFenced,
         // Only a follower's append can diverge; no client sees it.
         AppendError::Storage(_) | AppendError::Diverged { .. } => ResponseError::KafkaStorageError,
     }

@@ -151,20 +151,33 @@ pub enum Marker {
     Commit,
 }
 
-/// The marker a control batch carries (its record key is version i16, type i16; type 0 is ABORT, 1 is
-/// COMMIT); `None` for a data batch, other control types or a record that does not parse. Control
-/// batches are rare and tiny, so decoding through a copy costs nothing that matters.
-pub fn marker_of(header: &BatchHeader, batch: &[u8]) -> Option<Marker> {
+/// A transaction marker as stored: what it decides, and the epoch of the coordinator that wrote it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ControlRecord {
+    pub marker: Marker,
+    pub coordinator_epoch: i32,
+}
+
+/// The marker a control batch carries (its record key is version i16, type i16 — type 0 is ABORT, 1 is
+/// COMMIT; its value is version i16, coordinator epoch i32); `None` for a data batch, other control
+/// types or a record that does not parse. Control batches are rare and tiny, so decoding through a
+/// copy costs nothing that matters.
+pub fn marker_of(header: &BatchHeader, batch: &[u8]) -> Option<ControlRecord> {
     if !header.is_control() {
         return None;
     }
     let set = RecordBatchDecoder::decode(&mut Bytes::copy_from_slice(batch)).ok()?;
-    let key = set.records.first()?.key.as_ref()?;
-    match key.get(2..4)? {
-        [0, 0] => Some(Marker::Abort),
-        [0, 1] => Some(Marker::Commit),
-        _ => None,
-    }
+    let record = set.records.first()?;
+    let marker = match record.key.as_ref()?.get(2..4)? {
+        [0, 0] => Marker::Abort,
+        [0, 1] => Marker::Commit,
+        _ => return None,
+    };
+    let epoch = record.value.as_ref()?.get(2..6)?;
+    Some(ControlRecord {
+        marker,
+        coordinator_epoch: i32::from_be_bytes(epoch.try_into().ok()?),
+    })
 }
 
 /// The control batch that ends `producer_id`'s transaction on a partition (what WriteTxnMarkers

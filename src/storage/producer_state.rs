@@ -117,6 +117,19 @@ impl ProducerStateTable {
         Ok(SequenceCheck::Append)
     }
 
+    /// A transaction marker for `producer_id` must carry at least its current epoch (the coordinator
+    /// bumps the epoch to fence a producer, never lowers it).
+    pub fn check_marker_epoch(&self, producer_id: i64, epoch: i16) -> Result<(), SequenceError> {
+        match self.producers.get(&producer_id) {
+            Some(entry) if epoch < entry.epoch => Err(SequenceError::FencedEpoch {
+                producer_id,
+                epoch,
+                current: entry.epoch,
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Remembers an appended (or recovered) batch.
     pub fn record(&mut self, header: &BatchHeader, base_offset: i64) {
         if header.producer_id < 0 || header.base_sequence < 0 {

@@ -3,7 +3,7 @@
 //! reads use `pread`, and fetches hand the file to the socket with `sendfile`, so the data fd is an
 //! `Arc<File>` that other shards may hold while they send from it.
 
-use super::batch::{self, BatchHeader, Marker, HEADER_LEN};
+use super::batch::{self, BatchHeader, ControlRecord, HEADER_LEN};
 use super::index::SegmentIndex;
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -112,7 +112,7 @@ impl Segment {
         base_offset: i64,
         index_interval: u32,
         verify_crc: bool,
-        mut on_batch: impl FnMut(&BatchHeader, Option<Marker>),
+        mut on_batch: impl FnMut(&BatchHeader, Option<ControlRecord>),
     ) -> io::Result<(Segment, ScanEnd)> {
         let file = OpenOptions::new().read(true).write(true).open(path)?;
         let file_len = file.metadata()?.len();
@@ -253,7 +253,7 @@ impl Segment {
     /// Hands every batch header, in order, to `f`.
     pub fn for_each_header(
         &self,
-        mut f: impl FnMut(&BatchHeader, Option<Marker>),
+        mut f: impl FnMut(&BatchHeader, Option<ControlRecord>),
     ) -> io::Result<()> {
         let mut pos = 0;
         let mut body = Vec::new();

@@ -8,7 +8,7 @@
 //! headers (and the markers' control records) when the log is opened or truncated, so it survives
 //! kill -9 with nothing persisted beside the segments.
 
-use super::batch::{BatchHeader, Marker};
+use super::batch::{BatchHeader, ControlRecord, Marker};
 use std::collections::HashMap;
 
 /// An aborted transaction: a `read_committed` fetch returns these so the client drops the producer's
@@ -28,16 +28,32 @@ pub struct TransactionState {
     unreplicated: Vec<(i64, i64)>,
     /// In marker order (so by `last_offset`).
     aborted: Vec<AbortedTxn>,
+    /// Producer id -> epoch of the coordinator that wrote its newest marker here.
+    coordinator_epochs: HashMap<i64, i32>,
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MarkerError {
+    #[error("producer {producer_id}: marker from coordinator epoch {epoch}, but epoch {newest} already wrote here")]
+    CoordinatorFenced {
+        producer_id: i64,
+        epoch: i32,
+        newest: i32,
+    },
 }
 
 impl TransactionState {
-    /// Notes a batch appended (or recovered) at `header.base_offset`; `marker` is its control record
-    /// when it is a control batch.
-    pub fn on_batch(&mut self, header: &BatchHeader, marker: Option<Marker>) {
+    /// Notes a batch appended (or recovered) at `header.base_offset`; `control` is its marker when it
+    /// is a control batch.
+    pub fn on_batch(&mut self, header: &BatchHeader, control: Option<ControlRecord>) {
         if !header.is_transactional() || header.producer_id < 0 {
             return;
         }
-        match (header.is_control(), marker) {
+        if let Some(c) = control {
+            self.coordinator_epochs
+                .insert(header.producer_id, c.coordinator_epoch);
+        }
+        match (header.is_control(), control.map(|c| c.marker)) {
             (false, _) => {
                 self.ongoing
                     .entry(header.producer_id)
@@ -84,6 +100,28 @@ impl TransactionState {
             .collect()
     }
 
+    /// A marker from a coordinator older than the one that last wrote one for this producer is a
+    /// zombie coordinator's (after a failover): refused, as Kafka's TRANSACTION_COORDINATOR_FENCED.
+    pub fn check_marker(
+        &self,
+        producer_id: i64,
+        coordinator_epoch: i32,
+    ) -> Result<(), MarkerError> {
+        match self.coordinator_epochs.get(&producer_id) {
+            Some(&newest) if coordinator_epoch < newest => Err(MarkerError::CoordinatorFenced {
+                producer_id,
+                epoch: coordinator_epoch,
+                newest,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// The epoch of the coordinator that wrote `producer_id`'s newest marker here.
+    pub fn coordinator_epoch(&self, producer_id: i64) -> Option<i32> {
+        self.coordinator_epochs.get(&producer_id).copied()
+    }
+
     /// The first offset of `producer_id`'s open transaction here, if it has one.
     pub fn open_since(&self, producer_id: i64) -> Option<i64> {
         self.ongoing.get(&producer_id).copied()
@@ -109,7 +147,7 @@ mod tests {
         h
     }
 
-    fn marker(pid: i64, offset: i64, marker: Marker) -> (BatchHeader, Option<Marker>) {
+    fn marker(pid: i64, offset: i64, marker: Marker) -> (BatchHeader, Option<ControlRecord>) {
         let bytes = encode_marker(pid, 0, 7, marker, 0);
         let mut h = BatchHeader::parse(&bytes).unwrap();
         h.base_offset = offset;
@@ -139,6 +177,19 @@ mod tests {
             }]
         );
         assert!(t.aborted_between(15, 20).is_empty());
+        assert_eq!(t.coordinator_epoch(2), Some(7));
+        assert!(t.check_marker(2, 7).is_ok());
+        assert!(
+            matches!(
+                t.check_marker(2, 6),
+                Err(MarkerError::CoordinatorFenced { newest: 7, .. })
+            ),
+            "a marker from an older coordinator is fenced"
+        );
+        assert!(
+            t.check_marker(3, 0).is_ok(),
+            "no marker seen for producer 3 yet"
+        );
         t.drop_below(15);
         assert!(t.aborted_between(0, 20).is_empty());
     }

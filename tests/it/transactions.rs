@@ -20,6 +20,9 @@ use kafka_protocol::records::RecordBatchDecoder;
 const READ_UNCOMMITTED: i8 = 0;
 const READ_COMMITTED: i8 = 1;
 const INVALID_RECORD: i16 = 87;
+const INVALID_PRODUCER_EPOCH: i16 = 47;
+const TRANSACTION_COORDINATOR_FENCED: i16 = 52;
+const COORDINATOR_EPOCH: i32 = 3;
 
 /// What one fetch of partition 0 returned.
 #[derive(Debug)]
@@ -92,16 +95,29 @@ fn latest(conn: &mut Conn, topic: &str, isolation_level: i8) -> i64 {
     p.offset
 }
 
-/// Ends `producer_id`'s transaction on partition 0 of `topic`; returns the partition's error code.
+/// Ends `producer_id`'s transaction (epoch 0) on partition 0 of `topic` as coordinator epoch 3;
+/// returns the partition's error code.
 fn end_transaction(conn: &mut Conn, topic: &str, producer_id: i64, commit: bool) -> i16 {
+    write_marker(conn, topic, (producer_id, 0), COORDINATOR_EPOCH, commit)
+}
+
+/// WriteTxnMarkers for `producer` (id, epoch) on partition 0 of `topic`; returns the error code.
+fn write_marker(
+    conn: &mut Conn,
+    topic: &str,
+    producer: (i64, i16),
+    coordinator_epoch: i32,
+    commit: bool,
+) -> i16 {
+    let (producer_id, producer_epoch) = producer;
     let mut t = WritableTxnMarkerTopic::default();
     t.name = topic_name(topic);
     t.partition_indexes = vec![0];
     let mut m = WritableTxnMarker::default();
     m.producer_id = ProducerId(producer_id);
-    m.producer_epoch = 0;
+    m.producer_epoch = producer_epoch;
     m.transaction_result = commit;
-    m.coordinator_epoch = 3;
+    m.coordinator_epoch = coordinator_epoch;
     m.topics = vec![t];
     let mut req = WriteTxnMarkersRequest::default();
     req.markers = vec![m];
@@ -111,11 +127,11 @@ fn end_transaction(conn: &mut Conn, topic: &str, producer_id: i64, commit: bool)
 }
 
 /// `kafka-transactions describe-producers` on partition 0: producer id -> (epoch, last sequence,
-/// current transaction start offset), from the tool's table.
+/// current transaction start offset, latest coordinator epoch), from the tool's table.
 fn describe_producers(
     broker: &Broker,
     topic: &str,
-) -> std::collections::BTreeMap<i64, (String, String, String)> {
+) -> std::collections::BTreeMap<i64, (String, String, String, String)> {
     let args = ["describe-producers", "--topic", topic, "--partition", "0"];
     let (ok, out, err) = kafka_tool(&broker.addr(), "TransactionsCommand", &args);
     assert!(
@@ -132,11 +148,12 @@ fn describe_producers(
             .position(|h| *h == name)
             .unwrap_or_else(|| panic!("no column {name} in {header:?}"))
     };
-    let (id, epoch, sequence, start) = (
+    let (id, epoch, sequence, start, coordinator) = (
         column("ProducerId"),
         column("ProducerEpoch"),
         column("LastSequence"),
         column("CurrentTransactionStartOffset"),
+        column("LatestCoordinatorEpoch"),
     );
     lines
         .filter(|row| row.len() == header.len())
@@ -145,6 +162,7 @@ fn describe_producers(
                 row[epoch].to_string(),
                 row[sequence].to_string(),
                 row[start].to_string(),
+                row[coordinator].to_string(),
             );
             (row[id].parse().expect("a producer id"), values)
         })
@@ -184,8 +202,8 @@ fn read_committed_stops_at_open_transactions_and_skips_aborted_ones_across_a_cra
     let producers = describe_producers(&broker, topic);
     assert_eq!(
         producers.get(&aborting),
-        Some(&("0".to_string(), "2".to_string(), "2".to_string())),
-        "producer {aborting}: epoch 0, last sequence 2, transaction open since 2: {producers:?}"
+        Some(&("0".into(), "2".into(), "2".into(), "-1".into())),
+        "producer {aborting}: epoch 0, last sequence 2, transaction open since 2, no marker yet: {producers:?}"
     );
 
     // ABORT at 6: everything is stable, and the aborted range is listed for the client to drop.
@@ -209,6 +227,30 @@ fn read_committed_stops_at_open_transactions_and_skips_aborted_ones_across_a_cra
     );
     assert_eq!(offsets(&r), vec![7, 8]);
 
+    // Markers from a zombie: an older coordinator, or an older producer epoch.
+    let zombie = write_marker(
+        &mut conn,
+        topic,
+        (committing, 0),
+        COORDINATOR_EPOCH - 1,
+        false,
+    );
+    assert_eq!(zombie, TRANSACTION_COORDINATOR_FENCED);
+    let fenced = transactional_batch(40..41, 5000, 2, 0);
+    assert_eq!(produce(&mut conn, topic, 0, 1, fenced), (0, 11));
+    let stale = write_marker(&mut conn, topic, (5000, 1), COORDINATOR_EPOCH, false);
+    assert_eq!(stale, INVALID_PRODUCER_EPOCH);
+    assert_eq!(
+        write_marker(&mut conn, topic, (5000, 2), COORDINATOR_EPOCH, false),
+        0
+    );
+    let producers = describe_producers(&broker, topic);
+    assert_eq!(
+        producers.get(&committing).map(|p| p.3.as_str()),
+        Some("3"),
+        "the coordinator epoch of producer {committing}'s marker: {producers:?}"
+    );
+
     // A marker for a producer with nothing open is written but decides nothing.
     assert_eq!(end_transaction(&mut conn, topic, 4000, false), 0);
 
@@ -226,12 +268,12 @@ fn read_committed_stops_at_open_transactions_and_skips_aborted_ones_across_a_cra
     broker.restart();
     let mut conn = broker.conn();
     let r = read(&mut conn, topic, 0, READ_COMMITTED);
-    assert_eq!((r.high_watermark, r.last_stable_offset), (12, 10));
+    assert_eq!((r.high_watermark, r.last_stable_offset), (14, 10));
     assert_eq!(r.aborted, vec![(aborting, 2)]);
     assert_eq!(offsets(&r), vec![0, 1, 2, 3, 4, 5, 7, 8]);
     assert_eq!(latest(&mut conn, topic, READ_COMMITTED), 10);
     assert_eq!(end_transaction(&mut conn, topic, open, true), 0);
-    assert_eq!(latest(&mut conn, topic, READ_COMMITTED), 13);
+    assert_eq!(latest(&mut conn, topic, READ_COMMITTED), 15);
 }
 
 /// On a 3-node cluster the followers replicate the markers with the data: after the leader is killed,

@@ -62,6 +62,8 @@ pub enum AppendError {
     #[error(transparent)]
     Sequence(#[from] SequenceError),
     #[error(transparent)]
+    Marker(#[from] super::transactions::MarkerError),
+    #[error(transparent)]
     Admission(#[from] super::admission::AdmissionError),
     #[error(transparent)]
     Storage(#[from] StorageError),

@@ -11,11 +11,14 @@ use crate::storage::producer_state::ProducerSummary;
 pub struct ActiveProducer {
     pub producer: ProducerSummary,
     pub open_since: Option<i64>,
+    /// The epoch of the coordinator that wrote its newest marker here.
+    pub coordinator_epoch: Option<i32>,
 }
 
 impl PartitionLog {
     /// Appends the marker that ends `producer_id`'s transaction here. A marker for a producer with
     /// nothing open is still written (Kafka does; the coordinator retries markers) but decides nothing.
+    /// Refused when the producer already has a newer epoch, or a newer coordinator wrote its last marker.
     pub fn append_marker(
         self: &Rc<Self>,
         producer_id: i64,
@@ -23,6 +26,12 @@ impl PartitionLog {
         coordinator_epoch: i32,
         marker: Marker,
     ) -> Result<AppendOutcome, AppendError> {
+        {
+            let st = self.state.borrow();
+            st.producers
+                .check_marker_epoch(producer_id, producer_epoch)?;
+            st.txns.check_marker(producer_id, coordinator_epoch)?;
+        }
         let bytes = encode_marker(
             producer_id,
             producer_epoch,
@@ -42,6 +51,7 @@ impl PartitionLog {
             .map(|producer| ActiveProducer {
                 producer,
                 open_since: st.txns.open_since(producer.producer_id),
+                coordinator_epoch: st.txns.coordinator_epoch(producer.producer_id),
             })
             .collect()
     }
