@@ -52,10 +52,24 @@ pub fn newest_offsets<'a>(
     Ok(newest)
 }
 
-fn in_aborted(r: &Record, aborted: &[AbortedTxn]) -> bool {
+/// Each producer's aborted offset ranges, so a record's check does not scan every aborted transaction.
+fn aborted_ranges(aborted: &[AbortedTxn]) -> HashMap<i64, Vec<(i64, i64)>> {
+    let mut ranges: HashMap<i64, Vec<(i64, i64)>> = HashMap::new();
+    for a in aborted {
+        ranges
+            .entry(a.producer_id)
+            .or_default()
+            .push((a.first_offset, a.last_offset));
+    }
+    ranges
+}
+
+fn in_aborted(r: &Record, aborted: &HashMap<i64, Vec<(i64, i64)>>) -> bool {
     r.transactional
-        && aborted.iter().any(|a| {
-            a.producer_id == r.producer_id && (a.first_offset..=a.last_offset).contains(&r.offset)
+        && aborted.get(&r.producer_id).is_some_and(|ranges| {
+            ranges
+                .iter()
+                .any(|&(first, last)| (first..=last).contains(&r.offset))
         })
 }
 
@@ -68,6 +82,7 @@ pub fn compacted(
     tombstone_horizon_ms: i64,
     aborted: &[AbortedTxn],
 ) -> io::Result<Option<Vec<u8>>> {
+    let aborted = aborted_ranges(aborted);
     let mut out = BytesMut::new();
     let mut removed = false;
     for set in batches_of(seg)? {
@@ -89,7 +104,7 @@ pub fn compacted(
                     .as_ref()
                     .is_some_and(|k| newest.get(k) == Some(&r.offset));
                 let expired_tombstone = r.value.is_none() && r.timestamp < tombstone_horizon_ms;
-                let keep = newest_for_key && !expired_tombstone && !in_aborted(r, aborted);
+                let keep = newest_for_key && !expired_tombstone && !in_aborted(r, &aborted);
                 removed |= !keep;
                 keep
             })

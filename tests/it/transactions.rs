@@ -7,10 +7,9 @@
 
 use crate::common;
 
-use common::api::{create_topic, fetch_request, produce, topic_name};
+use common::api::{create_topic, fetch_request, list_offsets_request, produce, topic_name};
 use common::cluster::{create_topic_with, eventually, metadata, Cluster};
 use common::{batch_of, kafka_tool, temp_dir, transactional_batch, Broker, Conn};
-use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::write_txn_markers_request::{
     WritableTxnMarker, WritableTxnMarkerTopic,
 };
@@ -80,15 +79,8 @@ fn try_read(conn: &mut Conn, topic: &str, offset: i64, isolation_level: i8) -> R
 }
 
 fn latest(conn: &mut Conn, topic: &str, isolation_level: i8) -> i64 {
-    let mut p = ListOffsetsPartition::default();
-    p.timestamp = -1;
-    let mut t = ListOffsetsTopic::default();
-    t.name = topic_name(topic);
-    t.partitions = vec![p];
-    let mut req = ListOffsetsRequest::default();
-    req.replica_id = BrokerId(-1);
+    let mut req = list_offsets_request(topic, 0, -1);
     req.isolation_level = isolation_level;
-    req.topics = vec![t];
     let resp: ListOffsetsResponse = conn.request(ApiKey::ListOffsets, 6, &req);
     let p = &resp.topics[0].partitions[0];
     assert_eq!(p.error_code, 0);

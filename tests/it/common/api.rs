@@ -135,6 +135,14 @@ pub fn fetch_request(topic: &str, partition: i32, offset: i64, max_wait_ms: i32)
 
 /// ListOffsets for one partition at `timestamp` (-2 earliest, -1 latest); returns (error, offset).
 pub fn list_offset(conn: &mut Conn, topic: &str, partition: i32, timestamp: i64) -> (i16, i64) {
+    let req = list_offsets_request(topic, partition, timestamp);
+    let resp: ListOffsetsResponse = conn.request(ApiKey::ListOffsets, 6, &req);
+    let p = &resp.topics[0].partitions[0];
+    (p.error_code, p.offset)
+}
+
+/// A consumer's ListOffsets of one partition at `timestamp`.
+pub fn list_offsets_request(topic: &str, partition: i32, timestamp: i64) -> ListOffsetsRequest {
     let mut p = ListOffsetsPartition::default();
     p.partition_index = partition;
     p.timestamp = timestamp;
@@ -144,9 +152,7 @@ pub fn list_offset(conn: &mut Conn, topic: &str, partition: i32, timestamp: i64)
     let mut req = ListOffsetsRequest::default();
     req.replica_id = BrokerId(-1);
     req.topics = vec![t];
-    let resp: ListOffsetsResponse = conn.request(ApiKey::ListOffsets, 6, &req);
-    let p = &resp.topics[0].partitions[0];
-    (p.error_code, p.offset)
+    req
 }
 
 /// DeleteRecords: moves the partition's log start up to `before`; returns (error, low watermark).
