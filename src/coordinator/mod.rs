@@ -5,8 +5,10 @@
 
 pub mod consumer_group;
 pub mod group;
+mod internal_records;
 pub mod lag;
 pub mod offsets_topic;
+pub mod txn_log;
 
 use crate::cluster::metadata::MetadataSnapshot;
 use crate::config::BrokerConfig;
@@ -224,7 +226,11 @@ impl GroupCoordinator {
         log: &Rc<PartitionLog>,
         entries: &[(OffsetKey, Option<Committed>)],
     ) -> Result<(), String> {
-        let batch = offsets_topic::encode_batch(entries, crate::storage::log::now_ms());
+        let batch = offsets_topic::encode_batch(
+            entries,
+            internal_records::Writer::PLAIN,
+            crate::storage::log::now_ms(),
+        );
         let batches = validate_record_set(&batch, usize::MAX).map_err(|e| e.to_string())?;
         let appended = log.append(batches).map_err(|e| e.to_string())?;
         log.ensure_durable(appended.end_offset)

@@ -5,10 +5,9 @@
 //! a null value (tombstone) deletes the key. A group lives on the shard that owns its partition here,
 //! so a commit is a local append — no cross-shard hop.
 
+use super::internal_records::{self, get_string, put_string, Writer};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use kafka_protocol::records::RecordBatchDecoder;
 
 pub const TOPIC: &str = "__consumer_offsets";
 const OFFSET_KEY_VERSION: i16 = 1;
@@ -35,19 +34,6 @@ pub struct Committed {
 
 /// (group, topic, partition): the key of one committed offset.
 pub type OffsetKey = (String, String, i32);
-
-fn put_string(buf: &mut BytesMut, s: &str) {
-    buf.put_i16(s.len() as i16);
-    buf.put_slice(s.as_bytes());
-}
-
-fn get_string(buf: &mut Bytes) -> Option<String> {
-    let len = usize::try_from(buf.try_get_i16().ok()?).ok()?;
-    if buf.remaining() < len {
-        return None;
-    }
-    String::from_utf8(buf.split_to(len).to_vec()).ok()
-}
 
 pub fn encode_key(key: &OffsetKey) -> Bytes {
     let mut b = BytesMut::new();
@@ -100,36 +86,19 @@ pub fn decode_value(mut value: Bytes) -> Option<Committed> {
     })
 }
 
-/// One record batch carrying `entries` (a `None` value is a tombstone).
-pub fn encode_batch(entries: &[(OffsetKey, Option<Committed>)], timestamp: i64) -> Bytes {
-    let records: Vec<Record> = entries
-        .iter()
-        .enumerate()
-        .map(|(i, (key, value))| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: 0,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            // Constant offset - sequence keeps every record in one batch (see kafka-protocol's encoder).
-            sequence: i as i32,
-            timestamp,
-            key: Some(encode_key(key)),
-            value: value.as_ref().map(encode_value),
-            headers: Default::default(),
-        })
-        .collect();
-    let mut buf = BytesMut::new();
-    let options = RecordEncodeOptions {
-        version: 2,
-        compression: Compression::None,
-    };
-    RecordBatchEncoder::encode(&mut buf, &records, &options)
-        .expect("encoding into memory cannot fail");
-    buf.freeze()
+/// One record batch carrying `entries` (a `None` value is a tombstone), written by `writer`.
+pub fn encode_batch(
+    entries: &[(OffsetKey, Option<Committed>)],
+    writer: Writer,
+    timestamp: i64,
+) -> Bytes {
+    internal_records::encode_batch(
+        entries
+            .iter()
+            .map(|(key, value)| (encode_key(key), value.as_ref().map(encode_value))),
+        writer,
+        timestamp,
+    )
 }
 
 /// Applies every commit and tombstone in `batches` (raw segment bytes, whole batches) to `apply`.
@@ -168,7 +137,11 @@ mod tests {
             metadata: "m".into(),
             commit_timestamp: 7,
         };
-        let batch = encode_batch(&[(key.clone(), Some(c.clone())), (key.clone(), None)], 7);
+        let batch = encode_batch(
+            &[(key.clone(), Some(c.clone())), (key.clone(), None)],
+            Writer::PLAIN,
+            7,
+        );
         let mut seen = Vec::new();
         replay(batch, |k, v| seen.push((k, v)));
         assert_eq!(seen, vec![(key.clone(), Some(c)), (key, None)]);
