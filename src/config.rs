@@ -225,6 +225,36 @@ pub struct BrokerConfig {
         default_value_t = 50
     )]
     pub offsets_topic_num_partitions: i32,
+    /// transaction.state.log.num.partitions: partitions of `__transaction_state` (fixed once created).
+    #[arg(
+        long,
+        env = "SHARDLOG_TRANSACTION_STATE_LOG_NUM_PARTITIONS",
+        default_value_t = 50
+    )]
+    pub transaction_state_log_num_partitions: i32,
+    /// transaction.state.log.replication.factor: replicas of each `__transaction_state` partition, at
+    /// most the number of brokers registered when it is created.
+    #[arg(
+        long,
+        env = "SHARDLOG_TRANSACTION_STATE_LOG_REPLICATION_FACTOR",
+        default_value_t = 3
+    )]
+    pub transaction_state_log_replication_factor: i16,
+    /// transaction.max.timeout.ms: the longest transaction.timeout.ms a producer may ask for.
+    #[arg(
+        long,
+        env = "SHARDLOG_TRANSACTION_MAX_TIMEOUT_MS",
+        default_value_t = 900_000
+    )]
+    pub transaction_max_timeout_ms: i32,
+    /// transaction.abort.timed.out.transaction.cleanup.interval.ms: how often coordinators look for
+    /// transactions open longer than their timeout, and abort them.
+    #[arg(
+        long,
+        env = "SHARDLOG_TRANSACTION_ABORT_TIMED_OUT_TRANSACTION_CLEANUP_INTERVAL_MS",
+        default_value_t = 10_000
+    )]
+    pub transaction_abort_timed_out_transaction_cleanup_interval_ms: u64,
     /// group.initial.rebalance.delay.ms: a new group waits this long for more members before its first
     /// rebalance completes.
     #[arg(

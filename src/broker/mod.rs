@@ -236,8 +236,8 @@ pub fn serve(config: BrokerConfig) -> anyhow::Result<()> {
                     let (controller, config) = (controller.clone(), config.clone());
                     glommio::spawn_local(async move { liveness::watch_brokers(controller, &config, quorum).await }).detach();
                 } else if let Some(controller) = &controller {
-                    if let Err(e) = controller.ensure_offsets_topic().await {
-                        tracing::error!(error = %e, "cannot create __consumer_offsets; consumer groups will not work");
+                    if let Err(e) = controller.ensure_internal_topics().await {
+                        tracing::error!(error = %e, "cannot create the internal topics; consumer groups and transactions will not work");
                     }
                 }
                 spawn_housekeeping(&shard);
@@ -372,6 +372,10 @@ async fn sample_lag(shard: &Shard) {
 /// Per-shard timers: background flush of unsynced data, group ticks, lag samples, compaction,
 /// retention, and folding glommio's executor/io_uring stats into the shard's metrics.
 fn spawn_housekeeping(shard: &Rc<Shard>) {
+    glommio::spawn_local(crate::kafka::txn_markers::run_housekeeping(
+        shard.scope.clone(),
+    ))
+    .detach();
     let s = shard.clone();
     glommio::spawn_local(async move {
         let mut last = std::time::Instant::now();

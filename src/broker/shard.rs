@@ -9,6 +9,7 @@ use crate::cluster::view::MetadataView;
 use crate::config::BrokerConfig;
 use crate::controller::isr::IsrMaintenance;
 use crate::controller::Controller;
+use crate::coordinator::transactions::TxnCoordinator;
 use crate::coordinator::{offsets_topic, GroupCoordinator};
 use crate::kafka::scope::Scope;
 use crate::metrics::{Registry, ShardMetrics};
@@ -54,6 +55,7 @@ impl Shard {
         let metrics = registry.shard(mesh.id());
         mesh.provide(partitions.clone());
         mesh.provide(groups.clone());
+        mesh.provide(Rc::new(TxnCoordinator::new(partitions.clone())));
         let shard = Rc::new(Shard {
             fetchers: ReplicaFetchers::new(fetcher::ShardLogs {
                 id: mesh.id(),

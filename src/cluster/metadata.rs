@@ -488,7 +488,7 @@ impl MetadataSnapshot {
         }
     }
 
-    fn partition(&self, topic: &str, partition: i32) -> Option<&PartitionInfo> {
+    pub fn partition(&self, topic: &str, partition: i32) -> Option<&PartitionInfo> {
         let t = self.topics.get(topic)?;
         usize::try_from(partition)
             .ok()

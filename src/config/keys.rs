@@ -39,6 +39,19 @@ pub const KAFKA_KEYS: &[(&str, &str)] = &[
         "offsets.topic.num.partitions",
     ),
     (
+        "transaction_state_log_num_partitions",
+        "transaction.state.log.num.partitions",
+    ),
+    (
+        "transaction_state_log_replication_factor",
+        "transaction.state.log.replication.factor",
+    ),
+    ("transaction_max_timeout_ms", "transaction.max.timeout.ms"),
+    (
+        "transaction_abort_timed_out_transaction_cleanup_interval_ms",
+        "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+    ),
+    (
         "group_initial_rebalance_delay_ms",
         "group.initial.rebalance.delay.ms",
     ),

@@ -59,8 +59,8 @@ pub async fn register_then_prepare(
     {
         glommio::timer::sleep(RETRY).await;
     }
-    retry("creating __consumer_offsets", || {
-        controller.ensure_offsets_topic()
+    retry("creating the internal topics", || {
+        controller.ensure_internal_topics()
     })
     .await;
     info!(

@@ -113,22 +113,47 @@ impl Controller {
         Ok(())
     }
 
-    /// Creates `__consumer_offsets` on first start: offsets.topic.num.partitions partitions, compacted,
-    /// 100 MiB segments (Kafka's settings for it).
-    pub async fn ensure_offsets_topic(&self) -> Result<(), ControllerError> {
-        let name = crate::coordinator::offsets_topic::TOPIC.to_string();
-        if self.image.borrow().topic(&name).is_some() {
-            return Ok(());
-        }
-        let configs = vec![
-            ("cleanup.policy".to_string(), "compact".to_string()),
-            ("segment.bytes".to_string(), "104857600".to_string()),
+    /// Creates the coordinators' internal topics on first start, with Kafka's settings for them:
+    /// `__consumer_offsets` (offsets.topic.num.partitions, compacted, 100 MiB segments) and
+    /// `__transaction_state` (transaction.state.log.num.partitions, compacted, 100 MiB segments,
+    /// transaction.state.log.replication.factor replicas — at most the brokers registered).
+    pub async fn ensure_internal_topics(&self) -> Result<(), ControllerError> {
+        let brokers = self
+            .placement_brokers(&self.image.borrow(), self.publisher.shards())
+            .len();
+        let txn_factor = self
+            .config
+            .transaction_state_log_replication_factor
+            .min(brokers.max(1) as i16);
+        let topics = [
+            (
+                crate::coordinator::offsets_topic::TOPIC,
+                self.config.offsets_topic_num_partitions,
+                1,
+            ),
+            (
+                crate::coordinator::txn_log::TOPIC,
+                self.config.transaction_state_log_num_partitions,
+                txn_factor,
+            ),
         ];
-        let partitions = self.config.offsets_topic_num_partitions;
-        match self.create_topic(name, partitions, 1, configs, false).await {
-            Ok(()) | Err(ControllerError::TopicExists(_)) => Ok(()),
-            Err(e) => Err(e),
+        for (name, partitions, factor) in topics {
+            if self.image.borrow().topic(name).is_some() {
+                continue;
+            }
+            let configs = vec![
+                ("cleanup.policy".to_string(), "compact".to_string()),
+                ("segment.bytes".to_string(), "104857600".to_string()),
+            ];
+            match self
+                .create_topic(name.to_string(), partitions, factor, configs, false)
+                .await
+            {
+                Ok(()) | Err(ControllerError::TopicExists(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
+        Ok(())
     }
 
     /// Starts moving a partition to `target` replicas, or cancels its move (`None`).

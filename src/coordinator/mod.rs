@@ -8,7 +8,9 @@ pub mod group;
 mod internal_records;
 pub mod lag;
 pub mod offsets_topic;
+pub mod transactions;
 pub mod txn_log;
+mod txn_offsets;
 
 use crate::cluster::metadata::MetadataSnapshot;
 use crate::config::BrokerConfig;
@@ -17,14 +19,16 @@ use crate::storage::batch::validate_record_set;
 use crate::storage::PartitionLog;
 use consumer_group::{ConsumerGroup, Heartbeat, HeartbeatAnswer};
 use group::{Group, GroupState};
+use internal_records::Writer;
 use kafka_protocol::ResponseError;
 use lag::{GroupLag, LagTracker};
-use offsets_topic::{Committed, OffsetKey};
+use offsets_topic::{Committed, OffsetKey, Replayed};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 use tracing::{info, warn};
+use txn_offsets::PendingTxnOffsets;
 
 /// Longest commit metadata string accepted (Kafka's offset.metadata.max.bytes).
 const MAX_METADATA_BYTES: usize = 4096;
@@ -40,6 +44,8 @@ pub struct GroupCoordinator {
     consumer_groups: RefCell<HashMap<String, ConsumerGroup>>,
     offsets: RefCell<HashMap<String, GroupOffsets>>,
     lag: RefCell<HashMap<String, LagTracker>>,
+    /// Transactional commits waiting for their transaction's marker.
+    pending: RefCell<PendingTxnOffsets>,
 }
 
 /// Every topic as (id, partition count), what the KIP-848 assignor works from.
@@ -75,6 +81,7 @@ impl GroupCoordinator {
             consumer_groups: RefCell::default(),
             offsets: RefCell::default(),
             lag: RefCell::default(),
+            pending: RefCell::default(),
         }
     }
 
@@ -107,17 +114,39 @@ impl GroupCoordinator {
             }
         };
         let mut offsets = self.offsets.borrow_mut();
+        let mut pending = self.pending.borrow_mut();
         let mut replayed = 0usize;
         for segment in segments {
-            offsets_topic::replay(segment, |(group, topic, partition), value| {
-                replayed += 1;
-                let entry = offsets.entry(group).or_default();
-                match value {
-                    Some(c) => {
-                        entry.insert((topic, partition), c);
+            offsets_topic::replay(segment, |entry| match entry {
+                Replayed::Commit(key, value, None) => {
+                    replayed += 1;
+                    let (group, topic, partition) = key;
+                    let entry = offsets.entry(group).or_default();
+                    match value {
+                        Some(c) => {
+                            entry.insert((topic, partition), c);
+                        }
+                        None => {
+                            entry.remove(&(topic, partition));
+                        }
                     }
-                    None => {
-                        entry.remove(&(topic, partition));
+                }
+                Replayed::Commit(key, Some(c), Some(producer_id)) => {
+                    replayed += 1;
+                    pending.add(log.partition, producer_id, [(key, c)]);
+                }
+                Replayed::Commit(_, None, Some(_)) => {}
+                Replayed::Marker {
+                    producer_id,
+                    commit,
+                } => {
+                    for ((group, topic, partition), c) in pending.take(log.partition, producer_id) {
+                        if commit {
+                            offsets
+                                .entry(group)
+                                .or_default()
+                                .insert((topic, partition), c);
+                        }
                     }
                 }
             });
@@ -183,12 +212,15 @@ impl GroupCoordinator {
     }
 
     /// Persists commits (one batch, fsynced) to the group's `__consumer_offsets` partition, then
-    /// makes them visible. Per entry: `Ok` or the reason it was refused.
+    /// makes them visible — or, for a transactional producer's commit (`txn`: its id and epoch,
+    /// TxnOffsetCommit), holds them pending until its transaction's marker decides them
+    /// (`end_transaction`). Per entry: `Ok` or the reason it was refused.
     pub async fn commit(
         &self,
         log: &Rc<PartitionLog>,
         group_id: &str,
         entries: Vec<((String, i32), Committed)>,
+        txn: Option<(i64, i16)>,
     ) -> Vec<Result<(), ResponseError>> {
         let results: Vec<Result<(), ResponseError>> = entries
             .iter()
@@ -209,28 +241,67 @@ impl GroupCoordinator {
         if accepted.is_empty() {
             return results;
         }
-        if let Err(e) = self.persist(log, &accepted).await {
+        let writer = match txn {
+            None => Writer::PLAIN,
+            Some((producer_id, producer_epoch)) => Writer {
+                producer_id,
+                producer_epoch,
+                transactional: true,
+            },
+        };
+        if let Err(e) = self.persist(log, &accepted, writer).await {
             warn!(group = group_id, error = %e, "committing offsets failed");
             return vec![Err(ResponseError::KafkaStorageError); entries.len()];
         }
-        let mut offsets = self.offsets.borrow_mut();
-        let group = offsets.entry(group_id.to_string()).or_default();
-        for ((_, topic, partition), c) in accepted {
-            group.insert((topic, partition), c.expect("commits carry values"));
+        let commits = accepted
+            .into_iter()
+            .map(|(key, c)| (key, c.expect("commits carry values")));
+        match txn {
+            Some((producer_id, _)) => {
+                self.pending
+                    .borrow_mut()
+                    .add(log.partition, producer_id, commits)
+            }
+            None => {
+                let mut offsets = self.offsets.borrow_mut();
+                for ((group, topic, partition), c) in commits {
+                    offsets
+                        .entry(group)
+                        .or_default()
+                        .insert((topic, partition), c);
+                }
+            }
         }
         results
+    }
+
+    /// A COMMIT or ABORT marker for `producer_id` reached `__consumer_offsets` partition `partition`:
+    /// its pending transactional commits there become visible, or are dropped.
+    pub fn end_transaction(&self, partition: i32, producer_id: i64, commit: bool) {
+        let decided = self.pending.borrow_mut().take(partition, producer_id);
+        if commit {
+            let mut offsets = self.offsets.borrow_mut();
+            for ((group, topic, p), c) in decided {
+                offsets.entry(group).or_default().insert((topic, p), c);
+            }
+        }
+    }
+
+    /// Whether a transaction holds an undecided commit for the group's partition (OffsetFetch with
+    /// require_stable answers UNSTABLE_OFFSET_COMMIT for it).
+    pub fn has_pending_commit(&self, group_id: &str, topic: &str, partition: i32) -> bool {
+        self.pending
+            .borrow()
+            .contains(&(group_id.to_string(), topic.to_string(), partition))
     }
 
     async fn persist(
         &self,
         log: &Rc<PartitionLog>,
         entries: &[(OffsetKey, Option<Committed>)],
+        writer: Writer,
     ) -> Result<(), String> {
-        let batch = offsets_topic::encode_batch(
-            entries,
-            internal_records::Writer::PLAIN,
-            crate::storage::log::now_ms(),
-        );
+        let batch = offsets_topic::encode_batch(entries, writer, crate::storage::log::now_ms());
         let batches = validate_record_set(&batch, usize::MAX).map_err(|e| e.to_string())?;
         let appended = log.append(batches).map_err(|e| e.to_string())?;
         log.ensure_durable(appended.end_offset)
@@ -259,7 +330,7 @@ impl GroupCoordinator {
             .map(|(t, p)| ((group_id.to_string(), t.clone(), *p), None))
             .collect();
         if !tombstones.is_empty() {
-            self.persist(log, &tombstones).await?;
+            self.persist(log, &tombstones, Writer::PLAIN).await?;
         }
         let mut offsets = self.offsets.borrow_mut();
         if let Some(group) = offsets.get_mut(group_id) {

@@ -101,17 +101,43 @@ pub fn encode_batch(
     )
 }
 
-/// Applies every commit and tombstone in `batches` (raw segment bytes, whole batches) to `apply`.
-pub fn replay(mut batches: Bytes, mut apply: impl FnMut(OffsetKey, Option<Committed>)) {
+/// What a `__consumer_offsets` record says.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Replayed {
+    /// A commit (or tombstone), by a transaction (its producer id) or not.
+    Commit(OffsetKey, Option<Committed>, Option<i64>),
+    /// A transaction's COMMIT or ABORT marker: its commits above take effect, or do not.
+    Marker { producer_id: i64, commit: bool },
+}
+
+/// A control record's key: version i16 | type i16 (0 ABORT, 1 COMMIT).
+fn marker_is_commit(mut key: Bytes) -> Option<bool> {
+    let _version = key.try_get_i16().ok()?;
+    Some(key.try_get_i16().ok()? == 1)
+}
+
+/// Hands every commit, tombstone and transaction marker in `batches` (raw segment bytes, whole
+/// batches), in log order, to `apply`.
+pub fn replay(mut batches: Bytes, mut apply: impl FnMut(Replayed)) {
     while batches.has_remaining() {
         let Ok(set) = RecordBatchDecoder::decode(&mut batches) else {
             return;
         };
         for r in set.records {
+            if r.control {
+                if let Some(commit) = r.key.and_then(marker_is_commit) {
+                    apply(Replayed::Marker {
+                        producer_id: r.producer_id,
+                        commit,
+                    });
+                }
+                continue;
+            }
             let Some(key) = r.key.and_then(decode_key) else {
                 continue;
             };
-            apply(key, r.value.and_then(decode_value));
+            let txn = r.transactional.then_some(r.producer_id);
+            apply(Replayed::Commit(key, r.value.and_then(decode_value), txn));
         }
     }
 }
@@ -143,7 +169,13 @@ mod tests {
             7,
         );
         let mut seen = Vec::new();
-        replay(batch, |k, v| seen.push((k, v)));
-        assert_eq!(seen, vec![(key.clone(), Some(c)), (key, None)]);
+        replay(batch, |r| seen.push(r));
+        assert_eq!(
+            seen,
+            vec![
+                Replayed::Commit(key.clone(), Some(c), None),
+                Replayed::Commit(key, None, None)
+            ]
+        );
     }
 }

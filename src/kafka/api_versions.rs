@@ -38,7 +38,7 @@ const FEATURES: &[Feature] = &[
         max: 1,
         finalized: 1,
     },
-    // 0: no transactions yet; producers read this to choose KIP-890's transaction protocol.
+    // 0: the classic transaction protocol (KIP-890 part 2 not yet); producers read this to choose it.
     Feature {
         name: "transaction.version",
         min: 0,

@@ -61,6 +61,24 @@ impl ErrorCodes for WriteTxnMarkersResponse {
         }
     }
 }
+error_codes!(AddOffsetsToTxnResponse { error_code; });
+error_codes!(EndTxnResponse { error_code; });
+error_codes!(TxnOffsetCommitResponse { [topics][partitions].error_code; });
+impl ErrorCodes for AddPartitionsToTxnResponse {
+    fn error_codes(&self, f: &mut dyn FnMut(i16)) {
+        // v0-3: one transaction's topics; v4+: a top-level code and per-transaction topics.
+        f(self.error_code);
+        let v4 = self
+            .results_by_transaction
+            .iter()
+            .flat_map(|r| &r.topic_results);
+        for t in self.results_by_topic_v3_and_below.iter().chain(v4) {
+            t.results_by_partition
+                .iter()
+                .for_each(|p| f(p.partition_error_code));
+        }
+    }
+}
 error_codes!(DescribeProducersResponse { [topics][partitions].error_code; });
 error_codes!(DescribeLogDirsResponse { error_code; [results].error_code; });
 error_codes!(FindCoordinatorResponse { error_code; [coordinators].error_code; });

@@ -1,11 +1,12 @@
-//! FindCoordinator: a group's coordinator is the leader of its `__consumer_offsets` partition (this
-//! broker on a single node); transaction coordinators are refused at once (`unsupported`). Needs DESCRIBE on the group
-//! (GROUP_AUTHORIZATION_FAILED) or transactional id.
+//! FindCoordinator: a group's coordinator is the leader of its `__consumer_offsets` partition, a
+//! transactional id's the leader of its `__transaction_state` partition (this broker on a single
+//! node). Needs DESCRIBE on the group (GROUP_AUTHORIZATION_FAILED) or transactional id.
 
 use super::authz::Access;
 use super::group_routing::coordinator_node;
 use super::scope::Scope;
-use super::{cluster_brokers, unsupported, RequestContext};
+use super::{cluster_brokers, RequestContext};
+use crate::coordinator::{offsets_topic, txn_log};
 use crate::security::acl::{Operation, ResourceType};
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};
@@ -13,6 +14,7 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
 const KEY_TYPE_GROUP: i8 = 0;
+const KEY_TYPE_TRANSACTION: i8 = 1;
 
 fn lookup(
     scope: &Scope,
@@ -31,15 +33,18 @@ fn lookup(
             ResponseError::TransactionalIdAuthorizationFailed,
         )
     };
-    if !access.allows(Operation::Describe, resource, &key) {
-        c.error_code = refused.code();
-    } else if key_type != KEY_TYPE_GROUP {
-        // Non-retriable, so initTransactions() and kafka-transactions fail at once.
-        unsupported::refused(ctx, unsupported::TRANSACTIONS);
+    let internal_topic = match key_type {
+        KEY_TYPE_GROUP => offsets_topic::TOPIC,
+        KEY_TYPE_TRANSACTION => txn_log::TOPIC,
+        _ => "",
+    };
+    if internal_topic.is_empty() {
         c.error_code = ResponseError::InvalidRequest.code();
-        c.error_message = Some(StrBytes::from_static_str(unsupported::TRANSACTIONS));
+        c.error_message = Some(StrBytes::from_static_str("unknown coordinator key type"));
+    } else if !access.allows(Operation::Describe, resource, &key) {
+        c.error_code = refused.code();
     } else {
-        let endpoint = coordinator_node(scope, &key).and_then(|n| {
+        let endpoint = coordinator_node(scope, internal_topic, &key).and_then(|n| {
             cluster_brokers(scope, ctx)
                 .into_iter()
                 .find(|b| b.node_id == n)

@@ -1,4 +1,4 @@
-//! Where a group lives: the node leading its `__consumer_offsets` partition, and there the shard
+//! Where a group (or a transactional id, `txn_routing`) lives: the node leading its `__consumer_offsets` partition, and there the shard
 //! owning it. Group requests are run
 //! there; until `__consumer_offsets` exists (first seconds of a new broker) the answer is
 //! COORDINATOR_NOT_AVAILABLE, which clients retry.
@@ -14,26 +14,31 @@ use std::rc::Rc;
 
 /// The `__consumer_offsets` partition of `group_id` and the shard owning it here. In a cluster a group
 /// is coordinated by the leader of that partition; other nodes answer NOT_COORDINATOR.
-fn locate(scope: &Scope, group_id: &str) -> Result<(i32, usize), ResponseError> {
+/// The same for any coordinator keyed by `partition_for` over an internal topic (`__transaction_state`).
+pub(super) fn locate(
+    scope: &Scope,
+    internal_topic: &str,
+    key: &str,
+) -> Result<(i32, usize), ResponseError> {
     let metadata = scope.metadata();
     let topic = metadata
         .topics
-        .get(TOPIC)
+        .get(internal_topic)
         .ok_or(ResponseError::CoordinatorNotAvailable)?;
-    let partition = partition_for(group_id, topic.partition_count());
-    match metadata.route(TOPIC, partition) {
+    let partition = partition_for(key, topic.partition_count());
+    match metadata.route(internal_topic, partition) {
         PartitionRoute::Local(owner) => Ok((partition, owner)),
         PartitionRoute::Elsewhere => Err(ResponseError::NotCoordinator),
         PartitionRoute::Unknown => Err(ResponseError::CoordinatorNotAvailable),
     }
 }
 
-/// The node coordinating `group_id` (the leader of its `__consumer_offsets` partition), once that
-/// topic exists.
-pub fn coordinator_node(scope: &Scope, group_id: &str) -> Option<i32> {
+/// The node coordinating `key` (the leader of its partition of `internal_topic`: `__consumer_offsets`
+/// for a group), once that topic exists.
+pub fn coordinator_node(scope: &Scope, internal_topic: &str, key: &str) -> Option<i32> {
     let metadata = scope.metadata();
-    let topic = metadata.topics.get(TOPIC)?;
-    let partition = partition_for(group_id, topic.partition_count());
+    let topic = metadata.topics.get(internal_topic)?;
+    let partition = partition_for(key, topic.partition_count());
     Some(topic.partitions.get(partition as usize)?.leader)
 }
 
@@ -48,7 +53,7 @@ where
     F: FnOnce(Rc<GroupCoordinator>, Rc<PartitionLog>) -> Fut + Send + 'static,
     Fut: Future<Output = T> + 'static,
 {
-    let (partition, owner) = locate(scope, group_id)?;
+    let (partition, owner) = locate(scope, TOPIC, group_id)?;
     scope
         .groups
         .invoke_on(owner, move |groups| async move {

@@ -10,6 +10,8 @@
 //! session expired) closes the connection. The principal and listener then travel in `RequestContext`.
 
 mod acls;
+mod add_offsets_to_txn;
+mod add_partitions_to_txn;
 mod api_versions;
 mod authz;
 mod by_partition;
@@ -24,6 +26,7 @@ mod delete_topics;
 mod describe_cluster;
 mod describe_log_dirs;
 mod describe_producers;
+mod end_txn;
 mod error_codes;
 mod errors;
 mod fetch;
@@ -43,7 +46,9 @@ mod reassignments;
 mod sasl;
 pub mod scope;
 mod scram_credentials;
-mod unsupported;
+pub mod txn_markers;
+mod txn_offset_commit;
+mod txn_routing;
 mod write_txn_markers;
 
 /// The DescribeGroups tagged field carrying shardlog's lag report (read by the CLI).
@@ -116,6 +121,10 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ListPartitionReassignments, 0, 0),
     (ApiKey::WriteTxnMarkers, 0, 1),
     (ApiKey::DescribeProducers, 0, 0),
+    (ApiKey::AddPartitionsToTxn, 0, 5),
+    (ApiKey::AddOffsetsToTxn, 0, 4),
+    (ApiKey::EndTxn, 0, 4),
+    (ApiKey::TxnOffsetCommit, 0, 4),
 ];
 
 pub fn supports(api_key: ApiKey, version: i16) -> bool {
@@ -341,6 +350,18 @@ async fn dispatch(
         }
         RequestKind::DescribeProducers(r) => {
             counted(scope, ctx, &describe_producers::handle(scope, ctx, r).await)
+        }
+        RequestKind::AddPartitionsToTxn(r) => counted(
+            scope,
+            ctx,
+            &add_partitions_to_txn::handle(scope, ctx, r).await,
+        ),
+        RequestKind::AddOffsetsToTxn(r) => {
+            counted(scope, ctx, &add_offsets_to_txn::handle(scope, ctx, r).await)
+        }
+        RequestKind::EndTxn(r) => counted(scope, ctx, &end_txn::handle(scope, ctx, r).await),
+        RequestKind::TxnOffsetCommit(r) => {
+            counted(scope, ctx, &txn_offset_commit::handle(scope, ctx, r).await)
         }
         RequestKind::WriteTxnMarkers(r) => {
             counted(scope, ctx, &write_txn_markers::handle(scope, ctx, r).await)

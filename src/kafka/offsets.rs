@@ -37,73 +37,133 @@ fn topic_refusal(access: &Access, op: Operation, topic: &str) -> Option<Response
         .then_some(ResponseError::TopicAuthorizationFailed)
 }
 
+/// One partition's commit as a request gives it: (partition, offset, leader epoch, metadata).
+pub(super) type PartitionCommit = (i32, i64, i32, Option<StrBytes>);
+
+/// One commit request, OffsetCommit's or TxnOffsetCommit's.
+pub(super) struct CommitInput {
+    pub group_id: String,
+    pub member_id: String,
+    pub generation: i32,
+    /// A transactional producer's id and epoch (TxnOffsetCommit): pending until its marker.
+    pub txn: Option<(i64, i16)>,
+    pub topics: Vec<(TopicName, Vec<PartitionCommit>)>,
+}
+
+/// Checks READ on the group and each topic, commits what is allowed on the group's shard, and answers
+/// per topic, in request order, each partition's error code.
+pub(super) async fn commit_offsets(
+    scope: &Rc<Scope>,
+    access: &Access<'_>,
+    input: CommitInput,
+) -> Vec<(TopicName, Vec<(i32, i16)>)> {
+    let now = crate::storage::log::now_ms();
+    let group_refused = (!access.allows(Operation::Read, ResourceType::Group, &input.group_id))
+        .then_some(ResponseError::GroupAuthorizationFailed);
+    // Per topic: its partitions and, when refused, the error answering all of them.
+    let shape: Vec<(TopicName, Vec<i32>, Option<ResponseError>)> = input
+        .topics
+        .iter()
+        .map(|(name, partitions)| {
+            let refused = group_refused.or_else(|| topic_refusal(access, Operation::Read, name));
+            (
+                name.clone(),
+                partitions.iter().map(|p| p.0).collect(),
+                refused,
+            )
+        })
+        .collect();
+    let entries: Vec<((String, i32), Committed)> = input
+        .topics
+        .into_iter()
+        .zip(&shape)
+        .filter(|(_, (_, _, refused))| refused.is_none())
+        .flat_map(|((name, partitions), _)| {
+            let name = name.0.to_string();
+            partitions
+                .into_iter()
+                .map(move |(partition, offset, leader_epoch, metadata)| {
+                    let committed = Committed {
+                        offset,
+                        leader_epoch,
+                        metadata: metadata.map(|m| m.to_string()).unwrap_or_default(),
+                        commit_timestamp: now,
+                    };
+                    ((name.clone(), partition), committed)
+                })
+        })
+        .collect();
+    let results = if entries.is_empty() {
+        Vec::new()
+    } else {
+        commit_on_group_shard(
+            scope,
+            input.group_id,
+            input.member_id,
+            input.generation,
+            input.txn,
+            entries,
+        )
+        .await
+    };
+    let mut results = results.into_iter();
+    shape
+        .into_iter()
+        .map(|(name, partitions, refused)| {
+            let codes = partitions
+                .into_iter()
+                .map(|p| {
+                    let error = match refused {
+                        Some(e) => Some(e),
+                        None => results.next().and_then(|r| r.err()),
+                    };
+                    (p, error.map_or(0, |e| e.code()))
+                })
+                .collect();
+            (name, codes)
+        })
+        .collect()
+}
+
 pub async fn commit(
     scope: &Rc<Scope>,
     ctx: &RequestContext,
     req: OffsetCommitRequest,
 ) -> OffsetCommitResponse {
-    let group_id = req.group_id.0.to_string();
-    let member_id = req.member_id.to_string();
-    let generation = req.generation_id_or_member_epoch;
-    let now = crate::storage::log::now_ms();
-    let access = Access::of(scope, ctx);
-    let group_refused = (!access.allows(Operation::Read, ResourceType::Group, &group_id))
-        .then_some(ResponseError::GroupAuthorizationFailed);
-    // Per topic: its partitions and, when refused, the error answering all of them.
-    let shape: Vec<(TopicName, Vec<i32>, Option<ResponseError>)> = req
-        .topics
-        .iter()
-        .map(|t| {
-            let refused =
-                group_refused.or_else(|| topic_refusal(&access, Operation::Read, &t.name));
-            let partitions = t.partitions.iter().map(|p| p.partition_index).collect();
-            (t.name.clone(), partitions, refused)
-        })
-        .collect();
-    let entries: Vec<((String, i32), Committed)> = req
-        .topics
-        .into_iter()
-        .zip(&shape)
-        .filter(|(_, (_, _, refused))| refused.is_none())
-        .flat_map(|(t, _)| {
-            let name = t.name.0.to_string();
-            t.partitions.into_iter().map(move |p| {
-                let committed = Committed {
-                    offset: p.committed_offset,
-                    leader_epoch: p.committed_leader_epoch,
-                    metadata: p
-                        .committed_metadata
-                        .map(|m| m.to_string())
-                        .unwrap_or_default(),
-                    commit_timestamp: now,
-                };
-                ((name.clone(), p.partition_index), committed)
+    let input = CommitInput {
+        group_id: req.group_id.0.to_string(),
+        member_id: req.member_id.to_string(),
+        generation: req.generation_id_or_member_epoch,
+        txn: None,
+        topics: req
+            .topics
+            .into_iter()
+            .map(|t| {
+                let partitions = t
+                    .partitions
+                    .into_iter()
+                    .map(|p| {
+                        let (offset, epoch) = (p.committed_offset, p.committed_leader_epoch);
+                        (p.partition_index, offset, epoch, p.committed_metadata)
+                    })
+                    .collect();
+                (t.name, partitions)
             })
-        })
-        .collect();
-    let count = entries.len();
-    let results = if count == 0 {
-        Vec::new()
-    } else {
-        commit_on_group_shard(scope, group_id, member_id, generation, entries).await
+            .collect(),
     };
-    let mut results = results.into_iter();
     let mut resp = OffsetCommitResponse::default();
-    resp.topics = shape
+    resp.topics = commit_offsets(scope, &Access::of(scope, ctx), input)
+        .await
         .into_iter()
-        .map(|(name, partitions, refused)| {
+        .map(|(name, codes)| {
             let mut t = OffsetCommitResponseTopic::default();
             t.name = name;
-            t.partitions = partitions
+            t.partitions = codes
                 .into_iter()
-                .map(|p| {
+                .map(|(p, code)| {
                     let mut r = OffsetCommitResponsePartition::default();
                     r.partition_index = p;
-                    let error = match refused {
-                        Some(e) => Some(e),
-                        None => results.next().and_then(|r| r.err()),
-                    };
-                    r.error_code = error.map_or(0, |e| e.code());
+                    r.error_code = code;
                     r
                 })
                 .collect();
@@ -119,13 +179,22 @@ async fn commit_on_group_shard(
     group_id: String,
     member_id: String,
     generation: i32,
+    txn: Option<(i64, i16)>,
     entries: Vec<((String, i32), Committed)>,
 ) -> Vec<Result<(), ResponseError>> {
     let count = entries.len();
     // Every shard holds the same snapshot.
     let metadata = scope.metadata();
     on_group_shard(scope, &group_id.clone(), move |groups, log| async move {
-        if let Err(e) = groups.check_commit(&group_id, &member_id, generation) {
+        // A transactional commit names its member only when the producer knows its group's
+        // generation (sendOffsetsToTransaction with group metadata, TxnOffsetCommit v3+).
+        let checked = txn.is_none() || !member_id.is_empty();
+        let check = if checked {
+            groups.check_commit(&group_id, &member_id, generation)
+        } else {
+            Ok(())
+        };
+        if let Err(e) = check {
             return vec![Err(e); entries.len()];
         }
         // Committed offsets may name partitions led by any node.
@@ -135,7 +204,7 @@ async fn commit_on_group_shard(
             .enumerate()
             .partition(|(_, (k, _))| known(k));
         let (positions, valid): (Vec<usize>, Vec<_>) = valid.into_iter().unzip();
-        let committed = groups.commit(&log, &group_id, valid).await;
+        let committed = groups.commit(&log, &group_id, valid, txn).await;
         let mut out = vec![Ok(()); positions.len() + invalid.len()];
         for (i, _) in invalid {
             out[i] = Err(ResponseError::UnknownTopicOrPartition);

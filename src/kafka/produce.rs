@@ -8,7 +8,7 @@
 use super::authz::Access;
 use super::errors::append_code;
 use super::scope::Scope;
-use super::{unsupported, Outcome, RequestContext};
+use super::{Outcome, RequestContext};
 use crate::config::FlushPolicy;
 use crate::runtime::router::{on_leaders, PartitionItem};
 use crate::security::acl::{Operation, ResourceType};
@@ -46,10 +46,12 @@ enum TopicShape {
 
 pub async fn handle(scope: &Rc<Scope>, ctx: &RequestContext, req: ProduceRequest) -> Outcome {
     let acks = req.acks;
-    if req.transactional_id.is_some() {
-        unsupported::refused(ctx, unsupported::TRANSACTIONS);
-    }
     let access = Access::of(scope, ctx);
+    // A transactional producer needs WRITE on its transactional id too.
+    let txn_refused = req
+        .transactional_id
+        .as_ref()
+        .is_some_and(|id| !access.allows(Operation::Write, ResourceType::TransactionalId, id));
     let mut items = Vec::new();
     let mut shape = Vec::with_capacity(req.topic_data.len());
     let mut refused = 0;
@@ -89,14 +91,14 @@ pub async fn handle(scope: &Rc<Scope>, ctx: &RequestContext, req: ProduceRequest
                 )
             })
             .collect()
-    } else if req.transactional_id.is_some() {
+    } else if txn_refused {
         items
             .into_iter()
             .map(|i| {
                 error_response(
                     i.input.index,
-                    ResponseError::InvalidTxnState,
-                    unsupported::TRANSACTIONS.into(),
+                    ResponseError::TransactionalIdAuthorizationFailed,
+                    "WRITE on the transactional id is not allowed".into(),
                 )
             })
             .collect()
@@ -155,22 +157,6 @@ pub async fn handle(scope: &Rc<Scope>, ctx: &RequestContext, req: ProduceRequest
         })
         .collect();
     ctx.respond(&resp)
-}
-
-/// Waits until the high watermark covers `end_offset` (every in-sync replica has the batch); false if
-/// `timeout` passes first or a truncation (this replica lost its leadership) woke the wait.
-pub(super) async fn in_sync_within(log: &PartitionLog, end_offset: i64, timeout: Duration) -> bool {
-    futures_lite::future::or(
-        async {
-            log.high_watermark.wait_for(end_offset).await;
-            log.high_watermark.get() >= end_offset
-        },
-        async {
-            glommio::timer::sleep(timeout).await;
-            false
-        },
-    )
-    .await
 }
 
 fn record_error(e: &RecordError) -> BatchIndexAndErrorMessage {
@@ -286,7 +272,7 @@ async fn acknowledged(
             };
             return Err((code, e.to_string()));
         }
-        if input.acks == -1 && !in_sync_within(log, end_offset, input.timeout).await {
+        if input.acks == -1 && !log.replicated_within(end_offset, input.timeout).await {
             return Err((
                 ResponseError::RequestTimedOut,
                 format!(

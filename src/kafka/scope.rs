@@ -6,6 +6,7 @@ use crate::cluster::metadata::MetadataSnapshot;
 use crate::cluster::view::MetadataView;
 use crate::config::BrokerConfig;
 use crate::controller::Controller;
+use crate::coordinator::transactions::TxnCoordinator;
 use crate::coordinator::GroupCoordinator;
 use crate::metrics::ShardMetrics;
 use crate::runtime::mesh::Sharded;
@@ -28,6 +29,8 @@ pub struct Scope {
     pub router: Router,
     /// Every shard's slice of the group coordinator.
     pub groups: Sharded<GroupCoordinator>,
+    /// Every shard's slice of the transaction coordinator.
+    pub transactions: Sharded<TxnCoordinator>,
     /// The controller, on `CONTROLLER_SHARD`.
     pub controller: Sharded<Controller>,
     /// Set when `authorizer.class.name` turns ACL checks on; `None` costs the handlers nothing.
@@ -54,6 +57,7 @@ impl Scope {
             view,
             metrics,
             groups: mesh.handle(),
+            transactions: mesh.handle(),
             controller: mesh.handle(),
             fetch_sessions: SessionCache::default(),
         }

@@ -6,16 +6,17 @@
 use super::authz::Access;
 use super::by_partition;
 use super::errors::append_code;
-use super::produce::in_sync_within;
 use super::scope::Scope;
 use super::RequestContext;
+use crate::cluster::metadata::PartitionRoute;
+use crate::coordinator::offsets_topic;
 use crate::security::acl::Operation;
 use crate::storage::batch::Marker;
 use crate::storage::PartitionLog;
 use kafka_protocol::messages::write_txn_markers_response::{
     WritableTxnMarkerPartitionResult, WritableTxnMarkerResult, WritableTxnMarkerTopicResult,
 };
-use kafka_protocol::messages::{WriteTxnMarkersRequest, WriteTxnMarkersResponse};
+use kafka_protocol::messages::{TopicName, WriteTxnMarkersRequest, WriteTxnMarkersResponse};
 use kafka_protocol::ResponseError;
 use std::rc::Rc;
 use std::time::Duration;
@@ -61,10 +62,87 @@ async fn write(log: Option<Rc<PartitionLog>>, m: MarkerInput) -> WritableTxnMark
     if log.wait_written(end).await.is_err() {
         return answer(m.index, Some(ResponseError::KafkaStorageError));
     }
-    if !in_sync_within(&log, end, REPLICATION_TIMEOUT).await {
+    if !log.replicated_within(end, REPLICATION_TIMEOUT).await {
         return answer(m.index, Some(ResponseError::NotEnoughReplicasAfterAppend));
     }
     answer(m.index, None)
+}
+
+/// One producer's markers: what the coordinator decided, for which partitions.
+pub struct MarkerWrite {
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    pub coordinator_epoch: i32,
+    pub marker: Marker,
+    pub topics: Vec<(TopicName, Vec<i32>)>,
+}
+
+/// Writes `m`'s markers on this node's leaders (`allowed`: the caller may) and answers per topic, in
+/// order. A committed transaction's offsets in `__consumer_offsets` become visible to their groups
+/// here, once the marker is in.
+pub(super) async fn write_markers(
+    scope: &Rc<Scope>,
+    m: MarkerWrite,
+    allowed: bool,
+) -> Vec<WritableTxnMarkerTopicResult> {
+    let topics = m
+        .topics
+        .into_iter()
+        .map(|(name, indexes)| by_partition::Topic {
+            allowed,
+            partitions: indexes
+                .iter()
+                .map(|&index| {
+                    let input = MarkerInput {
+                        index,
+                        producer_id: m.producer_id,
+                        producer_epoch: m.producer_epoch,
+                        coordinator_epoch: m.coordinator_epoch,
+                        marker: m.marker,
+                    };
+                    (index, input)
+                })
+                .collect(),
+            name,
+        })
+        .collect();
+    let answered = by_partition::answer(
+        &scope.router,
+        topics,
+        write,
+        |m| answer(m.index, Some(ResponseError::NotLeaderOrFollower)),
+        |m| answer(m.index, Some(ResponseError::ClusterAuthorizationFailed)),
+    )
+    .await;
+    let mut results = Vec::with_capacity(answered.len());
+    for (name, partitions) in answered {
+        if name.0.as_str() == offsets_topic::TOPIC {
+            for p in partitions.iter().filter(|p| p.error_code == 0) {
+                end_group_transaction(scope, p.partition_index, m.producer_id, m.marker).await;
+            }
+        }
+        let mut t = WritableTxnMarkerTopicResult::default();
+        t.name = name;
+        t.partitions = partitions;
+        results.push(t);
+    }
+    results
+}
+
+/// Tells the group coordinator owning `__consumer_offsets` partition `partition` how the producer's
+/// transaction ended.
+async fn end_group_transaction(scope: &Scope, partition: i32, producer_id: i64, marker: Marker) {
+    let PartitionRoute::Local(owner) = scope.metadata().route(offsets_topic::TOPIC, partition)
+    else {
+        return;
+    };
+    let commit = marker == Marker::Commit;
+    scope
+        .groups
+        .invoke_on(owner, move |groups| async move {
+            groups.end_transaction(partition, producer_id, commit)
+        })
+        .await;
 }
 
 pub async fn handle(
@@ -75,51 +153,24 @@ pub async fn handle(
     let allowed = Access::of(scope, ctx).allows_cluster(Operation::ClusterAction);
     let mut resp = WriteTxnMarkersResponse::default();
     for m in req.markers {
-        let marker = if m.transaction_result {
-            Marker::Commit
-        } else {
-            Marker::Abort
+        let write = MarkerWrite {
+            producer_id: m.producer_id.0,
+            producer_epoch: m.producer_epoch,
+            coordinator_epoch: m.coordinator_epoch,
+            marker: if m.transaction_result {
+                Marker::Commit
+            } else {
+                Marker::Abort
+            },
+            topics: m
+                .topics
+                .into_iter()
+                .map(|t| (t.name, t.partition_indexes))
+                .collect(),
         };
-        let topics = m
-            .topics
-            .into_iter()
-            .map(|t| by_partition::Topic {
-                allowed,
-                partitions: t
-                    .partition_indexes
-                    .iter()
-                    .map(|&index| {
-                        let input = MarkerInput {
-                            index,
-                            producer_id: m.producer_id.0,
-                            producer_epoch: m.producer_epoch,
-                            coordinator_epoch: m.coordinator_epoch,
-                            marker,
-                        };
-                        (index, input)
-                    })
-                    .collect(),
-                name: t.name,
-            })
-            .collect();
         let mut result = WritableTxnMarkerResult::default();
         result.producer_id = m.producer_id;
-        result.topics = by_partition::answer(
-            &scope.router,
-            topics,
-            write,
-            |m| answer(m.index, Some(ResponseError::NotLeaderOrFollower)),
-            |m| answer(m.index, Some(ResponseError::ClusterAuthorizationFailed)),
-        )
-        .await
-        .into_iter()
-        .map(|(name, partitions)| {
-            let mut t = WritableTxnMarkerTopicResult::default();
-            t.name = name;
-            t.partitions = partitions;
-            t
-        })
-        .collect();
+        result.topics = write_markers(scope, write, allowed).await;
         resp.markers.push(result);
     }
     resp

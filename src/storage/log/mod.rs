@@ -429,6 +429,22 @@ impl PartitionLog {
         self.reached(&self.durable, end_offset)
     }
 
+    /// Waits until the high watermark covers `end_offset` (every in-sync replica has the batch); false
+    /// if `timeout` passes first or a truncation (this replica lost its leadership) woke the wait.
+    pub async fn replicated_within(&self, end_offset: i64, timeout: std::time::Duration) -> bool {
+        futures_lite::future::or(
+            async {
+                self.high_watermark.wait_for(end_offset).await;
+                self.high_watermark.get() >= end_offset
+            },
+            async {
+                glommio::timer::sleep(timeout).await;
+                false
+            },
+        )
+        .await
+    }
+
     /// Waits until everything below `end_offset` is written to the segment files. A write that
     /// failed before this waiter arrived woke nobody it could reach: check first, or wait forever.
     pub async fn wait_written(&self, end_offset: i64) -> Result<(), StorageError> {
