@@ -129,61 +129,6 @@ fn batch_codecs(mut records: &[u8]) -> Vec<(i64, i16)> {
     out
 }
 
-/// What shardlog cannot serve yet (transactions) is refused at once with a non-retriable error:
-/// initTransactions() throws instead of blocking for max.block.ms, kafka-transactions fails
-/// instead of retrying hot, and the broker says why at WARN once per client and API.
-#[test]
-fn transactional_clients_are_refused_at_once_and_told_why_once() {
-    // One shard, so "once per client" is one line, whichever shard a connection lands on.
-    let broker = Broker::start(&temp_dir("compat-txn"), &["--shards", "1"]);
-    let refused = compat("java", &broker, "transactions", "txn", &[]);
-    assert!(refused.contains("refused"), "{refused}");
-
-    let describe = ["describe", "--transactional-id", "txn-txn"];
-    for _ in 0..2 {
-        let (ok, stdout, stderr) = kafka_tool(&broker.addr(), "TransactionsCommand", &describe);
-        assert!(!ok, "kafka-transactions describe succeeded:\n{stdout}");
-        // Kafka's admin client reports any non-retriable FindCoordinator error as "unexpected";
-        // the reason is in the broker's log (below).
-        assert!(
-            stderr.contains("FindCoordinator request for key"),
-            "kafka-transactions describe failed for another reason:\n{stderr}"
-        );
-    }
-    // A hot retry loop would show as thousands of FindCoordinator requests.
-    let (status, metrics) = broker.admin_get("/metrics");
-    assert_eq!(status, 200);
-    let find_coordinator = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("shardlog_requests_total{api=\"FindCoordinator\"} "))
-        .and_then(|n| n.trim().parse::<u64>().ok())
-        .expect("FindCoordinator request counter");
-    assert!(
-        find_coordinator <= 10,
-        "{find_coordinator} FindCoordinator requests: clients retried instead of failing"
-    );
-    let log = broker.log_text();
-    let warnings: Vec<&str> = log
-        .lines()
-        .filter(|l| l.contains("not served by shardlog yet") && l.contains("FindCoordinator"))
-        .collect();
-    // The Java producer and both tool runs; the two runs share the client id "adminclient-1".
-    let tool_lines = warnings
-        .iter()
-        .filter(|l| l.contains("adminclient-1"))
-        .count();
-    assert_eq!(
-        tool_lines, 1,
-        "one warning per client and API:\n{warnings:#?}"
-    );
-    assert!(
-        warnings
-            .iter()
-            .any(|l| l.contains("transactions are not supported")),
-        "{warnings:#?}"
-    );
-}
-
 /// A tmpfs of `size` mounted at `dir` for the test's life (the broker's data dir on a disk that
 /// fills up); unmounted on drop.
 struct TinyDisk<'a>(&'a Path);

@@ -29,5 +29,6 @@ mod sasl;
 mod streams;
 mod tls;
 mod topic_configs;
+mod transactional_clients;
 mod transactions;
 mod tune;

@@ -30,7 +30,6 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigResource;
-import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.record.TimestampType;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -74,7 +73,6 @@ public final class Compat {
         try {
             result = switch (sub) {
                 case "log-append-time" -> c.logAppendTime();
-                case "transactions" -> c.transactions();
                 case "alter-configs" -> c.alterConfigs();
                 case "produce" -> c.produce();
                 case "consume" -> c.consume();
@@ -96,7 +94,7 @@ public final class Compat {
 
     static void usage(String why) {
         System.err.println("Compat: " + why);
-        System.err.println("usage: Compat log-append-time|transactions|alter-configs|produce|consume"
+        System.err.println("usage: Compat log-append-time|alter-configs|produce|consume"
                 + " --bootstrap HOST:PORT --topic T [--records N --prefix P --compression C] [--expect N]");
         System.exit(2);
     }
@@ -167,27 +165,6 @@ public final class Compat {
             if (late.get(tp) != null) throw new Failure("offsetsForTimes(t1+60s) = " + late.get(tp) + ", want null");
         }
         return n + " records, append times in [" + t0 + ", " + t1 + "], offsetsForTimes(t0)=0, offsetsForTimes(t1+60s)=null";
-    }
-
-    // ---------------------------------------------------------------------------------------------
-    // transactions: initTransactions() on a broker without transactions must fail fast with an
-    // error the client understands (e.g. a KafkaException from FindCoordinator/InitProducerId),
-    // not hang until max.block.ms and throw TimeoutException. On real Kafka it succeeds: "served".
-    String transactions() throws Failure {
-        Map<String, Object> cfg = new HashMap<>();
-        cfg.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, topic + "-txn");
-        cfg.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 30_000);
-        KafkaProducer<String, String> p = producer(cfg);
-        try {
-            p.initTransactions();
-            return "served";
-        } catch (TimeoutException e) {
-            throw new Failure("initTransactions timed out: " + describe(e));
-        } catch (Exception e) {
-            return "refused: " + describe(e);
-        } finally {
-            p.close(Duration.ofSeconds(5));
-        }
     }
 
     // ---------------------------------------------------------------------------------------------
