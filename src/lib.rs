@@ -15,7 +15,7 @@
 //! | `runtime`   | the mesh between shards and its sharded services, the partition table, the router |
 //! | `quorum`    | the Raft metadata quorum (TiKV `raft`): disk log, transport between voters, the Ready loop |
 //! | `replication` | followers fetching from leaders and truncating divergent tails |
-//! | `coordinator` | consumer groups: classic and KIP-848 protocols, committed offsets in `__consumer_offsets` |
+//! | `coordinator` | consumer groups (classic and KIP-848 protocols, committed offsets in `__consumer_offsets`) and transactions (`__transaction_state`) |
 //! | `controller` | the only writer of metadata; ISR changes, broker registration and liveness |
 //! | `kafka`     | the Kafka API surface: one file per API, one registry of versions, the request scope |
 //! | `net`       | listeners, connections, framing, in-order responses, zero-copy send |

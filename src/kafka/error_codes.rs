@@ -63,6 +63,8 @@ impl ErrorCodes for WriteTxnMarkersResponse {
 }
 error_codes!(AddOffsetsToTxnResponse { error_code; });
 error_codes!(EndTxnResponse { error_code; });
+error_codes!(ListTransactionsResponse { error_code; });
+error_codes!(DescribeTransactionsResponse { [transaction_states].error_code; });
 error_codes!(TxnOffsetCommitResponse { [topics][partitions].error_code; });
 impl ErrorCodes for AddPartitionsToTxnResponse {
     fn error_codes(&self, f: &mut dyn FnMut(i16)) {

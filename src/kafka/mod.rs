@@ -46,6 +46,7 @@ mod reassignments;
 mod sasl;
 pub mod scope;
 mod scram_credentials;
+mod transaction_admin;
 pub mod txn_markers;
 mod txn_offset_commit;
 mod txn_routing;
@@ -125,6 +126,9 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::AddOffsetsToTxn, 0, 4),
     (ApiKey::EndTxn, 0, 4),
     (ApiKey::TxnOffsetCommit, 0, 4),
+    // v2's transactional-id pattern (a Java regex) is not served.
+    (ApiKey::ListTransactions, 0, 1),
+    (ApiKey::DescribeTransactions, 0, 0),
 ];
 
 pub fn supports(api_key: ApiKey, version: i16) -> bool {
@@ -363,6 +367,14 @@ async fn dispatch(
         RequestKind::TxnOffsetCommit(r) => {
             counted(scope, ctx, &txn_offset_commit::handle(scope, ctx, r).await)
         }
+        RequestKind::ListTransactions(r) => {
+            counted(scope, ctx, &transaction_admin::list(scope, ctx, r).await)
+        }
+        RequestKind::DescribeTransactions(r) => counted(
+            scope,
+            ctx,
+            &transaction_admin::describe(scope, ctx, r).await,
+        ),
         RequestKind::WriteTxnMarkers(r) => {
             counted(scope, ctx, &write_txn_markers::handle(scope, ctx, r).await)
         }

@@ -20,7 +20,7 @@
 use crate::common;
 use crate::jvm_apps;
 
-use common::{api, kafka_tool, keyed_batch, temp_dir, Conn};
+use common::{api, kafka_tool, keyed_batch, temp_dir, txn_clients, Conn};
 use jvm_apps::{client_script, produce_acked, read_partition, wait_for, App, Target};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -120,6 +120,17 @@ fn last_values(conn: &mut Conn, topic: &str) -> (BTreeMap<String, String>, Outpu
 }
 
 fn start_app(target: &Target, names: &Names, dir: &Path, run: usize) -> App {
+    start_app_with(target, names, dir, run, &[])
+}
+
+/// `start_app` with extra `--property K=V` Streams settings.
+fn start_app_with(
+    target: &Target,
+    names: &Names,
+    dir: &Path,
+    run: usize,
+    properties: &[&str],
+) -> App {
     let script = client_script(
         "streams",
         "run.sh",
@@ -133,6 +144,9 @@ fn start_app(target: &Target, names: &Names, dir: &Path, run: usize) -> App {
         .args(["--windowed-output", &names.windowed])
         .arg("--state-dir")
         .arg(dir.join("state"));
+    for p in properties {
+        cmd.args(["--property", p]);
+    }
     App::spawn(&format!("streams-run{run}"), cmd, dir)
 }
 
@@ -276,4 +290,123 @@ fn streams_app_counts_windows_and_restores_its_stores_from_changelogs() {
         "streams: restored {restored:?}; output in {}",
         dir.display()
     );
+}
+
+/// The committed (read_committed) records of a one-partition output topic, as (key, value) in order.
+fn committed_output(target: &Target, topic: &str) -> Vec<(String, String)> {
+    txn_clients::read_records(&target.addr(), topic, "read_committed", &target.describe())
+        .into_values()
+        .flatten()
+        .map(|(_, k, v)| (k, v))
+        .collect()
+}
+
+/// Kafka Streams with `processing.guarantee=exactly_once_v2` (transactions underneath: its producer
+/// commits output, changelog writes and input offsets together): killed with SIGKILL in the middle of
+/// processing and started again, it counts every word exactly once. The committed output of each word
+/// is exactly 1, 2, …, n — a word counted twice would repeat a count or skip one — and its final
+/// values are the exact totals.
+#[test]
+fn streams_exactly_once_counts_every_word_once_across_a_kill() {
+    let _heavy = common::heavy_test();
+    let dir = temp_dir("streams-eos");
+    let target = Target::start(&dir.join("broker"));
+    let names = Names::new(&format!("-eos{}", target.tag()));
+    let mut conn = target.conn();
+    for (topic, partitions) in [(&names.input, 2), (&names.counts, 1), (&names.windowed, 1)] {
+        assert_eq!(
+            api::create_topic(&mut conn, topic, partitions, &[]),
+            0,
+            "create {topic}"
+        );
+    }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let base = (now - 3_600_000) / WINDOW_MS * WINDOW_MS;
+    // A long commit interval keeps a transaction open while records are processed: the kill lands
+    // inside one.
+    let eos = [
+        "processing.guarantee=exactly_once_v2",
+        "commit.interval.ms=2000",
+    ];
+
+    produce_input(&mut conn, &names.input, 0..PHASE1, base);
+    let mut app = start_app_with(&target, &names, &dir, 1, &eos);
+    wait_for(
+        "the first input counted and committed",
+        Duration::from_secs(150),
+        Duration::from_millis(500),
+        || {
+            app.assert_running();
+            let last: BTreeMap<String, String> = committed_output(&target, &names.counts)
+                .into_iter()
+                .collect();
+            if last == expected(PHASE1, base).counts {
+                Ok(())
+            } else {
+                Err(format!("committed counts {last:?}"))
+            }
+        },
+    );
+    assert!(
+        app.stdout()
+            .contains("config processing.guarantee=exactly_once_v2"),
+        "{}",
+        app.describe(20)
+    );
+    // More input; once the app has written some of its output (not yet committed), SIGKILL.
+    let (_, before) = last_values(&mut conn, &names.counts);
+    produce_input(&mut conn, &names.input, PHASE1..TOTAL, base);
+    wait_for(
+        "the app writing output for the new input",
+        Duration::from_secs(60),
+        Duration::from_millis(20),
+        || {
+            let (_, now) = last_values(&mut conn, &names.counts);
+            (now.len() > before.len())
+                .then_some(())
+                .ok_or_else(|| "no new output yet".to_string())
+        },
+    );
+    app.kill();
+
+    // Started again (same state dir and application.id): the killed instance's transaction is
+    // aborted and its input processed again, once.
+    let mut app = start_app_with(&target, &names, &dir, 2, &eos);
+    let all = expected(TOTAL, base);
+    let output = wait_for(
+        "the counts to reach their exact totals",
+        Duration::from_secs(150),
+        Duration::from_millis(500),
+        || {
+            app.assert_running();
+            let output = committed_output(&target, &names.counts);
+            let last: BTreeMap<String, String> = output.iter().cloned().collect();
+            if last == all.counts {
+                Ok(output)
+            } else {
+                Err(format!("committed counts {last:?}, want {:?}", all.counts))
+            }
+        },
+    );
+    let sums: BTreeMap<String, String> = committed_output(&target, &names.windowed)
+        .into_iter()
+        .collect();
+    assert_eq!(sums, all.window_sums, "window sums");
+    for word in WORDS {
+        let counts: Vec<u64> = output
+            .iter()
+            .filter(|(k, _)| k == word)
+            .map(|(_, v)| v.parse().unwrap())
+            .collect();
+        let total: u64 = all.counts[word].parse().unwrap();
+        assert_eq!(
+            counts,
+            (1..=total).collect::<Vec<_>>(),
+            "word {word}: committed counts must be 1..={total}, each once"
+        );
+    }
+    app.stop_gracefully(Duration::from_secs(90));
 }

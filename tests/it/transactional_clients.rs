@@ -10,74 +10,9 @@ use crate::common;
 
 use common::api::create_topic;
 use common::cluster::{create_topic_with, eventually, metadata, Cluster};
-use common::{heavy_test, repo_root, temp_dir, Broker};
+use common::txn_clients::{java, read_all, read_with_offsets, run};
+use common::{heavy_test, temp_dir, Broker};
 use std::collections::BTreeMap;
-use std::process::Command;
-
-/// Runs the Java transactional client in `mode`; its stdout lines. Fails with its output if it fails.
-fn java(mode: &str, bootstrap: &str, args: &[&str], logs: &str) -> Vec<String> {
-    let out = Command::new("timeout")
-        .arg("240")
-        .arg(repo_root().join("tests/clients/java/transactions.sh"))
-        .args([mode, "--bootstrap", bootstrap])
-        .args(args)
-        .output()
-        .expect("run tests/clients/java/transactions.sh");
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "Java {mode} failed:\n{stdout}\n{}\n({logs})",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout.lines().map(str::to_string).collect()
-}
-
-/// (topic, partition) → values in offset order, as the Java consumer read them at `isolation`.
-fn read_all(
-    bootstrap: &str,
-    topics: &str,
-    isolation: &str,
-    logs: &str,
-) -> BTreeMap<(String, i32), Vec<String>> {
-    read_with_offsets(bootstrap, topics, isolation, logs)
-        .into_iter()
-        .map(|(k, v)| (k, v.into_iter().map(|(_, value)| value).collect()))
-        .collect()
-}
-
-/// (topic, partition) → (offset, value) in offset order.
-fn read_with_offsets(
-    bootstrap: &str,
-    topics: &str,
-    isolation: &str,
-    logs: &str,
-) -> BTreeMap<(String, i32), Vec<(i64, String)>> {
-    let lines = java(
-        "read",
-        bootstrap,
-        &["--topics", topics, "--isolation", isolation],
-        logs,
-    );
-    assert_eq!(lines.last().map(String::as_str), Some("end"), "{lines:?}");
-    let mut by_partition: BTreeMap<(String, i32), Vec<(i64, String)>> = BTreeMap::new();
-    for l in lines.iter().filter_map(|l| l.strip_prefix("record ")) {
-        let f: Vec<&str> = l.splitn(4, ' ').collect();
-        by_partition
-            .entry((f[0].to_string(), f[1].parse().unwrap()))
-            .or_default()
-            .push((f[2].parse().unwrap(), f[3].to_string()));
-    }
-    by_partition
-        .into_iter()
-        .map(|(k, v)| {
-            assert!(
-                v.windows(2).all(|w| w[0].0 < w[1].0),
-                "offsets out of order in {k:?}: {v:?}"
-            );
-            (k, v)
-        })
-        .collect()
-}
 
 /// What `produce` wrote where: transaction i's record j went to partition (i*records + j) % total of
 /// the topics' partitions in order, value "txn-i-j"; per partition in send order.
@@ -107,79 +42,86 @@ fn expected(
     out
 }
 
-/// Produces 9 transactions (every third aborted) over three topics and checks both isolation levels.
-fn commit_and_abort_across_topics(bootstrap: &str, logs: &str) {
-    let lines = java(
-        "produce",
-        bootstrap,
-        &[
-            "--id",
-            "producer-1",
-            "--topics",
-            "ta,tb,tc",
-            "--transactions",
-            "9",
-            "--records",
-            "12",
-        ],
-        logs,
-    );
-    assert_eq!(
-        lines.iter().filter(|l| l.starts_with("committed")).count(),
-        6,
-        "{lines:?}"
-    );
-    assert_eq!(
-        lines.iter().filter(|l| l.starts_with("aborted")).count(),
-        3,
-        "{lines:?}"
-    );
-    let committed = read_all(bootstrap, "ta,tb,tc", "read_committed", logs);
+/// `client` produces 9 transactions (every third aborted) over the topics `<prefix>a,b,c` (3
+/// partitions each) and both isolation levels read exactly what they should.
+fn commit_and_abort_across_topics(client: &str, prefix: &str, bootstrap: &str, logs: &str) {
+    let topics: Vec<String> = ["a", "b", "c"]
+        .iter()
+        .map(|t| format!("{prefix}{t}"))
+        .collect();
+    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+    let list = topics.join(",");
+    let id = format!("{prefix}producer");
+    let args = [
+        "--id",
+        &id,
+        "--topics",
+        &list,
+        "--transactions",
+        "9",
+        "--records",
+        "12",
+    ];
+    let lines = run(client, "produce", bootstrap, &args, logs);
+    let count = |what: &str| lines.iter().filter(|l| l.starts_with(what)).count();
+    assert_eq!((count("committed"), count("aborted")), (6, 3), "{lines:?}");
+    let committed = read_all(bootstrap, &list, "read_committed", logs);
     assert_eq!(
         committed,
-        expected(&["ta", "tb", "tc"], 3, 9, 12, true),
-        "read_committed"
+        expected(&names, 3, 9, 12, true),
+        "{client}: read_committed"
     );
-    let everything = read_all(bootstrap, "ta,tb,tc", "read_uncommitted", logs);
+    let everything = read_all(bootstrap, &list, "read_uncommitted", logs);
     assert_eq!(
         everything,
-        expected(&["ta", "tb", "tc"], 3, 9, 12, false),
-        "read_uncommitted"
+        expected(&names, 3, 9, 12, false),
+        "{client}: read_uncommitted"
     );
 }
 
-#[test]
-fn java_transactions_commit_abort_copy_and_fence_on_one_node() {
-    let _heavy = heavy_test();
-    let broker = Broker::start(&temp_dir("txn-clients"), &[]);
-    let logs = format!("broker log: {}", broker.log_path().display());
-    let mut conn = broker.conn();
-    for t in ["ta", "tb", "tc"] {
-        assert_eq!(create_topic(&mut conn, t, 3, &[]), 0);
-    }
-    assert_eq!(create_topic(&mut conn, "copied", 2, &[]), 0);
-    let bootstrap = broker.addr();
-    commit_and_abort_across_topics(&bootstrap, &logs);
-
-    // Consume-transform-produce: the committed records of ta, upper-cased into `copied`, with the
-    // group's offsets in the same transactions.
-    let input: Vec<String> = expected(&["ta", "tb", "tc"], 3, 9, 12, true)
+/// `client` copies the committed records of `<prefix>a` upper-cased into `<prefix>copied` in
+/// transactions that also commit its group's offsets (consume-transform-produce). Every record is
+/// copied exactly once, and the group's committed offsets are just past each partition's last
+/// record; returns those offsets per partition.
+fn copy_exactly_once(
+    client: &str,
+    prefix: &str,
+    bootstrap: &str,
+    logs: &str,
+) -> BTreeMap<i32, i64> {
+    let (input_topic, output, group, id) = (
+        format!("{prefix}a"),
+        format!("{prefix}copied"),
+        format!("{prefix}copiers"),
+        format!("{prefix}copier"),
+    );
+    let names = [
+        format!("{prefix}a"),
+        format!("{prefix}b"),
+        format!("{prefix}c"),
+    ];
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let input: Vec<String> = expected(&names, 3, 9, 12, true)
         .into_iter()
-        .filter(|((t, _), _)| t == "ta")
+        .filter(|((t, _), _)| *t == input_topic)
         .flat_map(|(_, v)| v)
         .collect();
     let n = input.len().to_string();
     let args = [
-        "--id", "copier", "--group", "copiers", "--input", "ta", "--output", "copied",
+        "--id",
+        &id,
+        "--group",
+        &group,
+        "--input",
+        &input_topic,
+        "--output",
+        &output,
+        "--expect",
+        &n,
     ];
-    let lines = java(
-        "copy",
-        &bootstrap,
-        &[&args[..], &["--expect", &n]].concat(),
-        &logs,
-    );
+    let lines = run(client, "copy", bootstrap, &args, logs);
     assert_eq!(lines, vec![format!("copied {n}")]);
-    let mut copied: Vec<String> = read_all(&bootstrap, "copied", "read_committed", &logs)
+    let mut copied: Vec<String> = read_all(bootstrap, &output, "read_committed", logs)
         .into_values()
         .flatten()
         .collect();
@@ -188,58 +130,119 @@ fn java_transactions_commit_abort_copy_and_fence_on_one_node() {
     want.sort();
     assert_eq!(
         copied, want,
-        "every committed input record copied exactly once"
+        "{client}: every committed input record copied exactly once"
     );
-    // The group's offsets were committed with the output: each is just past the partition's last
-    // committed record, and after a restart (kill -9) the transactional commits are replayed, not lost.
     let last_committed: BTreeMap<i32, i64> =
-        read_with_offsets(&bootstrap, "ta", "read_committed", &logs)
+        read_with_offsets(bootstrap, &input_topic, "read_committed", logs)
             .into_iter()
             .map(|((_, p), v)| (p, v.last().expect("records").0))
             .collect();
-    let lag = || {
-        let (ok, out, err) = common::kafka_tool(
-            &bootstrap,
-            "consumer.group.ConsumerGroupCommand",
-            &["--describe", "--group", "copiers"],
-        );
-        assert!(ok, "{out}\n{err}");
-        out
-    };
-    let before = lag();
-    let mut broker = broker;
-    broker.restart();
-    let after = lag();
-    for out in [&before, &after] {
-        let rows: Vec<&str> = out.lines().filter(|l| l.starts_with("copiers")).collect();
-        assert_eq!(rows.len(), 3, "{out}");
-        for row in rows {
-            let cols: Vec<&str> = row.split_whitespace().collect();
-            // GROUP TOPIC PARTITION CURRENT-OFFSET ...
-            let (partition, current): (i32, i64) =
-                (cols[2].parse().unwrap(), cols[3].parse().unwrap());
-            assert_eq!(
-                current,
-                last_committed[&partition] + 1,
-                "offsets not committed with the output: {row}\n{out}"
-            );
-        }
-    }
+    check_group_offsets(bootstrap, &group, &last_committed);
+    last_committed
+}
 
+/// The group's committed offsets (kafka-consumer-groups --describe) are each past the partition's
+/// last committed record and at most the log end: a client commits the offset after its last record
+/// (Java) or its position, which has skipped the markers after it (librdkafka).
+fn check_group_offsets(bootstrap: &str, group: &str, last_committed: &BTreeMap<i32, i64>) {
+    let (ok, out, err) = common::kafka_tool(
+        bootstrap,
+        "consumer.group.ConsumerGroupCommand",
+        &["--describe", "--group", group],
+    );
+    assert!(ok, "{out}\n{err}");
+    let rows: Vec<&str> = out.lines().filter(|l| l.starts_with(group)).collect();
+    assert_eq!(rows.len(), last_committed.len(), "{out}");
+    for row in rows {
+        // GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET ...
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        let number = |i: usize| -> i64 { cols[i].parse().unwrap() };
+        let (partition, current, end) = (number(2) as i32, number(3), number(4));
+        assert!(
+            (last_committed[&partition] + 1..=end).contains(&current),
+            "offsets not committed with the output (last committed record {}): {row}\n{out}",
+            last_committed[&partition]
+        );
+    }
+}
+
+fn create_topics(broker: &Broker, prefix: &str) {
+    let mut conn = broker.conn();
+    for t in ["a", "b", "c"] {
+        assert_eq!(create_topic(&mut conn, &format!("{prefix}{t}"), 3, &[]), 0);
+    }
+    assert_eq!(
+        create_topic(&mut conn, &format!("{prefix}copied"), 2, &[]),
+        0
+    );
+}
+
+#[test]
+fn java_transactions_commit_abort_copy_and_fence_on_one_node() {
+    let _heavy = heavy_test();
+    let mut broker = Broker::start(&temp_dir("txn-clients"), &[]);
+    let logs = format!("broker log: {}", broker.log_path().display());
+    create_topics(&broker, "t");
+    let bootstrap = broker.addr();
+    commit_and_abort_across_topics("java", "t", &bootstrap, &logs);
+    let last_committed = copy_exactly_once("java", "t", &bootstrap, &logs);
+    // After a restart (kill -9) the transactional offset commits are replayed, not lost.
+    broker.restart();
+    check_group_offsets(&bootstrap, "tcopiers", &last_committed);
     // Zombie fencing: the second producer of an id fences the first and aborts its transaction.
     let lines = java(
         "fence",
         &bootstrap,
-        &["--id", "zombie", "--topic", "copied"],
+        &["--id", "zombie", "--topic", "tcopied"],
         &logs,
     );
     assert_eq!(lines, vec!["fenced".to_string()]);
-    let fenced: Vec<String> = read_all(&bootstrap, "copied", "read_committed", &logs)
+    let fenced: Vec<String> = read_all(&bootstrap, "tcopied", "read_committed", &logs)
         .into_values()
         .flatten()
         .filter(|v| !v.starts_with("TXN-"))
         .collect();
     assert_eq!(fenced, vec!["successor".to_string()]);
+
+    // kafka-transactions shows the coordinator's state.
+    let (ok, listed, err) = common::kafka_tool(&bootstrap, "TransactionsCommand", &["list"]);
+    assert!(ok, "{listed}\n{err}");
+    for (id, state) in [
+        ("tproducer", "CompleteAbort"),
+        ("tcopier", "CompleteCommit"),
+        ("zombie", "CompleteCommit"),
+    ] {
+        assert!(
+            listed
+                .lines()
+                .any(|l| l.starts_with(id) && l.contains(state)),
+            "{id} {state} missing from kafka-transactions list:\n{listed}"
+        );
+    }
+    let describe = ["describe", "--transactional-id", "tproducer"];
+    let (ok, described, err) = common::kafka_tool(&bootstrap, "TransactionsCommand", &describe);
+    assert!(ok, "{described}\n{err}");
+    // CoordinatorId TransactionalId ProducerId ProducerEpoch TransactionState ...
+    let row: Vec<&str> = described
+        .lines()
+        .nth(1)
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(row.get(1), Some(&"tproducer"), "{described}");
+    assert_eq!(row.get(4), Some(&"CompleteAbort"), "{described}");
+}
+
+#[test]
+fn librdkafka_and_franz_go_transactions_commit_abort_and_copy_exactly_once() {
+    let _heavy = heavy_test();
+    let broker = Broker::start(&temp_dir("txn-clients-rdkafka-franz"), &[]);
+    let logs = format!("broker log: {}", broker.log_path().display());
+    for (client, prefix) in [("python", "r"), ("go", "f")] {
+        create_topics(&broker, prefix);
+        commit_and_abort_across_topics(client, prefix, &broker.addr(), &logs);
+        copy_exactly_once(client, prefix, &broker.addr(), &logs);
+    }
 }
 
 #[test]
@@ -252,12 +255,12 @@ fn java_transactions_on_the_cluster_survive_the_coordinators_death() {
         assert_eq!(create_topic_with(&cluster.nodes[0], t, 3, 3, &[]).0, 0);
     }
     let bootstrap = cluster.bootstrap();
-    commit_and_abort_across_topics(&bootstrap, &logs);
+    commit_and_abort_across_topics("java", "t", &bootstrap, &logs);
 
-    // Kill the node leading producer-1's __transaction_state partition, then go on with the same
+    // Kill the node leading tproducer's __transaction_state partition, then go on with the same
     // transactional id: the new coordinator starts from what the old one replicated.
     let state = metadata(&cluster.nodes[0], Some(&["__transaction_state"])).expect("metadata");
-    let partition = java_hash_partition("producer-1", 50);
+    let partition = java_hash_partition("tproducer", 50);
     let coordinator = state.topics[0]
         .partitions
         .iter()
@@ -285,7 +288,7 @@ fn java_transactions_on_the_cluster_survive_the_coordinators_death() {
         &bootstrap,
         &[
             "--id",
-            "producer-1",
+            "tproducer",
             "--topics",
             "tb",
             "--transactions",

@@ -647,6 +647,7 @@ pub mod ack_checker;
 pub mod api;
 pub mod cluster;
 pub mod proxy;
+pub mod txn_clients;
 
 /// Runs one of Apache Kafka's own admin tools (`org.apache.kafka.tools.<class>`, from the jars
 /// `perf/kafka/kafka.sh install` fetches) against `broker`'s SASL_PLAINTEXT listener at `bootstrap`,

@@ -36,7 +36,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
  *       records were copied. Prints "copied N".
  *   read --topics A,B --isolation read_committed|read_uncommitted
  *       Every record of every partition from the beginning to the end the isolation level sees.
- *       Prints "record TOPIC PARTITION OFFSET VALUE" then "end".
+ *       Prints "record TOPIC PARTITION OFFSET KEY VALUE" (a null key as "null") then "end".
  *   fence --id TXN_ID --topic T
  *       Producer 1 begins a transaction and sends; producer 2 with the same id initTransactions() and
  *       commits its own; producer 1's commit must then fail. Prints "fenced" or "not-fenced".
@@ -169,7 +169,7 @@ public final class Transactions {
                     throw new IllegalStateException("did not reach the end offsets " + end);
                 }
                 for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) {
-                    say("record " + r.topic() + " " + r.partition() + " " + r.offset() + " " + r.value());
+                    say("record " + r.topic() + " " + r.partition() + " " + r.offset() + " " + r.key() + " " + r.value());
                 }
             }
         }
